@@ -1,0 +1,1 @@
+// cmake/relapse_pch.cpp — anchors the precompiled-header target.

@@ -1,0 +1,20 @@
+// relapse/core/env.h — every environment knob relapse reads, in one place
+// (NCCL style). Read once, on first use.
+#pragma once
+#include <string>
+
+namespace relapse {
+
+struct EnvKnobs {
+  std::string log_level;  // RELAPSE_LOG_LEVEL: error|warn|info|debug (default info)
+  bool log_all_ranks;     // RELAPSE_LOG_ALL_RANKS=1: every rank logs, not only rank 0
+  int num_threads;        // RELAPSE_NUM_THREADS: intra-op threads per rank (0 = libtorch default)
+  std::string slurm_ntasks;  // SLURM_NTASKS (set by Slurm), checked against the MPI world size
+  std::string slurm_job_id;  // SLURM_JOB_ID
+  std::string fail_rank;     // RELAPSE_TEST_FAIL_RANK: test hook, the rank that throws in `relapse
+                             // selftest-fail`
+};
+
+const EnvKnobs& env_knobs();
+
+}  // namespace relapse

@@ -1,0 +1,104 @@
+// src/dist/runtime.cpp — MPI init/finalize, the Slurm check and the job abort.
+#include "relapse/dist/runtime.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include <torch/torch.h>
+
+#include "relapse/core/env.h"
+#include "relapse/core/log.h"
+
+namespace relapse {
+
+namespace {
+Runtime* g_runtime = nullptr;
+}
+
+std::string runtime_slurm_mismatch(const std::string& slurm_ntasks, int world_size) {
+  if (slurm_ntasks.empty()) return "";
+  char* end = nullptr;
+  long n = std::strtol(slurm_ntasks.c_str(), &end, 10);
+  if (end == slurm_ntasks.c_str() || *end != '\0' || n <= 0) {
+    return "SLURM_NTASKS='" + slurm_ntasks + "' is not a positive integer";
+  }
+  if (n != world_size) {
+    return "SLURM_NTASKS=" + std::to_string(n) + " but the MPI world size is " +
+           std::to_string(world_size) +
+           ": the tasks were started as independent singletons. Launch with "
+           "`srun --mpi=pmix relapse ...` (see launch/slurm/relapse.sbatch) or run outside Slurm.";
+  }
+  return "";
+}
+
+Runtime::Runtime(int* argc, char*** argv) {
+  int initialized = 0;
+  MPI_Initialized(&initialized);
+  if (!initialized) {
+    int provided = 0;
+    MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
+    owns_mpi_ = true;
+  }
+  // Errors in MPI calls return codes instead of aborting silently; relapse
+  // turns them into relapse::Error with the call site.
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
+  MPI_Comm_size(MPI_COMM_WORLD, &world_size_);
+  g_runtime = this;
+  log_set_rank(rank_, world_size_);
+  int threads = env_knobs().num_threads;
+  if (threads > 0) torch::set_num_threads(threads);
+  std::string mismatch = runtime_slurm_mismatch(env_knobs().slurm_ntasks, world_size_);
+  if (!mismatch.empty()) runtime_abort(ExitCode::kEnvironment, mismatch);
+}
+
+Runtime::~Runtime() {
+  if (g_runtime == this) g_runtime = nullptr;
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (owns_mpi_ && !finalized) MPI_Finalize();
+}
+
+Runtime* Runtime::instance() {
+  return g_runtime;
+}
+
+std::string Runtime::hostname() const {
+  char buf[256] = {0};
+  gethostname(buf, sizeof(buf) - 1);
+  return buf;
+}
+
+[[noreturn]] void runtime_abort(const relapse::Error& err) {
+  int rank = g_runtime ? g_runtime->rank() : 0;
+  int world = g_runtime ? g_runtime->world_size() : 1;
+  int initialized = 0, finalized = 0;
+  MPI_Initialized(&initialized);
+  MPI_Finalized(&finalized);
+  if (!g_runtime && initialized && !finalized) {  // MPI up without a Runtime: ask MPI
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &world);
+  }
+  std::string where = err.where().empty() ? "" : " (" + err.where() + ")";
+  std::fprintf(stderr, "relapse: error on rank %d of %d: %s%s\n", rank, world, err.what(),
+               where.c_str());
+  std::fflush(stderr);
+  std::fflush(stdout);
+  int code = static_cast<int>(err.code());
+  if (initialized && !finalized) {
+    // With other ranks, only MPI_Abort is sure to end them (they may be in a
+    // collective). Alone, finalize first so mpiexec does not report a process
+    // that "exited without calling finalize" on top of the real error.
+    if (world > 1) MPI_Abort(MPI_COMM_WORLD, code);
+    MPI_Finalize();
+  }
+  std::_Exit(code);
+}
+
+[[noreturn]] void runtime_abort(ExitCode code, const std::string& message) {
+  runtime_abort(Error(code, message));
+}
+
+}  // namespace relapse
