@@ -1,0 +1,35 @@
+// relapse/model/inference.h — batched scoring (per-token log-probabilities of
+// given token sequences) and batched greedy generation with a KV cache. Padding
+// is handled so that a batched result equals the unbatched one: scoring pads on
+// the right, generation on the left (as transformers' generate expects).
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "relapse/model/llama.h"
+
+namespace relapse::model {
+
+using TokenSeq = std::vector<int64_t>;
+
+// For each sequence s: out[i][t] = log p(s[t+1] | s[0..t]) for t = 0..len-2,
+// computed in fp32 from the model's logits. Sequences are processed in batches
+// of `batch_size`, right-padded with `pad_id` to the batch's longest sequence.
+std::vector<std::vector<float>> score_token_logprobs(LlamaForCausalLM& m,
+                                                     const std::vector<TokenSeq>& seqs,
+                                                     int64_t batch_size = 8, int64_t pad_id = 0);
+
+struct GenerateOptions {
+  int64_t max_new_tokens = 32;
+  int64_t batch_size = 8;
+  int64_t eos_id = -1;  // stop a sequence after it emits this id (-1 = never stop early)
+  int64_t pad_id = 0;   // id used for left padding (never attended to)
+};
+
+// Greedy decoding: returns only the new tokens of each prompt (EOS included
+// when emitted, nothing after it). Prompts are left-padded per batch; the
+// prompt is run once (prefill) and each new token reuses the KV cache.
+std::vector<TokenSeq> generate_greedy(LlamaForCausalLM& m, const std::vector<TokenSeq>& prompts,
+                                      const GenerateOptions& opts);
+
+}  // namespace relapse::model

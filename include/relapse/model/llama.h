@@ -1,0 +1,121 @@
+// relapse/model/llama.h — a Llama decoder with the semantics of transformers'
+// LlamaForCausalLM (eager attention): RMSNorm in fp32, rotate-half RoPE with
+// rope_theta and the llama3 scaling, grouped-query attention, SwiGLU MLP,
+// optional attention/MLP biases, tied embeddings; fp32 or bf16. Parameter names
+// equal the Hugging Face state-dict names ("model.layers.0.self_attn.q_proj.weight").
+#pragma once
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "relapse/model/llama_config.h"
+#include "relapse/model/tp_layers.h"
+
+namespace relapse::model {
+
+// Keys/values of every layer for incremental decoding: k[l], v[l] are
+// [batch, kv_heads_local, past_len, head_dim].
+struct KVCache {
+  std::vector<torch::Tensor> k, v;
+  int64_t length() const { return k.empty() || !k[0].defined() ? 0 : k[0].size(2); }
+};
+
+class RMSNormImpl : public torch::nn::Module {
+ public:
+  RMSNormImpl(int64_t dim, double eps);
+  torch::Tensor forward(const torch::Tensor& x);
+  torch::Tensor weight;
+  double eps;
+};
+TORCH_MODULE(RMSNorm);
+
+// cos/sin tables of RoPE for given positions, computed in fp32 exactly as
+// transformers' LlamaRotaryEmbedding does, then cast to `dtype`.
+class RotaryEmbedding {
+ public:
+  explicit RotaryEmbedding(const LlamaConfig& c);
+  // position_ids [B, T] -> cos, sin [B, T, head_dim]
+  std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& position_ids,
+                                                  torch::ScalarType dtype) const;
+  torch::Tensor inv_freq;  // [head_dim/2] fp32
+};
+
+class LlamaAttentionImpl : public torch::nn::Module {
+ public:
+  LlamaAttentionImpl(const LlamaConfig& c, TpContext tp);
+  // x [B,T,H]; mask [B,1,T,S] additive (0 or dtype min); cache layer slot optional.
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                        const torch::Tensor& mask, torch::Tensor* k_cache, torch::Tensor* v_cache);
+  ColumnParallelLinear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr};
+  RowParallelLinear o_proj{nullptr};
+  int64_t heads_local, kv_heads_local, head_dim;
+};
+TORCH_MODULE(LlamaAttention);
+
+class LlamaMLPImpl : public torch::nn::Module {
+ public:
+  LlamaMLPImpl(const LlamaConfig& c, TpContext tp);
+  torch::Tensor forward(const torch::Tensor& x);
+  ColumnParallelLinear gate_proj{nullptr}, up_proj{nullptr};
+  RowParallelLinear down_proj{nullptr};
+};
+TORCH_MODULE(LlamaMLP);
+
+class LlamaDecoderLayerImpl : public torch::nn::Module {
+ public:
+  LlamaDecoderLayerImpl(const LlamaConfig& c, TpContext tp);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                        const torch::Tensor& mask, torch::Tensor* k_cache, torch::Tensor* v_cache);
+  LlamaAttention self_attn{nullptr};
+  LlamaMLP mlp{nullptr};
+  RMSNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
+};
+TORCH_MODULE(LlamaDecoderLayer);
+
+// The decoder stack ("model." in HF names).
+class LlamaModelImpl : public torch::nn::Module {
+ public:
+  LlamaModelImpl(const LlamaConfig& c, TpContext tp);
+  VocabParallelEmbedding embed_tokens{nullptr};
+  torch::nn::ModuleList layers{nullptr};
+  RMSNorm norm{nullptr};
+};
+TORCH_MODULE(LlamaModel);
+
+class LlamaForCausalLMImpl : public torch::nn::Module {
+ public:
+  LlamaForCausalLMImpl(const LlamaConfig& c, TpContext tp = {});
+
+  // input_ids [B,T] int64. attention_mask [B, past+T] (1 = real token, 0 = pad;
+  // undefined = all real). position_ids [B,T] (undefined = derived from the
+  // mask as transformers' generate does: cumsum(mask) - 1). With a cache, the
+  // new keys/values are appended to it. Returns logits [B,T,V] in the model dtype.
+  torch::Tensor forward(const torch::Tensor& input_ids, const torch::Tensor& attention_mask = {},
+                        const torch::Tensor& position_ids = {}, KVCache* cache = nullptr);
+
+  const LlamaConfig& config() const { return config_; }
+  const TpContext& tp() const { return tp_; }
+  torch::ScalarType dtype() const;
+  // The output projection's weight (the embedding's when tied).
+  torch::Tensor lm_head_weight() const;
+
+  LlamaModel model{nullptr};
+  ColumnParallelLinear lm_head{nullptr};  // null when tie_word_embeddings
+
+ private:
+  LlamaConfig config_;
+  TpContext tp_;
+  RotaryEmbedding rope_;
+};
+TORCH_MODULE(LlamaForCausalLM);
+
+// Additive attention mask [B,1,T,S] for T new queries over S = past+T keys:
+// causal, and padded keys (attention_mask == 0) excluded; 0 where allowed and
+// the dtype's lowest finite value elsewhere, as transformers builds it.
+torch::Tensor llama_causal_mask(const torch::Tensor& attention_mask, int64_t q_len,
+                                torch::ScalarType dtype);
+
+// Fills parameters with N(0, std) (biases and norms too, from a seeded generator).
+void llama_init_random(LlamaForCausalLM& m, double std, at::Generator gen);
+
+}  // namespace relapse::model

@@ -1,0 +1,59 @@
+// relapse/model/tokenizer.h — the Llama tokenizer: reads a SentencePiece BPE
+// model (tokenizer.model) and produces exactly the ids of Hugging Face
+// transformers' LlamaTokenizer for a Llama-2 checkpoint (BOS prepended, no
+// EOS). It does not use libsentencepiece (see tokenizer.cpp for why).
+// tests/golden/README.md lists where HF differs from calling SentencePiece
+// directly; test_tokenizer checks every case against HF.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace relapse::model {
+
+class Tokenizer {
+ public:
+  // `model_path` is a tokenizer.model file or a directory holding one (a HF
+  // checkpoint directory). A missing, unreadable or corrupt file throws
+  // relapse::Error(kInput) naming the file.
+  explicit Tokenizer(const std::string& model_path);
+  ~Tokenizer();
+  Tokenizer(Tokenizer&&) noexcept;
+  Tokenizer& operator=(Tokenizer&&) noexcept;
+  Tokenizer(const Tokenizer&) = delete;
+  Tokenizer& operator=(const Tokenizer&) = delete;
+
+  // Text (UTF-8) -> ids, as HF LlamaTokenizer(text, add_special_tokens=add_bos)
+  // with add_bos_token=True, add_eos_token=add_eos:
+  //  - the literal text of a control/unknown piece ("<s>", "</s>", "<unk>") is
+  //    that token's id, not characters (HF's added-token matching);
+  //  - the dummy-prefix "▁" goes only before the chunk that starts the text,
+  //    and only when that chunk does not already start with a space or "▁";
+  //    chunks after a special token get none (HF's Metaspace prepend "first");
+  //  - characters outside the vocabulary become <0xXX> byte pieces.
+  std::vector<int64_t> encode(const std::string& text, bool add_bos = true,
+                              bool add_eos = false) const;
+  // Ids -> text, as HF tokenizer.decode(ids, skip_special_tokens=skip_special):
+  // "▁" -> " ", runs of byte pieces joined and UTF-8 decoded (an invalid run
+  // gives one U+FFFD per byte), one leading space stripped. With
+  // skip_special=false control/unknown ids appear as their piece ("<s>").
+  // An id outside [0, vocab_size()) throws relapse::Error(kInput).
+  std::string decode(const std::vector<int64_t>& ids, bool skip_special = true) const;
+
+  int64_t vocab_size() const;
+  int64_t bos_id() const;  // -1 if the model has none
+  int64_t eos_id() const;  // -1 if the model has none
+  int64_t pad_id() const;  // -1 if the model has none (Llama)
+  int64_t unk_id() const;
+  // The piece string of `id` ("▁the", "<0x0A>", "<s>"); kInput error when out of range.
+  std::string id_to_piece(int64_t id) const;
+  // The tokenizer.model file this was loaded from.
+  const std::string& path() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace relapse::model

@@ -1,0 +1,100 @@
+// src/model/inference.cpp — batched scoring and greedy generation.
+#include "relapse/model/inference.h"
+
+#include <algorithm>
+
+#include "relapse/core/error.h"
+
+namespace relapse::model {
+
+std::vector<std::vector<float>> score_token_logprobs(LlamaForCausalLM& m,
+                                                     const std::vector<TokenSeq>& seqs,
+                                                     int64_t batch_size, int64_t pad_id) {
+  RELAPSE_CHECK(batch_size > 0, "batch_size must be positive");
+  torch::NoGradGuard ng;
+  std::vector<std::vector<float>> out(seqs.size());
+  for (size_t b0 = 0; b0 < seqs.size(); b0 += batch_size) {
+    size_t b1 = std::min(seqs.size(), b0 + static_cast<size_t>(batch_size));
+    int64_t B = static_cast<int64_t>(b1 - b0);
+    int64_t T = 0;
+    for (size_t i = b0; i < b1; ++i) T = std::max<int64_t>(T, static_cast<int64_t>(seqs[i].size()));
+    if (T < 2) {  // nothing to predict in this batch
+      for (size_t i = b0; i < b1; ++i) out[i].clear();
+      continue;
+    }
+    torch::Tensor ids = torch::full({B, T}, pad_id, torch::kInt64);
+    torch::Tensor mask = torch::zeros({B, T}, torch::kInt64);
+    auto ids_a = ids.accessor<int64_t, 2>();
+    auto mask_a = mask.accessor<int64_t, 2>();
+    for (int64_t r = 0; r < B; ++r) {
+      const TokenSeq& s = seqs[b0 + r];
+      for (size_t t = 0; t < s.size(); ++t) {
+        ids_a[r][t] = s[t];
+        mask_a[r][t] = 1;
+      }
+    }
+    // Right padding: real tokens keep positions 0..len-1 and never attend to pads.
+    torch::Tensor pos = torch::arange(T, torch::kInt64).unsqueeze(0).expand({B, T});
+    torch::Tensor logits = m->forward(ids, mask, pos).to(torch::kFloat32);
+    torch::Tensor lp = torch::log_softmax(logits.narrow(1, 0, T - 1), -1);
+    torch::Tensor tgt = ids.narrow(1, 1, T - 1).unsqueeze(-1);
+    torch::Tensor picked = lp.gather(-1, tgt).squeeze(-1).contiguous();  // [B, T-1]
+    auto pa = picked.accessor<float, 2>();
+    for (int64_t r = 0; r < B; ++r) {
+      int64_t n = static_cast<int64_t>(seqs[b0 + r].size()) - 1;
+      out[b0 + r].resize(std::max<int64_t>(n, 0));
+      for (int64_t t = 0; t < n; ++t) out[b0 + r][t] = pa[r][t];
+    }
+  }
+  return out;
+}
+
+std::vector<TokenSeq> generate_greedy(LlamaForCausalLM& m, const std::vector<TokenSeq>& prompts,
+                                      const GenerateOptions& opts) {
+  RELAPSE_CHECK(opts.batch_size > 0, "batch_size must be positive");
+  torch::NoGradGuard ng;
+  std::vector<TokenSeq> out(prompts.size());
+  for (size_t b0 = 0; b0 < prompts.size(); b0 += opts.batch_size) {
+    size_t b1 = std::min(prompts.size(), b0 + static_cast<size_t>(opts.batch_size));
+    int64_t B = static_cast<int64_t>(b1 - b0);
+    int64_t P = 0;
+    for (size_t i = b0; i < b1; ++i) {
+      RELAPSE_CHECK_INPUT(!prompts[i].empty(), "prompt ", i, " is empty (it needs at least BOS)");
+      P = std::max<int64_t>(P, static_cast<int64_t>(prompts[i].size()));
+    }
+    if (opts.max_new_tokens <= 0) continue;
+    torch::Tensor ids = torch::full({B, P}, opts.pad_id, torch::kInt64);
+    torch::Tensor mask = torch::zeros({B, P}, torch::kInt64);
+    auto ids_a = ids.accessor<int64_t, 2>();
+    auto mask_a = mask.accessor<int64_t, 2>();
+    for (int64_t r = 0; r < B; ++r) {
+      const TokenSeq& s = prompts[b0 + r];
+      int64_t off = P - static_cast<int64_t>(s.size());
+      for (size_t t = 0; t < s.size(); ++t) {
+        ids_a[r][off + t] = s[t];
+        mask_a[r][off + t] = 1;
+      }
+    }
+    KVCache cache;
+    std::vector<bool> done(B, false);
+    torch::Tensor logits = m->forward(ids, mask, {}, &cache);
+    for (int64_t step = 0; step < opts.max_new_tokens; ++step) {
+      torch::Tensor next =
+          logits.select(1, logits.size(1) - 1).to(torch::kFloat32).argmax(-1);  // [B]
+      auto na = next.accessor<int64_t, 1>();
+      bool all_done = true;
+      for (int64_t r = 0; r < B; ++r) {
+        if (done[r]) continue;
+        out[b0 + r].push_back(na[r]);
+        if (opts.eos_id >= 0 && na[r] == opts.eos_id) done[r] = true;
+        all_done = all_done && done[r];
+      }
+      if (all_done || step + 1 == opts.max_new_tokens) break;
+      mask = torch::cat({mask, torch::ones({B, 1}, torch::kInt64)}, 1);
+      logits = m->forward(next.unsqueeze(1), mask, {}, &cache);
+    }
+  }
+  return out;
+}
+
+}  // namespace relapse::model

@@ -1,0 +1,243 @@
+// src/model/llama.cpp — the Llama decoder (see relapse/model/llama.h). Each
+// numerical step mirrors transformers' modeling_llama.py (eager attention) so
+// fp32 logits agree to rounding; the comments name the HF counterpart.
+#include "relapse/model/llama.h"
+
+#include <cmath>
+#include <limits>
+
+#include "relapse/core/error.h"
+
+namespace relapse::model {
+
+namespace F = torch::nn::functional;
+
+RMSNormImpl::RMSNormImpl(int64_t dim, double eps_) : eps(eps_) {
+  weight = register_parameter("weight", torch::ones({dim}));
+}
+
+// LlamaRMSNorm: normalise in fp32, cast back, then scale.
+torch::Tensor RMSNormImpl::forward(const torch::Tensor& x) {
+  auto in_dtype = x.scalar_type();
+  torch::Tensor h = x.to(torch::kFloat32);
+  torch::Tensor var = h.pow(2).mean(-1, /*keepdim=*/true);
+  h = h * torch::rsqrt(var + eps);
+  return weight * h.to(in_dtype);
+}
+
+// _compute_default_rope_parameters and _compute_llama3_parameters. Python's
+// `s / t` on a tensor is t.reciprocal() * s, reproduced here for bitwise equality.
+RotaryEmbedding::RotaryEmbedding(const LlamaConfig& c) {
+  int64_t dim = c.head_dim_or_default();
+  torch::Tensor exps =
+      torch::arange(0, dim, 2, torch::kInt64).to(torch::kFloat32) / static_cast<double>(dim);
+  inv_freq = torch::pow(c.rope_theta, exps).reciprocal();
+  if (c.rope_scaling.type == "llama3") {
+    const RopeScaling& rs = c.rope_scaling;
+    double old_ctx = static_cast<double>(rs.original_max_position_embeddings);
+    double low_freq_wavelen = old_ctx / rs.low_freq_factor;
+    double high_freq_wavelen = old_ctx / rs.high_freq_factor;
+    torch::Tensor wavelen = inv_freq.reciprocal() * (2 * M_PI);
+    torch::Tensor inv_llama =
+        torch::where(wavelen > low_freq_wavelen, inv_freq / rs.factor, inv_freq);
+    torch::Tensor smooth = (wavelen.reciprocal() * old_ctx - rs.low_freq_factor) /
+                           (rs.high_freq_factor - rs.low_freq_factor);
+    torch::Tensor smoothed = (1 - smooth) * inv_llama / rs.factor + smooth * inv_llama;
+    torch::Tensor is_medium =
+        (wavelen < high_freq_wavelen).logical_not() & (wavelen > low_freq_wavelen).logical_not();
+    inv_freq = torch::where(is_medium, smoothed, inv_llama);
+  }
+}
+
+// LlamaRotaryEmbedding.forward: freqs = inv_freq ⊗ positions in fp32,
+// emb = [freqs, freqs], cos/sin cast to the activation dtype.
+std::pair<torch::Tensor, torch::Tensor> RotaryEmbedding::forward(const torch::Tensor& position_ids,
+                                                                 torch::ScalarType dtype) const {
+  torch::Tensor pos = position_ids.to(torch::kFloat32).unsqueeze(-1);               // [B,T,1]
+  torch::Tensor freqs = pos * inv_freq.to(position_ids.device()).view({1, 1, -1});  // [B,T,D/2]
+  torch::Tensor emb = torch::cat({freqs, freqs}, -1);
+  return {emb.cos().to(dtype), emb.sin().to(dtype)};
+}
+
+namespace {
+
+torch::Tensor rotate_half(const torch::Tensor& x) {
+  int64_t half = x.size(-1) / 2;
+  return torch::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
+}
+
+// repeat_kv: [B, kv, S, D] -> [B, kv*n_rep, S, D], each KV head serving n_rep query heads.
+torch::Tensor repeat_kv(const torch::Tensor& x, int64_t n_rep) {
+  if (n_rep == 1) return x;
+  auto s = x.sizes();
+  return x.unsqueeze(2)
+      .expand({s[0], s[1], n_rep, s[2], s[3]})
+      .reshape({s[0], s[1] * n_rep, s[2], s[3]});
+}
+
+}  // namespace
+
+LlamaAttentionImpl::LlamaAttentionImpl(const LlamaConfig& c, TpContext tp) {
+  head_dim = c.head_dim_or_default();
+  int64_t h = c.hidden_size;
+  q_proj = register_module(
+      "q_proj", ColumnParallelLinear(h, c.num_attention_heads * head_dim, c.attention_bias, tp));
+  k_proj = register_module(
+      "k_proj", ColumnParallelLinear(h, c.num_key_value_heads * head_dim, c.attention_bias, tp));
+  v_proj = register_module(
+      "v_proj", ColumnParallelLinear(h, c.num_key_value_heads * head_dim, c.attention_bias, tp));
+  o_proj = register_module(
+      "o_proj", RowParallelLinear(c.num_attention_heads * head_dim, h, c.attention_bias, tp));
+  heads_local = c.num_attention_heads / tp.size;
+  kv_heads_local = c.num_key_value_heads / tp.size;
+}
+
+// LlamaAttention.forward + eager_attention_forward.
+torch::Tensor LlamaAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& cos,
+                                          const torch::Tensor& sin, const torch::Tensor& mask,
+                                          torch::Tensor* k_cache, torch::Tensor* v_cache) {
+  int64_t B = x.size(0), T = x.size(1);
+  torch::Tensor q = q_proj->forward(x).view({B, T, heads_local, head_dim}).transpose(1, 2);
+  torch::Tensor k = k_proj->forward(x).view({B, T, kv_heads_local, head_dim}).transpose(1, 2);
+  torch::Tensor v = v_proj->forward(x).view({B, T, kv_heads_local, head_dim}).transpose(1, 2);
+  torch::Tensor c = cos.unsqueeze(1), s = sin.unsqueeze(1);
+  q = q * c + rotate_half(q) * s;
+  k = k * c + rotate_half(k) * s;
+  if (k_cache) {
+    if (k_cache->defined()) {
+      k = torch::cat({*k_cache, k}, 2);
+      v = torch::cat({*v_cache, v}, 2);
+    }
+    *k_cache = k;
+    *v_cache = v;
+  }
+  int64_t n_rep = heads_local / kv_heads_local;
+  torch::Tensor kr = repeat_kv(k, n_rep), vr = repeat_kv(v, n_rep);
+  double scaling = std::pow(static_cast<double>(head_dim), -0.5);
+  torch::Tensor w = torch::matmul(q, kr.transpose(2, 3)) * scaling;
+  if (mask.defined()) w = w + mask;
+  w = torch::softmax(w, -1, torch::kFloat32).to(q.scalar_type());
+  torch::Tensor out = torch::matmul(w, vr).transpose(1, 2).contiguous().reshape({B, T, -1});
+  return o_proj->forward(out);
+}
+
+LlamaMLPImpl::LlamaMLPImpl(const LlamaConfig& c, TpContext tp) {
+  gate_proj = register_module(
+      "gate_proj", ColumnParallelLinear(c.hidden_size, c.intermediate_size, c.mlp_bias, tp));
+  up_proj = register_module(
+      "up_proj", ColumnParallelLinear(c.hidden_size, c.intermediate_size, c.mlp_bias, tp));
+  down_proj = register_module(
+      "down_proj", RowParallelLinear(c.intermediate_size, c.hidden_size, c.mlp_bias, tp));
+}
+
+torch::Tensor LlamaMLPImpl::forward(const torch::Tensor& x) {
+  return down_proj->forward(F::silu(gate_proj->forward(x)) * up_proj->forward(x));
+}
+
+LlamaDecoderLayerImpl::LlamaDecoderLayerImpl(const LlamaConfig& c, TpContext tp) {
+  self_attn = register_module("self_attn", LlamaAttention(c, tp));
+  mlp = register_module("mlp", LlamaMLP(c, tp));
+  input_layernorm = register_module("input_layernorm", RMSNorm(c.hidden_size, c.rms_norm_eps));
+  post_attention_layernorm =
+      register_module("post_attention_layernorm", RMSNorm(c.hidden_size, c.rms_norm_eps));
+}
+
+torch::Tensor LlamaDecoderLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& cos,
+                                             const torch::Tensor& sin, const torch::Tensor& mask,
+                                             torch::Tensor* k_cache, torch::Tensor* v_cache) {
+  torch::Tensor h =
+      x + self_attn->forward(input_layernorm->forward(x), cos, sin, mask, k_cache, v_cache);
+  return h + mlp->forward(post_attention_layernorm->forward(h));
+}
+
+LlamaModelImpl::LlamaModelImpl(const LlamaConfig& c, TpContext tp) {
+  embed_tokens =
+      register_module("embed_tokens", VocabParallelEmbedding(c.vocab_size, c.hidden_size, tp));
+  layers = register_module("layers", torch::nn::ModuleList());
+  for (int64_t i = 0; i < c.num_hidden_layers; ++i) layers->push_back(LlamaDecoderLayer(c, tp));
+  norm = register_module("norm", RMSNorm(c.hidden_size, c.rms_norm_eps));
+}
+
+LlamaForCausalLMImpl::LlamaForCausalLMImpl(const LlamaConfig& c, TpContext tp)
+    : config_(c), tp_(tp), rope_(c) {
+  llama_config_validate(c, "model config");
+  RELAPSE_CHECK_CODE(ExitCode::kConfig, c.num_key_value_heads % tp.size == 0 || tp.size == 1,
+                     "num_key_value_heads ", c.num_key_value_heads, " not divisible by tp ",
+                     tp.size);
+  model = register_module("model", LlamaModel(c, tp));
+  if (!c.tie_word_embeddings) {
+    lm_head =
+        register_module("lm_head", ColumnParallelLinear(c.hidden_size, c.vocab_size, false, tp,
+                                                        /*gather_output=*/true));
+  }
+}
+
+torch::ScalarType LlamaForCausalLMImpl::dtype() const {
+  return model->embed_tokens->weight.scalar_type();
+}
+
+torch::Tensor LlamaForCausalLMImpl::lm_head_weight() const {
+  return lm_head ? lm_head->weight : model->embed_tokens->weight;
+}
+
+torch::Tensor llama_causal_mask(const torch::Tensor& attention_mask, int64_t q_len,
+                                torch::ScalarType dtype) {
+  int64_t B = attention_mask.size(0), S = attention_mask.size(1);
+  int64_t past = S - q_len;
+  auto dev = attention_mask.device();
+  torch::Tensor qpos =
+      torch::arange(past, S, torch::TensorOptions().dtype(torch::kInt64).device(dev));
+  torch::Tensor kpos = torch::arange(0, S, torch::TensorOptions().dtype(torch::kInt64).device(dev));
+  torch::Tensor allowed = kpos.view({1, 1, 1, S}) <= qpos.view({1, 1, q_len, 1});  // causal
+  allowed = allowed & (attention_mask.view({B, 1, 1, S}) != 0);                    // padding
+  double lowest = (dtype == torch::kBFloat16) ? -3.3895313892515355e+38
+                  : (dtype == torch::kFloat16)
+                      ? -65504.0
+                      : static_cast<double>(std::numeric_limits<float>::lowest());
+  torch::Tensor m = torch::zeros({B, 1, q_len, S}, torch::TensorOptions().dtype(dtype).device(dev));
+  return m.masked_fill(allowed.logical_not(), lowest);
+}
+
+torch::Tensor LlamaForCausalLMImpl::forward(const torch::Tensor& input_ids,
+                                            const torch::Tensor& attention_mask,
+                                            const torch::Tensor& position_ids, KVCache* cache) {
+  RELAPSE_CHECK(input_ids.dim() == 2, "input_ids must be [batch, seq], got ", input_ids.sizes());
+  int64_t B = input_ids.size(0), T = input_ids.size(1);
+  int64_t past = cache ? cache->length() : 0;
+  auto long_opts = torch::TensorOptions().dtype(torch::kInt64).device(input_ids.device());
+  torch::Tensor mask = attention_mask.defined() ? attention_mask.to(torch::kInt64)
+                                                : torch::ones({B, past + T}, long_opts);
+  RELAPSE_CHECK(mask.size(0) == B && mask.size(1) == past + T, "attention_mask must be [", B, ", ",
+                past + T, "], got ", mask.sizes());
+  torch::Tensor pos = position_ids;
+  if (!pos.defined()) {
+    // transformers' generate: position = (number of real tokens before) - 1; pads get 1.
+    pos = (mask.cumsum(1) - 1).masked_fill(mask == 0, 1).narrow(1, past, T);
+  }
+  torch::Tensor h = model->embed_tokens->forward(input_ids);
+  auto cs = rope_.forward(pos, h.scalar_type());
+  torch::Tensor additive = llama_causal_mask(mask, T, h.scalar_type());
+  if (cache && cache->k.empty()) {
+    cache->k.resize(model->layers->size());
+    cache->v.resize(model->layers->size());
+  }
+  for (size_t i = 0; i < model->layers->size(); ++i) {
+    auto layer = model->layers->ptr<LlamaDecoderLayerImpl>(i);
+    h = layer->forward(h, cs.first, cs.second, additive, cache ? &cache->k[i] : nullptr,
+                       cache ? &cache->v[i] : nullptr);
+  }
+  h = model->norm->forward(h);
+  if (lm_head) return lm_head->forward(h);
+  return tp_gather_last_dim(F::linear(tp_copy_to_region(h, tp_), model->embed_tokens->weight), tp_);
+}
+
+void llama_init_random(LlamaForCausalLM& m, double std, at::Generator gen) {
+  torch::NoGradGuard ng;
+  for (auto& p : m->parameters()) {
+    torch::Tensor t =
+        torch::randn(p.sizes(), gen, torch::TensorOptions().dtype(torch::kFloat32)) * std;
+    p.copy_(t);
+  }
+}
+
+}  // namespace relapse::model
