@@ -1,0 +1,65 @@
+// src/cli/cli_util.cpp — see cli_util.h.
+#include "cli_util.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "relapse/core/error.h"
+
+namespace fs = std::filesystem;
+
+namespace relapse::cli {
+
+std::vector<std::string> cli_read_texts(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  RELAPSE_CHECK_INPUT(f.good(), path, ": cannot open text file");
+  std::vector<std::string> texts;
+  if (fs::path(path).extension() == ".json") {
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(f);
+    } catch (const nlohmann::json::parse_error& e) {
+      RELAPSE_THROW(ExitCode::kInput, path, ": invalid JSON: ", e.what());
+    }
+    RELAPSE_CHECK_INPUT(j.is_array(), path, ": expected a JSON list of strings");
+    for (size_t i = 0; i < j.size(); ++i) {
+      RELAPSE_CHECK_INPUT(j[i].is_string(), path, ": element ", i, " is not a string");
+      texts.push_back(j[i].get<std::string>());
+    }
+  } else {
+    std::string line;
+    while (std::getline(f, line)) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (!line.empty()) texts.push_back(line);
+    }
+  }
+  RELAPSE_CHECK_INPUT(!texts.empty(), path, ": no texts found");
+  return texts;
+}
+
+std::string cli_tokenizer_path(const std::string& model_dir, const std::string& tokenizer) {
+  std::string p = tokenizer.empty() ? model_dir + "/tokenizer.model" : tokenizer;
+  RELAPSE_CHECK_INPUT(fs::exists(p), p, ": tokenizer not found (pass --tokenizer PATH)");
+  return p;
+}
+
+void cli_write_atomic(const std::string& path, const std::string& content) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    RELAPSE_CHECK_INPUT(f.good(), tmp, ": cannot open for writing");
+    f << content;
+    f.flush();
+    RELAPSE_CHECK_INPUT(f.good(), tmp, ": write failed");
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) std::remove(tmp.c_str());
+  RELAPSE_CHECK_INPUT(!ec, path, ": cannot rename into place: ", ec.message());
+}
+
+}  // namespace relapse::cli

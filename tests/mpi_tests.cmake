@@ -1,0 +1,72 @@
+# tests/mpi_tests.cmake — tests that run under mpiexec (included at the end of
+# tests/CMakeLists.txt): GoogleTest programs at np > 1, and whole-job checks of
+# the abort path and the Slurm trap through tests/dist/check_exit.cmake.
+
+# test_runtime (also a plain test by the glob) under two ranks.
+relapse_add_mpi_test(NAME test_runtime_np2 TARGET test_runtime NP 2 LABELS dist TIMEOUT 120)
+
+add_executable(fail_one_rank ${CMAKE_CURRENT_SOURCE_DIR}/dist/fail_one_rank.cpp)
+target_link_libraries(fail_one_rank PRIVATE relapse_dist relapse_core)
+relapse_target_defaults(fail_one_rank)
+
+# relapse_add_exit_check(NAME n TARGET exe [NP n] [ARGS ...] [ENV K=V ...]
+#                        [EXPECT_CODE c | EXPECT_NONZERO] [EXPECT_STDERR s ...] [FORBID_STDERR s ...])
+# Runs exe (under mpiexec -n NP, or directly as a singleton when NP is 0) via
+# check_exit.cmake, which fails the test on a wrong exit status, a run of
+# 30 s or more, or stderr missing / containing the given strings.
+function(relapse_add_exit_check)
+  cmake_parse_arguments(C "EXPECT_NONZERO" "NAME;TARGET;NP;EXPECT_CODE"
+                        "ARGS;ENV;EXPECT_STDERR;FORBID_STDERR" ${ARGN})
+  if(C_NP)
+    set(_cmd ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} ${C_NP} ${RELAPSE_MPIEXEC_EXTRA_FLAGS}
+             ${MPIEXEC_PREFLAGS} $<TARGET_FILE:${C_TARGET}> ${MPIEXEC_POSTFLAGS} ${C_ARGS})
+    set(_procs ${C_NP})
+  else()
+    set(_cmd $<TARGET_FILE:${C_TARGET}> ${C_ARGS})
+    set(_procs 1)
+  endif()
+  string(REPLACE ";" "|" _cmd "${_cmd}")
+  set(_defs -DCMD=${_cmd} -DMAX_SECONDS=30)
+  if(DEFINED C_EXPECT_CODE)
+    list(APPEND _defs -DEXPECT_CODE=${C_EXPECT_CODE})
+  endif()
+  if(C_EXPECT_NONZERO)
+    list(APPEND _defs -DEXPECT_NONZERO=1)
+  endif()
+  foreach(v ENV EXPECT_STDERR FORBID_STDERR)
+    if(C_${v})
+      string(REPLACE ";" "|" _s "${C_${v}}")
+      list(APPEND _defs "-D${v}=${_s}")
+    endif()
+  endforeach()
+  add_test(NAME ${C_NAME} COMMAND ${CMAKE_COMMAND} ${_defs} -P ${CMAKE_CURRENT_SOURCE_DIR}/dist/check_exit.cmake
+           WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+  set_tests_properties(${C_NAME} PROPERTIES TIMEOUT 90 LABELS "mpi;dist" PROCESSORS ${_procs}
+                       ENVIRONMENT "OMP_NUM_THREADS=1;RELAPSE_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+endfunction()
+
+# Sanity: without a failing rank the program passes its barrier and exits 0,
+# so the failures below fail for the right reason.
+relapse_add_exit_check(NAME fail_one_rank_none_np2 TARGET fail_one_rank NP 2 EXPECT_CODE 0
+                       FORBID_STDERR "error on rank")
+
+# One failing rank ends the whole job: the error's exit code (kInput = 4, passed
+# through MPI_Abort and mpiexec), well under 30 s although the other ranks sit
+# in MPI_Barrier, and the failing rank (only) reports.
+relapse_add_exit_check(NAME fail_one_rank_np2 TARGET fail_one_rank NP 2 ARGS 1 EXPECT_CODE 4
+                       EXPECT_STDERR "relapse: error on rank 1 of 2: deliberate failure on rank 1"
+                       FORBID_STDERR "error on rank 0")
+relapse_add_exit_check(NAME fail_one_rank_np4 TARGET fail_one_rank NP 4 ARGS 2 EXPECT_CODE 4
+                       EXPECT_STDERR "relapse: error on rank 2 of 4: deliberate failure on rank 2"
+                       FORBID_STDERR "error on rank 0" "error on rank 1 " "error on rank 3")
+
+# The Slurm trap: `srun` without --mpi=pmix starts N singletons that each see
+# world size 1 while SLURM_NTASKS=N. Runtime must stop with kEnvironment (6).
+relapse_add_exit_check(NAME runtime_slurm_trap_singleton TARGET fail_one_rank ENV SLURM_NTASKS=3 EXPECT_CODE 6
+                       EXPECT_STDERR "SLURM_NTASKS=3 but the MPI world size is 1" "srun --mpi=pmix"
+                       FORBID_STDERR "calling finalize")
+relapse_add_exit_check(NAME runtime_slurm_trap_np1 TARGET fail_one_rank NP 1 ENV SLURM_NTASKS=3 EXPECT_CODE 6
+                       EXPECT_STDERR "SLURM_NTASKS=3 but the MPI world size is 1" "srun --mpi=pmix"
+                       FORBID_STDERR "calling finalize")
+# ... and a matching SLURM_NTASKS is accepted.
+relapse_add_exit_check(NAME runtime_slurm_match_np2 TARGET fail_one_rank NP 2 ENV SLURM_NTASKS=2 EXPECT_CODE 0)
