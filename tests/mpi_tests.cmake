@@ -70,3 +70,28 @@ relapse_add_exit_check(NAME runtime_slurm_trap_np1 TARGET fail_one_rank NP 1 ENV
                        FORBID_STDERR "calling finalize")
 # ... and a matching SLURM_NTASKS is accepted.
 relapse_add_exit_check(NAME runtime_slurm_match_np2 TARGET fail_one_rank NP 2 ENV SLURM_NTASKS=2 EXPECT_CODE 0)
+
+# ---- the relapse command line, end to end ----------------------------------
+set(_fx ${PROJECT_SOURCE_DIR}/tests/golden/fixtures)
+set(_out ${PROJECT_BINARY_DIR}/tests/cli_out)
+file(MAKE_DIRECTORY ${_out})
+relapse_add_exit_check(NAME cli_version TARGET relapse ARGS --version EXPECT_CODE 0)
+relapse_add_exit_check(NAME cli_unknown_subcommand TARGET relapse ARGS frobnicate EXPECT_CODE 2)
+relapse_add_exit_check(NAME cli_score_h5 TARGET relapse
+                       ARGS score --model ${_fx}/llama_mha_fp32 --text-file ${_fx}/texts.json --out ${_out}/scores.h5
+                       EXPECT_CODE 0 FORBID_STDERR "error")
+relapse_add_exit_check(NAME cli_score_json_np2 TARGET relapse NP 2
+                       ARGS score --model ${_fx}/llama_gqa_bf16 --text-file ${_fx}/texts.json --out ${_out}/scores.json
+                       EXPECT_CODE 0 FORBID_STDERR "error")
+relapse_add_exit_check(NAME cli_generate TARGET relapse
+                       ARGS generate --model ${_fx}/llama_gqa_tied_bias_fp32 --prompt "Hello" --prompt "A longer prompt"
+                            --max-new-tokens 5 --json EXPECT_CODE 0)
+# A bad model directory fails on every rank with the file named, and ends the
+# job (exit 4 = kInput) instead of leaving a rank waiting.
+relapse_add_exit_check(NAME cli_missing_model_np2 TARGET relapse NP 2
+                       ARGS score --model ${_out}/no-such-model --text-file ${_fx}/texts.json --out ${_out}/x.json
+                       EXPECT_CODE 4 EXPECT_STDERR "no-such-model")
+relapse_add_exit_check(NAME cli_config_unknown_key TARGET relapse ARGS config --set model.dtyp=bfloat16
+                       EXPECT_CODE 3 EXPECT_STDERR "model.dtyp" "did you mean 'model.dtype'")
+relapse_add_exit_check(NAME cli_config_dump TARGET relapse ARGS config ${PROJECT_SOURCE_DIR}/configs/example.yaml
+                       --set generate.max_new_tokens=7 EXPECT_CODE 0)

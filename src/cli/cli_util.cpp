@@ -47,6 +47,19 @@ std::string cli_tokenizer_path(const std::string& model_dir, const std::string& 
   return p;
 }
 
+namespace {
+std::string g_command_line;
+}
+
+void cli_set_command_line(int argc, char** argv) {
+  g_command_line.clear();
+  for (int i = 0; i < argc; ++i) g_command_line += (i ? " " : "") + std::string(argv[i]);
+}
+
+const std::string& cli_command_line() {
+  return g_command_line;
+}
+
 void cli_write_atomic(const std::string& path, const std::string& content) {
   std::string tmp = path + ".tmp";
   {

@@ -13,5 +13,8 @@ std::vector<std::string> cli_read_texts(const std::string& path);
 std::string cli_tokenizer_path(const std::string& model_dir, const std::string& tokenizer);
 // Writes `content` to PATH.tmp and renames it over PATH.
 void cli_write_atomic(const std::string& path, const std::string& content);
+// The command line as typed (for provenance), recorded by main().
+void cli_set_command_line(int argc, char** argv);
+const std::string& cli_command_line();
 
 }  // namespace relapse::cli

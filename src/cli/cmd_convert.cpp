@@ -19,12 +19,15 @@ struct ConvertArgs {
 
 void cmd_convert_register(CLI::App& app, CommandRun& run) {
   auto a = std::make_shared<ConvertArgs>();
-  CLI::App* c = app.add_subcommand("convert", "Load a Hugging Face model directory and write it back (dtype, shards)");
+  CLI::App* c = app.add_subcommand(
+      "convert", "Load a Hugging Face model directory and write it back (dtype, shards)");
   c->add_option("--model", a->model, "Input Hugging Face model directory")->required();
   c->add_option("--out", a->out, "Output directory (replaced atomically)")->required();
   c->add_option("--dtype", a->dtype, "float32|bfloat16|float16 (default: the checkpoint's)");
-  c->add_option("--tokenizer", a->tokenizer, "tokenizer.model to copy (default: MODEL/tokenizer.model if present)");
-  c->add_option("--max-shard-mb", a->max_shard_mb, "Shard size limit in MiB (transformers' default 5 GiB)")
+  c->add_option("--tokenizer", a->tokenizer,
+                "tokenizer.model to copy (default: MODEL/tokenizer.model if present)");
+  c->add_option("--max-shard-mb", a->max_shard_mb,
+                "Shard size limit in MiB (transformers' default 5 GiB)")
       ->check(CLI::PositiveNumber);
   c->callback([a, &run] {
     run = [a](Runtime& rt) {
@@ -32,7 +35,8 @@ void cmd_convert_register(CLI::App& app, CommandRun& run) {
       lo.dtype = a->dtype;
       auto m = model::hf_load(a->model, lo);
       std::string tok = a->tokenizer;
-      if (tok.empty() && std::ifstream(a->model + "/tokenizer.model").good()) tok = a->model + "/tokenizer.model";
+      if (tok.empty() && std::ifstream(a->model + "/tokenizer.model").good())
+        tok = a->model + "/tokenizer.model";
       if (rt.rank() == 0) {
         model::hf_save(m, a->out, tok, static_cast<uint64_t>(a->max_shard_mb * 1024 * 1024));
         log_info("wrote ", a->out, " (", model::dtype_name(m->dtype()), ")");

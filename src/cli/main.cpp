@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "cli_util.h"
 #include "commands.h"
 #include "relapse/core/error.h"
 #include "relapse/core/log.h"
@@ -17,6 +18,7 @@ int main(int argc, char** argv) {
   } catch (const Error& e) {
     runtime_abort(e);
   }
+  cli::cli_set_command_line(argc, argv);
   CLI::App app{"relapse — does unlearned knowledge come back after quantization?", "relapse"};
   app.require_subcommand(0, 1);
   bool show_version = false;

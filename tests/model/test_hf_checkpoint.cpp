@@ -31,7 +31,8 @@ void expect_load_error(const std::string& dir, const std::vector<std::string>& n
     FAIL() << "hf_load(" << dir << ") did not throw";
   } catch (const relapse::Error& e) {
     EXPECT_EQ(e.code(), relapse::ExitCode::kInput) << e.what();
-    for (const auto& n : needles) EXPECT_NE(std::string(e.what()).find(n), std::string::npos) << e.what();
+    for (const auto& n : needles)
+      EXPECT_NE(std::string(e.what()).find(n), std::string::npos) << e.what();
   }
 }
 
@@ -111,7 +112,8 @@ TEST(HfCheckpoint, UnexpectedTensorIsNamed) {
   std::string dir = copy_fixture("llama_mha_fp32", "unexpected");
   auto m = hf_load(dir);
   NamedTensors sd = hf_state_dict(m);
-  sd.emplace_back("model.layers.0.self_attn.rotary_emb.inv_freq", torch::ones({8}));  // tolerated (old HF)
+  sd.emplace_back("model.layers.0.self_attn.rotary_emb.inv_freq",
+                  torch::ones({8}));  // tolerated (old HF)
   sd.emplace_back("model.layers.7.mlp.up_proj.weight", torch::ones({4, 4}));
   safetensors_write_dir(dir, sd);
   expect_load_error(dir, {"unexpected tensors", "model.layers.7.mlp.up_proj.weight"});
@@ -129,7 +131,8 @@ TEST(HfCheckpoint, BadConfigIsNamed) {
   std::string dir = copy_fixture("llama_mha_fp32", "badcfg");
   rt::write_file(dir + "/config.json", "{\"hidden_size\": 64,");
   expect_load_error(dir, {"config.json", "invalid JSON"});
-  nlohmann::json j = nlohmann::json::parse(rt::read_file(rt::fixture_path("llama_mha_fp32") + "/config.json"));
+  nlohmann::json j =
+      nlohmann::json::parse(rt::read_file(rt::fixture_path("llama_mha_fp32") + "/config.json"));
   j.erase("num_hidden_layers");
   rt::write_file(dir + "/config.json", j.dump());
   expect_load_error(dir, {"config.json", "num_hidden_layers"});
@@ -152,12 +155,15 @@ TEST(HfCheckpoint, MissingShardNamesIndexAndShard) {
   std::string dir = copy_fixture("llama_sharded_fp32", "shard");
   std::string victim;
   for (auto& e : fs::directory_iterator(dir))
-    if (e.path().filename().string().rfind("model-00002", 0) == 0) victim = e.path().filename().string();
+    if (e.path().filename().string().rfind("model-00002", 0) == 0)
+      victim = e.path().filename().string();
   ASSERT_FALSE(victim.empty());
   fs::remove(dir + "/" + victim);
   expect_load_error(dir, {victim});
 }
 
-TEST(HfCheckpoint, MissingDirectory) { expect_load_error("/nonexistent/model", {"/nonexistent/model"}); }
+TEST(HfCheckpoint, MissingDirectory) {
+  expect_load_error("/nonexistent/model", {"/nonexistent/model"});
+}
 
 }  // namespace
