@@ -18,7 +18,6 @@ const EnvKnobs& env_knobs() {
     k.num_threads = std::atoi(env_str("RELAPSE_NUM_THREADS", "0").c_str());
     k.slurm_ntasks = env_str("SLURM_NTASKS");
     k.slurm_job_id = env_str("SLURM_JOB_ID");
-    k.fail_rank = env_str("RELAPSE_TEST_FAIL_RANK");
     return k;
   }();
   return knobs;

@@ -11,7 +11,6 @@ struct EnvKnobs {
   int num_threads;        // RELAPSE_NUM_THREADS: intra-op threads per rank (0 = libtorch default)
   std::string slurm_ntasks;  // SLURM_NTASKS (set by Slurm), checked against the MPI world size
   std::string slurm_job_id;  // SLURM_JOB_ID
-  std::string fail_rank;     // RELAPSE_TEST_FAIL_RANK: test hook, the rank that throws in `relapse
                              // selftest-fail`
 };
 
