@@ -1,6 +1,10 @@
 // src/cli/cli_util.cpp — see cli_util.h.
 #include "cli_util.h"
 
+#include <algorithm>
+
+#include "commands.h"
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -49,6 +53,24 @@ std::string cli_tokenizer_path(const std::string& model_dir, const std::string& 
 
 namespace {
 std::string g_command_line;
+std::vector<std::pair<int, CommandRegisterFn>>& command_registry() {
+  static std::vector<std::pair<int, CommandRegisterFn>> r;  // constructed on first use
+  return r;
+}
+}  // namespace
+
+int command_add(int order, CommandRegisterFn fn) {
+  command_registry().emplace_back(order, fn);
+  return order;
+}
+
+std::vector<CommandRegisterFn> command_list() {
+  auto r = command_registry();
+  std::stable_sort(r.begin(), r.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<CommandRegisterFn> out;
+  for (auto& e : r) out.push_back(e.second);
+  return out;
 }
 
 void cli_set_command_line(int argc, char** argv) {

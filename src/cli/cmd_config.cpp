@@ -44,4 +44,6 @@ std::string version_text() {
   return s;
 }
 
+RELAPSE_REGISTER_COMMAND(90, cmd_config_register);
+
 }  // namespace relapse::cli

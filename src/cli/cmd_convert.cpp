@@ -46,4 +46,6 @@ void cmd_convert_register(CLI::App& app, CommandRun& run) {
   });
 }
 
+RELAPSE_REGISTER_COMMAND(50, cmd_convert_register);
+
 }  // namespace relapse::cli

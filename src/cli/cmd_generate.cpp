@@ -76,4 +76,6 @@ void cmd_generate_register(CLI::App& app, CommandRun& run) {
   c->callback([a, &run] { run = [a](Runtime& rt) { return generate_run(*a, rt); }; });
 }
 
+RELAPSE_REGISTER_COMMAND(40, cmd_generate_register);
+
 }  // namespace relapse::cli

@@ -133,4 +133,6 @@ void cmd_score_register(CLI::App& app, CommandRun& run) {
   c->callback([a, &run] { run = [a](Runtime& rt) { return score_run(*a, rt); }; });
 }
 
+RELAPSE_REGISTER_COMMAND(30, cmd_score_register);
+
 }  // namespace relapse::cli

@@ -24,10 +24,7 @@ int main(int argc, char** argv) {
   bool show_version = false;
   app.add_flag("--version", show_version, "Print the version, git SHA and library versions");
   cli::CommandRun run;
-  cli::cmd_score_register(app, run);
-  cli::cmd_generate_register(app, run);
-  cli::cmd_convert_register(app, run);
-  cli::cmd_config_register(app, run);
+  for (auto fn : cli::command_list()) fn(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
