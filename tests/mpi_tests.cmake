@@ -95,3 +95,7 @@ relapse_add_exit_check(NAME cli_config_unknown_key TARGET relapse ARGS config --
                        EXPECT_CODE 3 EXPECT_STDERR "model.dtyp" "did you mean 'model.dtype'")
 relapse_add_exit_check(NAME cli_config_dump TARGET relapse ARGS config ${PROJECT_SOURCE_DIR}/configs/example.yaml
                        --set generate.max_new_tokens=7 EXPECT_CODE 0)
+
+# The communicator against its naive reference at 2 and 4 ranks (np 1 is the plain test).
+relapse_add_mpi_test(NAME test_communicator_np2 TARGET test_communicator NP 2 LABELS dist TIMEOUT 120)
+relapse_add_mpi_test(NAME test_communicator_np4 TARGET test_communicator NP 4 LABELS dist TIMEOUT 120)
