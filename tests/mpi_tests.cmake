@@ -99,3 +99,7 @@ relapse_add_exit_check(NAME cli_config_dump TARGET relapse ARGS config ${PROJECT
 # The communicator against its naive reference at 2 and 4 ranks (np 1 is the plain test).
 relapse_add_mpi_test(NAME test_communicator_np2 TARGET test_communicator NP 2 LABELS dist TIMEOUT 120)
 relapse_add_mpi_test(NAME test_communicator_np4 TARGET test_communicator NP 4 LABELS dist TIMEOUT 120)
+
+# Tensor-parallel model at TP = 2 and 4 against the unsplit model.
+relapse_add_mpi_test(NAME test_tensor_parallel_np2 TARGET test_tensor_parallel NP 2 LABELS model TIMEOUT 300)
+relapse_add_mpi_test(NAME test_tensor_parallel_np4 TARGET test_tensor_parallel NP 4 LABELS model TIMEOUT 300)

@@ -27,6 +27,37 @@ std::string join_names(const std::vector<std::string>& v, size_t limit = 8) {
   return s;
 }
 
+// This rank's part of a stored tensor. The split dimension is the one where
+// the local parameter is smaller than the stored tensor (Column-parallel: dim 0,
+// Row-parallel: dim 1, vocab-parallel: dim 0 with the vocabulary padded to a
+// multiple of TP, the padding rows zero); only those bytes are read.
+torch::Tensor hf_read_shard(const SafetensorsStore& store, const std::string& name,
+                            const StTensorInfo& info, const std::vector<int64_t>& want,
+                            const TpContext& tp) {
+  const std::string& file = store.file_of(name).path();
+  RELAPSE_CHECK_INPUT(info.shape.size() == want.size(), file, ": tensor '", name, "' has shape ",
+                      c10::IntArrayRef(info.shape), " but config.json implies ",
+                      c10::IntArrayRef(want));
+  if (info.shape == want) return store.read(name);
+  int split = -1;
+  for (size_t d = 0; d < want.size(); ++d) {
+    if (info.shape[d] == want[d]) continue;
+    bool shard = tp.size > 1 && split < 0 && want[d] * tp.size >= info.shape[d] &&
+                 want[d] * (tp.size - 1) < info.shape[d];
+    RELAPSE_CHECK_INPUT(shard, file, ": tensor '", name, "' has shape ",
+                        c10::IntArrayRef(info.shape), " but config.json implies ",
+                        c10::IntArrayRef(want), tp.size > 1 ? " (per tensor-parallel rank)" : "");
+    split = static_cast<int>(d);
+  }
+  int64_t start = want[split] * tp.rank;
+  int64_t len = std::max<int64_t>(0, std::min(want[split], info.shape[split] - start));
+  std::vector<int64_t> shape = want;
+  torch::Tensor out =
+      torch::zeros(shape, torch::TensorOptions().dtype(st_dtype_to_torch(info.dtype)));
+  if (len > 0) out.narrow(split, 0, len).copy_(store.read_slice(name, split, start, len));
+  return out;
+}
+
 }  // namespace
 
 LlamaForCausalLM hf_load(const std::string& dir, const HfLoadOptions& opts) {
@@ -62,11 +93,7 @@ LlamaForCausalLM hf_load(const std::string& dir, const HfLoadOptions& opts) {
     torch::Tensor& p = kv.value();
     const StTensorInfo& info = store.info(name);
     std::vector<int64_t> want(p.sizes().begin(), p.sizes().end());
-    // With TP the local shape is a slice of the stored one; size 1 reads whole tensors.
-    RELAPSE_CHECK_INPUT(info.shape == want, store.file_of(name).path(), ": tensor '", name,
-                        "' has shape ", c10::IntArrayRef(info.shape), " but config.json implies ",
-                        c10::IntArrayRef(want));
-    torch::Tensor t = store.read(name);
+    torch::Tensor t = hf_read_shard(store, name, info, want, opts.tp);
     RELAPSE_CHECK_INPUT(t.is_floating_point(), store.file_of(name).path(), ": tensor '", name,
                         "' has non-float dtype ", info.dtype);
     p.set_data(t.to(dtype).contiguous());

@@ -161,13 +161,22 @@ LlamaModelImpl::LlamaModelImpl(const LlamaConfig& c, TpContext tp) {
 LlamaForCausalLMImpl::LlamaForCausalLMImpl(const LlamaConfig& c, TpContext tp)
     : config_(c), tp_(tp), rope_(c) {
   llama_config_validate(c, "model config");
-  RELAPSE_CHECK_CODE(ExitCode::kConfig, c.num_key_value_heads % tp.size == 0 || tp.size == 1,
-                     "num_key_value_heads ", c.num_key_value_heads, " not divisible by tp ",
-                     tp.size);
-  model = register_module("model", LlamaModel(c, tp));
+  // Heads are the unit of the attention split. Replicating KV heads when there
+  // are fewer than TP ranks is not implemented yet: refuse rather than split a head.
+  RELAPSE_CHECK_CODE(ExitCode::kConfig,
+                     c.num_attention_heads % tp.size == 0 && c.num_key_value_heads % tp.size == 0,
+                     "tensor parallel size ", tp.size, " must divide num_attention_heads (",
+                     c.num_attention_heads, ") and num_key_value_heads (", c.num_key_value_heads,
+                     ")");
+  RELAPSE_CHECK_CODE(ExitCode::kConfig, c.intermediate_size % tp.size == 0, "tensor parallel size ",
+                     tp.size, " must divide intermediate_size (", c.intermediate_size, ")");
+  // The vocabulary is padded to a multiple of TP; padded logits are cut off.
+  LlamaConfig padded = c;
+  padded.vocab_size = tp_pad_to_multiple(c.vocab_size, tp);
+  model = register_module("model", LlamaModel(padded, tp));
   if (!c.tie_word_embeddings) {
     lm_head =
-        register_module("lm_head", ColumnParallelLinear(c.hidden_size, c.vocab_size, false, tp,
+        register_module("lm_head", ColumnParallelLinear(c.hidden_size, padded.vocab_size, false, tp,
                                                         /*gather_output=*/true));
   }
 }
@@ -227,8 +236,12 @@ torch::Tensor LlamaForCausalLMImpl::forward(const torch::Tensor& input_ids,
                        cache ? &cache->v[i] : nullptr);
   }
   h = model->norm->forward(h);
-  if (lm_head) return lm_head->forward(h);
-  return tp_gather_last_dim(F::linear(tp_copy_to_region(h, tp_), model->embed_tokens->weight), tp_);
+  torch::Tensor logits =
+      lm_head ? lm_head->forward(h)
+              : tp_gather_last_dim(
+                    F::linear(tp_copy_to_region(h, tp_), model->embed_tokens->weight), tp_);
+  if (logits.size(-1) != config_.vocab_size) logits = logits.narrow(-1, 0, config_.vocab_size);
+  return logits;
 }
 
 void llama_init_random(LlamaForCausalLM& m, double std, at::Generator gen) {
