@@ -1,0 +1,147 @@
+// relapse/unlearn/losses.h — language-model losses and the six unlearning
+// objectives of MUSE (GA, GA_GDR, GA_KLR, NPO, NPO_GDR, NPO_KLR), in the
+// published definitions and in the variants the released code computes.
+//
+// Notation: a batch of B rows, T tokens, vocabulary V. Labels are the inputs
+// shifted by one (logits at t predict token t+1); a label whose token is a pad
+// (attention_mask 0) is ignored, as HF's collators set it to -100. All losses
+// are computed from logits cast to fp32 (fp64 logits stay fp64), as HF's
+// ForCausalLMLoss does.
+//
+//   NLL(x)      token-mean negative log-likelihood over the valid labels of the
+//               batch (HF's CausalLM loss, reduction "mean").
+//   log p(x)    per-sequence summed log-probability of the valid labels.
+//
+// Variant kPublished (the default; the papers' equations):
+//   GA       = −NLL(forget)
+//   NPO      = −(2/β)·mean_rows log σ(−β·(log p_θ(x) − log p_ref(x)))   (Zhang et al. 2024,
+//              sequence level); equals (2/β)·log 2 when θ = ref.
+//   KL_r     = token-mean over the valid label positions of the retain batch of
+//              KL(p_ref(·|x<t) ‖ p_θ(·|x<t)) = Σ_v p_ref (log p_ref − log p_θ).
+//   *_GDR    = forget term + α·NLL(retain);  *_KLR = forget term + α·KL_r.
+//
+// Variant kMuseReleased — MUSE's baselines/baselines/iterative.py
+// (IterativeUnlearner.compute_loss, github.com/swj0419/muse_bench; identical
+// in jaechan-repo/muse_bench), models loaded in bf16:
+//   GA       = −outputs_f.loss (HF token-mean NLL; same as published).
+//   NPO      = −(2/β)·mean over all B·T·V entries of logsigmoid(β·(ref_logits − logits)):
+//              "NPO on raw logits" — the log-ratio is taken between raw logits,
+//              elementwise over every vocabulary entry and every position (the
+//              last position and pads included), not between sequence
+//              log-probabilities. At θ = ref it is also (2/β)·log 2.
+//   GDR      = + outputs_r.loss (HF NLL) with NO retain weight (α must be 1).
+//   KLR      = + F.kl_div(logits_r, ref_logits_r, reduction="batchmean",
+//              log_target=True) = Σ_{b,t,v} exp(ref_logit)·(ref_logit − logit) / B:
+//              "KL on raw logits" — raw logits stand in for log-probabilities,
+//              so it is not a divergence (not ≥ 0, its gradient wrt a logit is
+//              −exp(ref_logit)/B whatever θ), summed over positions and vocabulary,
+//              divided by the batch size. 0 when θ = ref.
+//   (forget NPO is chosen by `'npo' in loss_type`, GA by `'ga' in loss_type`.)
+// Variant kPaperReleased — the ICLR 2025 paper's release
+// (github.com/zzwjames/FailureLLMUnlearning, baselines/baselines/iterative.py,
+// IterativeUnlearner): the same formulas as kMuseReleased, with the retain
+// term weighted by α (its --alpha flag): loss_r·α and kl_r·α.
+// (Its SURE trainer, not reproduced here, uses a true per-token KL
+// kl_div(log_softmax(logits), softmax(ref), "batchmean"), summed over positions / B.)
+//
+// Both released trainers run HF's Trainer with optim=adamw_torch (β 0.9/0.999,
+// ε 1e-8, weight decay 0), lr_scheduler_type=constant, no warmup, its default
+// max_grad_norm = 1.0, bf16=True on a model loaded with torch_dtype=bfloat16:
+// parameters and AdamW state are bf16 ("pure bf16"; see trainer.h).
+//
+// Gradient accumulation: every term is a sum divided by a normaliser (valid
+// labels, rows, or B·T·V entries). A LossNormalizer computed on the full batch
+// and passed to each micro-batch's loss makes the micro-batch losses add up to
+// the full-batch loss exactly (as HF's num_items_in_batch does for the NLL).
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include <torch/torch.h>
+
+#include "relapse/model/llama.h"
+#include "relapse/unlearn/batch.h"
+
+namespace relapse::unlearn {
+
+enum class Objective { kGA, kGA_GDR, kGA_KLR, kNPO, kNPO_GDR, kNPO_KLR };
+enum class LossVariant { kPublished, kMuseReleased, kPaperReleased };
+
+// "ga", "ga_gdr", "ga_klr", "npo", "npo_gdr", "npo_klr" (case-insensitive);
+// kConfig error naming the value otherwise.
+Objective objective_from_name(const std::string& name);
+std::string objective_name(Objective o);  // lower case, as above
+// "published", "muse_released", "paper_released".
+LossVariant loss_variant_from_name(const std::string& name);
+std::string loss_variant_name(LossVariant v);
+bool objective_uses_ref(Objective o);     // NPO* and *_KLR
+bool objective_uses_retain(Objective o);  // *_GDR and *_KLR
+
+struct UnlearnLossConfig {
+  Objective objective = Objective::kNPO_GDR;
+  LossVariant variant = LossVariant::kPublished;
+  double alpha = 1.0;  // retain weight
+  double beta = 0.1;   // NPO inverse temperature
+};
+// Checks α ≥ 0, β > 0, and α = 1 for kMuseReleased with a retain term (kConfig).
+void unlearn_loss_config_validate(const UnlearnLossConfig& cfg);
+
+// Normalisers of one (full) batch; 0 = take them from the batch at hand.
+struct LossNormalizer {
+  double forget_labels = 0, forget_rows = 0, forget_entries = 0;  // entries = B·T·V
+  double retain_labels = 0, retain_rows = 0, retain_entries = 0;
+};
+// The normalisers of a full forget/retain batch (retain may be undefined);
+// `vocab` is the logits' last dimension.
+LossNormalizer loss_normalizer(const TokenBatch& forget, const TokenBatch& retain, int64_t vocab);
+
+// ---- primitives on logits [B,T,V] ------------------------------------------
+// labels [B,T-1]: input_ids[:,1:] with -100 where the token is a pad.
+torch::Tensor shifted_labels(const TokenBatch& b);
+// Number of valid labels.
+int64_t label_count(const TokenBatch& b);
+// Per-position NLL [B,T-1] (0 at ignored labels).
+torch::Tensor token_nll(const torch::Tensor& logits, const TokenBatch& b);
+// HF's CausalLM loss: Σ NLL / n_labels (n_labels = label_count(b) when 0).
+torch::Tensor causal_lm_loss(const torch::Tensor& logits, const TokenBatch& b, double n_labels = 0);
+// Per-sequence summed log-probability of the valid labels [B].
+torch::Tensor sequence_logprob(const torch::Tensor& logits, const TokenBatch& b);
+// Published NPO from per-sequence log-probs: −(2/β)·Σ log σ(−β(lp − lp_ref)) / n_rows.
+torch::Tensor npo_loss(const torch::Tensor& logp, const torch::Tensor& ref_logp, double beta,
+                       double n_rows = 0);
+// Per-position KL(p_ref ‖ p_θ) [B,T-1] at the label positions (0 where ignored).
+torch::Tensor token_kl(const torch::Tensor& logits, const torch::Tensor& ref_logits,
+                       const TokenBatch& b);
+// Published retain KL: Σ token_kl / n_labels.
+torch::Tensor kl_loss(const torch::Tensor& logits, const torch::Tensor& ref_logits,
+                      const TokenBatch& b, double n_labels = 0);
+// Released "NPO on raw logits": −(2/β)·Σ logsigmoid(β(ref − logits)) / n_entries (B·T·V).
+torch::Tensor npo_raw_logits_loss(const torch::Tensor& logits, const torch::Tensor& ref_logits,
+                                  double beta, double n_entries = 0);
+// Released "KL on raw logits": Σ exp(ref)·(ref − logits) / n_rows (B).
+torch::Tensor kl_raw_logits_loss(const torch::Tensor& logits, const torch::Tensor& ref_logits,
+                                 double n_rows = 0);
+
+// ---- objectives on a model -------------------------------------------------
+// A frozen copy of `m` (same config and TP context, parameters copied, no grad):
+// the reference model of NPO and KL.
+model::LlamaForCausalLM reference_model_copy(const model::LlamaForCausalLM& m);
+// Forward with HF's training semantics: positions arange(T) (HF's
+// cache_position when no position_ids are given), the batch's mask.
+torch::Tensor lm_forward(model::LlamaForCausalLM& m, const TokenBatch& b);
+
+struct LossParts {
+  torch::Tensor total;       // scalar with grad
+  double forget_term = 0.0;  // the forget part (GA: −NLL; NPO: NPO loss)
+  double retain_term = 0.0;  // the retain part before α (NLL or KL); 0 without one
+};
+
+// The objective `cfg` on a forget batch and its paired retain batch.
+// ref_model: a frozen copy of the target (used without grad; may be null when
+// the objective does not need it); retain may be undefined for GA / NPO.
+// `norm`: the full batch's normalisers for micro-batching (null = this batch's).
+LossParts unlearn_loss(model::LlamaForCausalLM& model, model::LlamaForCausalLM* ref_model,
+                       const TokenBatch& forget, const TokenBatch& retain,
+                       const UnlearnLossConfig& cfg, const LossNormalizer* norm = nullptr);
+
+}  // namespace relapse::unlearn

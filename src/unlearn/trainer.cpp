@@ -1,0 +1,140 @@
+// src/unlearn/trainer.cpp — AdamW, LR schedules, clipping and the training
+// step with gradient accumulation (see relapse/unlearn/trainer.h).
+#include "relapse/unlearn/trainer.h"
+
+#include <cmath>
+#include <limits>
+
+#include "relapse/core/error.h"
+
+namespace relapse::unlearn {
+
+AdamW::AdamW(std::vector<torch::Tensor> params, AdamWOptions opts)
+    : params_(std::move(params)), opts_(opts) {
+  RELAPSE_CHECK_CONFIG(opts.beta1 >= 0 && opts.beta1 < 1, "adamw beta1 must be in [0, 1), got ",
+                       opts.beta1);
+  RELAPSE_CHECK_CONFIG(opts.beta2 >= 0 && opts.beta2 < 1, "adamw beta2 must be in [0, 1), got ",
+                       opts.beta2);
+  RELAPSE_CHECK_CONFIG(opts.eps >= 0, "adamw eps must be >= 0, got ", opts.eps);
+  RELAPSE_CHECK_CONFIG(opts.weight_decay >= 0, "adamw weight_decay must be >= 0, got ",
+                       opts.weight_decay);
+  for (const auto& p : params_) {
+    // PyTorch: zeros_like(p, memory_format=torch.preserve_format): state in the param dtype.
+    exp_avg_.push_back(torch::zeros_like(p, torch::MemoryFormat::Preserve));
+    exp_avg_sq_.push_back(torch::zeros_like(p, torch::MemoryFormat::Preserve));
+    steps_.push_back(0);
+  }
+}
+
+void AdamW::step(double lr) {
+  torch::NoGradGuard ng;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    torch::Tensor& p = params_[i];
+    const torch::Tensor& g = p.grad();
+    if (!g.defined()) continue;
+    int64_t k = ++steps_[i];
+    if (opts_.weight_decay != 0) p.mul_(1 - lr * opts_.weight_decay);
+    exp_avg_[i].lerp_(g, 1 - opts_.beta1);
+    exp_avg_sq_[i].mul_(opts_.beta2).addcmul_(g, g, 1 - opts_.beta2);
+    double bias1 = 1 - std::pow(opts_.beta1, static_cast<double>(k));
+    double bias2 = 1 - std::pow(opts_.beta2, static_cast<double>(k));
+    double step_size = lr / bias1;
+    torch::Tensor denom = (exp_avg_sq_[i].sqrt() / std::sqrt(bias2)).add_(opts_.eps);
+    p.addcdiv_(exp_avg_[i], denom, -step_size);
+  }
+}
+
+void AdamW::zero_grad() {
+  // PyTorch's default zero_grad(set_to_none=True): a parameter the next loss
+  // does not reach gets no gradient and no update (not a zero-gradient update).
+  for (auto& p : params_) {
+    if (p.grad().defined()) p.mutable_grad() = torch::Tensor();
+  }
+}
+
+LrScheduleKind lr_schedule_from_name(const std::string& name) {
+  if (name == "constant") return LrScheduleKind::kConstant;
+  if (name == "cosine") return LrScheduleKind::kCosine;
+  RELAPSE_THROW(ExitCode::kConfig, "unknown lr schedule '", name, "' (expected constant, cosine)");
+}
+
+std::string lr_schedule_name(LrScheduleKind k) {
+  return k == LrScheduleKind::kCosine ? "cosine" : "constant";
+}
+
+double LrSchedule::factor(int64_t step) const {
+  if (step < warmup_steps) {
+    return static_cast<double>(step) / static_cast<double>(std::max<int64_t>(1, warmup_steps));
+  }
+  if (kind == LrScheduleKind::kConstant) return 1.0;
+  double progress = static_cast<double>(step - warmup_steps) /
+                    static_cast<double>(std::max<int64_t>(1, total_steps - warmup_steps));
+  return std::max(0.0, 0.5 * (1.0 + std::cos(M_PI * 0.5 * 2.0 * progress)));
+}
+
+double clip_grad_norm(const std::vector<torch::Tensor>& params, double max_norm) {
+  std::vector<torch::Tensor> with_grad;
+  for (const auto& p : params) {
+    if (p.grad().defined()) with_grad.push_back(p);
+  }
+  if (with_grad.empty()) return 0.0;
+  double limit = (max_norm > 0 && std::isfinite(max_norm))
+                     ? max_norm
+                     : std::numeric_limits<double>::infinity();
+  return torch::nn::utils::clip_grad_norm_(with_grad, limit, 2.0);
+}
+
+void train_config_validate(const TrainConfig& c) {
+  RELAPSE_CHECK_CONFIG(c.schedule.base_lr >= 0, "learning rate must be >= 0, got ",
+                       c.schedule.base_lr);
+  RELAPSE_CHECK_CONFIG(c.schedule.warmup_steps >= 0, "warmup steps must be >= 0, got ",
+                       c.schedule.warmup_steps);
+  RELAPSE_CHECK_CONFIG(c.schedule.kind != LrScheduleKind::kCosine || c.schedule.total_steps > 0,
+                       "the cosine schedule needs the total number of steps");
+  RELAPSE_CHECK_CONFIG(c.micro_batches >= 1, "micro_batches must be >= 1, got ", c.micro_batches);
+}
+
+Trainer::Trainer(std::vector<torch::Tensor> params, TrainConfig cfg)
+    : cfg_(cfg), opt_(std::move(params), cfg.adamw) {
+  train_config_validate(cfg_);
+}
+
+const StepStats& Trainer::step(const MicroLossFn& loss_fn, int64_t tokens) {
+  StepStats s;
+  s.step = updates() + 1;
+  s.lr = cfg_.schedule.lr(updates());
+  s.tokens = tokens;
+  opt_.zero_grad();
+  for (int64_t m = 0; m < cfg_.micro_batches; ++m) {
+    MicroLoss ml = loss_fn(updates(), m);
+    RELAPSE_CHECK(ml.loss.defined() && ml.loss.numel() == 1,
+                  "the loss callback must return a scalar");
+    ml.loss.backward();
+    s.loss += ml.loss.item<double>();
+    s.forget_term += ml.forget_term;
+    s.retain_term += ml.retain_term;
+  }
+  s.grad_norm = clip_grad_norm(opt_.params(), cfg_.max_grad_norm);
+  opt_.step(s.lr);
+  curve_.push_back(s);
+  return curve_.back();
+}
+
+int64_t train_loop(Trainer& t, int64_t n_steps, const MicroLossFn& loss_fn,
+                   const std::function<bool(const StepStats&)>& on_step) {
+  for (int64_t i = 0; i < n_steps; ++i) {
+    const StepStats& s = t.step(loss_fn);
+    if (on_step && !on_step(s)) return i + 1;
+  }
+  return n_steps;
+}
+
+std::vector<torch::Tensor> trainable_parameters(const torch::nn::Module& m) {
+  std::vector<torch::Tensor> out;
+  for (const auto& p : m.parameters()) {
+    if (p.requires_grad()) out.push_back(p);
+  }
+  return out;
+}
+
+}  // namespace relapse::unlearn

@@ -1,0 +1,167 @@
+// tests/unlearn/test_unlearn_losses.cpp — the loss primitives against values
+// computed by PyTorch/transformers (fixtures/unlearn/losses.json), the six
+// objectives' gradients against central finite differences on a tiny fp64
+// Llama, and the exact identities NPO(θ = ref) = (2/β)·log 2 and KL(p‖p) = 0.
+#include <cmath>
+#include <fstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "relapse/unlearn/losses.h"
+#include "test_util.h"
+#include "unlearn_test_util.h"
+
+namespace ul = relapse::unlearn;
+namespace ut = relapse::unlearn::testing;
+using relapse::ExitCode;
+
+namespace {
+
+nlohmann::json load_fixture(const std::string& name) {
+  return nlohmann::json::parse(
+      relapse::test::read_file(relapse::test::fixture_path("unlearn/" + name)));
+}
+
+torch::Tensor tensor_of(const nlohmann::json& j, std::vector<int64_t> shape, torch::ScalarType t) {
+  std::vector<double> v = j.get<std::vector<double>>();
+  return torch::tensor(v, torch::kFloat64).reshape(shape).to(t);
+}
+
+ExitCode code_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const relapse::Error& e) {
+    return e.code();
+  }
+  return ExitCode::kOk;
+}
+
+}  // namespace
+
+TEST(UnlearnLosses, PrimitivesMatchPyTorch) {
+  auto j = load_fixture("losses.json");
+  int64_t B = j["B"], T = j["T"], V = j["V"];
+  double beta = j["beta"];
+  torch::Tensor logits = tensor_of(j["logits"], {B, T, V}, torch::kFloat64);
+  torch::Tensor ref = tensor_of(j["ref_logits"], {B, T, V}, torch::kFloat64);
+  ul::TokenBatch b{tensor_of(j["input_ids"], {B, T}, torch::kInt64),
+                   tensor_of(j["attention_mask"], {B, T}, torch::kInt64)};
+  // HF's ForCausalLMLoss upcasts to fp32 (logits.float()), the reference is
+  // fp32-rounded: relative 1e-6 (a few fp32 ULPs of a sum of 12 terms).
+  double hf = j["hf_causal_lm_loss"];
+  EXPECT_NEAR(ul::causal_lm_loss(logits, b).item<double>(), hf, 1e-6 * hf);
+  // Everything else is fp64 on both sides: 1e-12 relative.
+  auto near = [](double got, double want) {
+    EXPECT_NEAR(got, want, 1e-12 * std::max(1.0, std::abs(want)));
+  };
+  torch::Tensor lp = ul::sequence_logprob(logits, b);
+  for (int64_t i = 0; i < B; ++i) near(lp[i].item<double>(), j["sequence_logprob"][i]);
+  torch::Tensor ref_lp = ul::sequence_logprob(ref, b);
+  near(ul::npo_loss(lp, ref_lp, beta).item<double>(), j["npo_published"]);
+  near(ul::kl_loss(logits, ref, b).item<double>(), j["kl_published"]);
+  near(ul::npo_raw_logits_loss(logits, ref, beta).item<double>(), j["npo_raw_logits"]);
+  near(ul::kl_raw_logits_loss(logits, ref).item<double>(), j["kl_raw_logits"]);
+  EXPECT_EQ(ul::label_count(b), 5 + 3 + 4);
+}
+
+TEST(UnlearnLosses, Names) {
+  for (auto o : {ul::Objective::kGA, ul::Objective::kGA_GDR, ul::Objective::kGA_KLR,
+                 ul::Objective::kNPO, ul::Objective::kNPO_GDR, ul::Objective::kNPO_KLR}) {
+    EXPECT_EQ(ul::objective_from_name(ul::objective_name(o)), o);
+  }
+  EXPECT_EQ(ul::objective_from_name("NPO_GDR"), ul::Objective::kNPO_GDR);
+  for (auto v : {ul::LossVariant::kPublished, ul::LossVariant::kMuseReleased,
+                 ul::LossVariant::kPaperReleased}) {
+    EXPECT_EQ(ul::loss_variant_from_name(ul::loss_variant_name(v)), v);
+  }
+  EXPECT_EQ(code_of([] { ul::objective_from_name("gd"); }), ExitCode::kConfig);
+  EXPECT_EQ(code_of([] { ul::loss_variant_from_name("released"); }), ExitCode::kConfig);
+  ul::UnlearnLossConfig c;
+  c.variant = ul::LossVariant::kMuseReleased;
+  c.alpha = 2.0;
+  EXPECT_EQ(code_of([&] { ul::unlearn_loss_config_validate(c); }), ExitCode::kConfig);
+  c.objective = ul::Objective::kNPO;  // no retain term: alpha unused
+  EXPECT_EQ(code_of([&] { ul::unlearn_loss_config_validate(c); }), ExitCode::kOk);
+  c.beta = 0;
+  EXPECT_EQ(code_of([&] { ul::unlearn_loss_config_validate(c); }), ExitCode::kConfig);
+}
+
+// At step 0 the reference is the model: log p_θ = log p_ref exactly (same
+// weights, same deterministic forward), so NPO = −(2/β)·log σ(0) = (2/β)·log 2
+// in both variants, and KL(p‖p) = 0 exactly in both (each term is
+// p·(log p − log p) = 0).
+TEST(UnlearnLosses, IdentitiesAtStepZero) {
+  for (auto dtype : {torch::kFloat32, torch::kBFloat16}) {
+    auto model = ut::tiny_model(dtype, 11);
+    auto ref = ul::reference_model_copy(model);
+    for (auto p : ref->parameters()) EXPECT_FALSE(p.requires_grad());
+    for (auto variant : {ul::LossVariant::kPublished, ul::LossVariant::kPaperReleased}) {
+      for (double beta : {0.1, 0.5}) {
+        ul::UnlearnLossConfig c{ul::Objective::kNPO_KLR, variant, 0.5, beta};
+        auto parts = ul::unlearn_loss(model, &ref, ut::forget_batch(), ut::retain_batch(), c);
+        // The loss is computed in fp32 from identical logits: 1 ULP-level.
+        EXPECT_NEAR(parts.forget_term, 2.0 / beta * std::log(2.0), 1e-6 * 2.0 / beta)
+            << ul::loss_variant_name(variant) << " beta " << beta;
+        EXPECT_EQ(parts.retain_term, 0.0) << ul::loss_variant_name(variant);
+        EXPECT_NEAR(parts.total.item<double>(), parts.forget_term, 1e-6 * parts.forget_term);
+      }
+    }
+  }
+  torch::Tensor l = torch::randn({2, 5, 7}, torch::kFloat64);
+  ul::TokenBatch b = ul::batch_from_chunks({{1, 2, 3, 4, 5}, {5, 4, 3, 2, 1}});
+  EXPECT_EQ(ul::kl_loss(l, l, b).item<double>(), 0.0);
+  EXPECT_EQ(ul::kl_raw_logits_loss(l, l).item<double>(), 0.0);
+}
+
+TEST(UnlearnLosses, PartsAndWeights) {
+  auto model = ut::tiny_model(torch::kFloat64, 3);
+  auto ref = ul::reference_model_copy(model);
+  ut::perturb(ref, 0.05, 4);
+  auto F = ut::forget_batch(), R = ut::retain_batch();
+  torch::NoGradGuard ng;
+  torch::Tensor lf = ul::lm_forward(model, F), lr = ul::lm_forward(model, R);
+  torch::Tensor rf = ul::lm_forward(ref, F), rr = ul::lm_forward(ref, R);
+  const double a = 0.7, beta = 0.2;
+  auto run = [&](ul::Objective o, ul::LossVariant v) {
+    return ul::unlearn_loss(model, &ref, F, R, ul::UnlearnLossConfig{o, v, a, beta});
+  };
+  auto check = [](const ul::LossParts& p, double f, double r, double total) {
+    EXPECT_NEAR(p.forget_term, f, 1e-12 * std::abs(f));
+    EXPECT_NEAR(p.retain_term, r, 1e-12 * std::max(1.0, std::abs(r)));
+    EXPECT_NEAR(p.total.item<double>(), total, 1e-12 * std::max(1.0, std::abs(total)));
+  };
+  double nll_f = ul::causal_lm_loss(lf, F).item<double>(),
+         nll_r = ul::causal_lm_loss(lr, R).item<double>();
+  double npo =
+      ul::npo_loss(ul::sequence_logprob(lf, F), ul::sequence_logprob(rf, F), beta).item<double>();
+  double kl = ul::kl_loss(lr, rr, R).item<double>();
+  double npo_raw = ul::npo_raw_logits_loss(lf, rf, beta).item<double>();
+  double kl_raw = ul::kl_raw_logits_loss(lr, rr).item<double>();
+  EXPECT_GT(kl, 0.0);
+  using O = ul::Objective;
+  using V = ul::LossVariant;
+  check(run(O::kGA, V::kPublished), -nll_f, 0, -nll_f);
+  check(run(O::kGA_GDR, V::kPublished), -nll_f, nll_r, -nll_f + a * nll_r);
+  check(run(O::kGA_KLR, V::kPublished), -nll_f, kl, -nll_f + a * kl);
+  check(run(O::kNPO, V::kPublished), npo, 0, npo);
+  check(run(O::kNPO_GDR, V::kPublished), npo, nll_r, npo + a * nll_r);
+  check(run(O::kNPO_KLR, V::kPublished), npo, kl, npo + a * kl);
+  check(run(O::kGA_KLR, V::kPaperReleased), -nll_f, kl_raw, -nll_f + a * kl_raw);
+  check(run(O::kNPO_GDR, V::kPaperReleased), npo_raw, nll_r, npo_raw + a * nll_r);
+  check(run(O::kNPO_KLR, V::kPaperReleased), npo_raw, kl_raw, npo_raw + a * kl_raw);
+  auto muse = ul::unlearn_loss(model, &ref, F, R,
+                               ul::UnlearnLossConfig{O::kNPO_KLR, V::kMuseReleased, 1.0, beta});
+  check(muse, npo_raw, kl_raw, npo_raw + kl_raw);
+  // Missing pieces are reported.
+  EXPECT_EQ(code_of([&] {
+              ul::unlearn_loss(model, nullptr, F, R,
+                               ul::UnlearnLossConfig{O::kNPO, V::kPublished, 1, 0.1});
+            }),
+            ExitCode::kInternal);
+  EXPECT_EQ(code_of([&] {
+              ul::unlearn_loss(model, &ref, F, {},
+                               ul::UnlearnLossConfig{O::kGA_GDR, V::kPublished, 1, 0.1});
+            }),
+            ExitCode::kInternal);
+}
