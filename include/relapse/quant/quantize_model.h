@@ -1,0 +1,41 @@
+// relapse/quant/quantize_model.h — RTN applied to a whole Llama model: the
+// decoder's linear layers (q, k, v, o, gate, up, down) by default, embeddings
+// and lm_head only when RtnConfig::modules lists them; norms never (1-D).
+// The model's weights are replaced in place by their dequantized values, so
+// the quantized model is evaluated with the ordinary forward pass.
+#pragma once
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "relapse/model/llama.h"
+#include "relapse/quant/rtn.h"
+
+namespace relapse::quant {
+
+// One quantized weight: its Hugging Face name and the RTN result (dequant is
+// left undefined by quantize_model: the model holds it).
+struct LayerQuant {
+  std::string name;  // e.g. "model.layers.0.self_attn.q_proj.weight"
+  RtnResult result;
+};
+
+// The weights `c.modules` selects, as (HF name, parameter) in model order:
+// per decoder layer q, k, v, o, gate, up, down, then embed_tokens, then
+// lm_head. With tied embeddings "lm_head" and "embed_tokens" are one tensor,
+// listed once as "model.embed_tokens.weight". The tensors alias the model's
+// parameters. Under tensor parallelism (tp.size > 1) a row-parallel weight
+// (o, down: input dim sharded) needs group_size != -1 (a per-row group would
+// span ranks): kConfig error otherwise; the group_size must divide the local
+// shard, which the per-tensor check reports.
+std::vector<std::pair<std::string, torch::Tensor>> rtn_model_weights(
+    const model::LlamaForCausalLM& m, const RtnConfig& c);
+
+// Quantizes every selected weight and writes the dequantized values into the
+// model (same dtype). Returns the per-weight codes, scales and zeros in the
+// order of rtn_model_weights; with keep_codes = false only the scales are kept
+// (codes and zeros undefined) to save memory on large models.
+std::vector<LayerQuant> quantize_model(model::LlamaForCausalLM& m, const RtnConfig& c,
+                                       bool keep_codes = true);
+
+}  // namespace relapse::quant

@@ -1,0 +1,112 @@
+// src/quant/code_change.cpp — share of RTN codes that differ between a target
+// and an unlearned model, and the distribution of |w_unl − w_target| / Δ_target.
+#include "relapse/quant/code_change.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "relapse/core/error.h"
+#include "relapse/quant/quantize_model.h"
+
+namespace relapse::quant {
+
+const std::vector<double>& code_change_bin_edges() {
+  static const std::vector<double> edges = {0, 0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2};
+  return edges;
+}
+
+CodeChangeStats code_change_stats(const torch::Tensor& w_target, const torch::Tensor& w_unlearned,
+                                  const RtnResult& q_target, const RtnResult& q_unlearned) {
+  torch::NoGradGuard no_grad;
+  RELAPSE_CHECK(w_target.sizes() == w_unlearned.sizes(), "code_change_stats: weight shapes differ");
+  RELAPSE_CHECK(q_target.codes.defined() && q_unlearned.codes.defined(),
+                "code_change_stats: RTN results without codes");
+  RELAPSE_CHECK(q_target.codes.sizes() == w_target.sizes() &&
+                    q_unlearned.codes.sizes() == w_target.sizes() &&
+                    q_target.group_size == q_unlearned.group_size,
+                "code_change_stats: RTN results do not match the weights");
+  const int64_t out = w_target.size(0), in = w_target.size(1), gs = q_target.group_size;
+  const int64_t ng = in / gs;
+
+  CodeChangeStats s;
+  s.n_weights = out * in;
+  s.n_codes_changed = q_target.codes.ne(q_unlearned.codes).sum().item<int64_t>();
+  s.n_groups = out * ng;
+  torch::Tensor pchg = q_target.scales.ne(q_unlearned.scales);
+  if (q_target.zeros.defined() && q_unlearned.zeros.defined())
+    pchg = pchg | q_target.zeros.ne(q_unlearned.zeros);
+  s.n_groups_params_changed = pchg.sum().item<int64_t>();
+
+  torch::Tensor wt = w_target.detach().to(torch::kFloat64).reshape({out, ng, gs});
+  torch::Tensor wu = w_unlearned.detach().to(torch::kFloat64).reshape({out, ng, gs});
+  torch::Tensor diff = (wu - wt).abs();
+  torch::Tensor delta = q_target.scales.to(torch::kFloat64).reshape({out, ng, 1}).expand_as(diff);
+  torch::Tensor moved = diff.gt(0);
+  s.n_moved = moved.sum().item<int64_t>();
+  torch::Tensor zero_delta = delta.eq(0);
+  s.n_zero_delta_moved = (zero_delta & moved).sum().item<int64_t>();
+
+  // Ratio: diff/Δ; 0 where unmoved; +inf where Δ == 0 and moved.
+  torch::Tensor ratio = torch::where(zero_delta, torch::zeros_like(diff), diff / delta);
+  ratio = torch::where(zero_delta & moved,
+                       torch::full_like(diff, std::numeric_limits<double>::infinity()), ratio);
+  torch::Tensor finite = torch::isfinite(ratio);
+  s.n_finite = finite.sum().item<int64_t>();
+  torch::Tensor fin = ratio.masked_select(finite);
+  s.sum_ratio = fin.numel() ? fin.sum().item<double>() : 0.0;
+  s.max_ratio = fin.numel() ? fin.max().item<double>() : 0.0;
+
+  const auto& e = s.bin_edges;
+  for (size_t i = 0; i < e.size(); ++i) {
+    torch::Tensor in_bin = ratio.ge(e[i]);
+    if (i + 1 < e.size()) in_bin = in_bin & ratio.lt(e[i + 1]);
+    s.hist[i] = in_bin.sum().item<int64_t>();
+  }
+  return s;
+}
+
+CodeChangeStats code_change_stats(const torch::Tensor& w_target, const torch::Tensor& w_unlearned,
+                                  const RtnConfig& c, const std::string& name) {
+  RELAPSE_CHECK_INPUT(w_target.sizes() == w_unlearned.sizes(), "target and unlearned ",
+                      name.empty() ? std::string("weights") : name,
+                      " differ in shape: ", w_target.sizes(), " vs ", w_unlearned.sizes());
+  RtnResult qt = rtn_quantize(w_target, c, name);
+  RtnResult qu = rtn_quantize(w_unlearned, c, name);
+  return code_change_stats(w_target, w_unlearned, qt, qu);
+}
+
+void code_change_merge(CodeChangeStats& into, const CodeChangeStats& s) {
+  RELAPSE_CHECK(into.bin_edges == s.bin_edges, "code_change_merge: different bin edges");
+  into.n_weights += s.n_weights;
+  into.n_codes_changed += s.n_codes_changed;
+  into.n_moved += s.n_moved;
+  into.n_groups += s.n_groups;
+  into.n_groups_params_changed += s.n_groups_params_changed;
+  for (size_t i = 0; i < into.hist.size(); ++i) into.hist[i] += s.hist[i];
+  into.sum_ratio += s.sum_ratio;
+  into.n_finite += s.n_finite;
+  into.max_ratio = std::max(into.max_ratio, s.max_ratio);
+  into.n_zero_delta_moved += s.n_zero_delta_moved;
+}
+
+CodeChangeStats code_change_stats_model(
+    const model::LlamaForCausalLM& target, const model::LlamaForCausalLM& unlearned,
+    const RtnConfig& c, std::vector<std::pair<std::string, CodeChangeStats>>* per_layer) {
+  auto wt = rtn_model_weights(target, c);
+  auto wu = rtn_model_weights(unlearned, c);
+  RELAPSE_CHECK_INPUT(wt.size() == wu.size(),
+                      "target and unlearned models differ in architecture (", wt.size(), " vs ",
+                      wu.size(), " quantizable weights)");
+  CodeChangeStats total;
+  for (size_t i = 0; i < wt.size(); ++i) {
+    RELAPSE_CHECK_INPUT(wt[i].first == wu[i].first,
+                        "target and unlearned models differ: ", wt[i].first, " vs ", wu[i].first);
+    CodeChangeStats s = code_change_stats(wt[i].second, wu[i].second, c, wt[i].first);
+    code_change_merge(total, s);
+    if (per_layer) per_layer->emplace_back(wt[i].first, std::move(s));
+  }
+  return total;
+}
+
+}  // namespace relapse::quant
