@@ -14,23 +14,12 @@
 #include "relapse/core/error.h"
 #include "test_util.h"
 
+using relapse::test::expect_error;
+
 namespace relapse::archive {
 namespace {
 
 namespace fs = std::filesystem;
-
-// Runs f, expects relapse::Error with `code` whose message contains every needle.
-template <typename F>
-void expect_error(F&& f, ExitCode code, const std::vector<std::string>& needles) {
-  try {
-    f();
-    ADD_FAILURE() << "no exception";
-  } catch (const Error& e) {
-    EXPECT_EQ(static_cast<int>(e.code()), static_cast<int>(code)) << e.what();
-    for (const auto& n : needles)
-      EXPECT_NE(std::string(e.what()).find(n), std::string::npos) << e.what();
-  }
-}
 
 // Bitwise equality, so NaN payloads, -0.0 and denormals must survive exactly.
 template <typename T>

@@ -10,6 +10,8 @@
 #include "relapse/data/muse.h"
 #include "test_util.h"
 
+using relapse::test::expect_input_error;
+
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 using namespace relapse::data;
@@ -36,19 +38,6 @@ MuseCorpus corpus_small() {
   c.privleak_retain = {"Bo works at Vesk Works."};
   c.privleak_holdout = {"Cy lives in Dranholm."};
   return c;
-}
-
-template <typename Fn>
-void expect_input_error(Fn fn, const std::vector<std::string>& needles) {
-  try {
-    fn();
-    ADD_FAILURE() << "no error thrown; expected one naming " << needles[0];
-  } catch (const relapse::Error& e) {
-    EXPECT_EQ(e.code(), relapse::ExitCode::kInput) << e.what();
-    for (const auto& n : needles)
-      EXPECT_NE(std::string(e.what()).find(n), std::string::npos)
-          << "'" << n << "' not in: " << e.what();
-  }
 }
 
 }  // namespace

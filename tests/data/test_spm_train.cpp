@@ -15,6 +15,8 @@
 #include "relapse/model/tokenizer.h"
 #include "test_util.h"
 
+using relapse::test::expect_input_error;
+
 using namespace relapse::data;
 using relapse::model::Tokenizer;
 
@@ -33,17 +35,6 @@ const std::string& model_path() {
     return path;
   }();
   return p;
-}
-
-template <typename Fn>
-void expect_input_error(Fn fn, const std::string& needle) {
-  try {
-    fn();
-    ADD_FAILURE() << "no error thrown; expected one naming " << needle;
-  } catch (const relapse::Error& e) {
-    EXPECT_EQ(e.code(), relapse::ExitCode::kInput) << e.what();
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-  }
 }
 
 }  // namespace

@@ -14,6 +14,8 @@
 #include "relapse/eval/auc.h"
 #include "test_util.h"
 
+using relapse::test::expect_input_error;
+
 using json = nlohmann::json;
 using relapse::eval::roc_auc;
 
@@ -37,17 +39,6 @@ std::vector<double> lcg_array(uint64_t seed, size_t n) {
     out.push_back(std::ldexp(static_cast<double>(m) / 9007199254740992.0 - 0.5, e));
   }
   return out;
-}
-
-template <typename Fn>
-void expect_input_error(Fn fn, const std::string& needle) {
-  try {
-    fn();
-    ADD_FAILURE() << "no error thrown; expected one naming " << needle;
-  } catch (const relapse::Error& e) {
-    EXPECT_EQ(e.code(), relapse::ExitCode::kInput) << e.what();
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-  }
 }
 
 }  // namespace

@@ -14,6 +14,8 @@
 #include "relapse/model/tokenizer.h"
 #include "test_util.h"
 
+using relapse::test::expect_input_error;
+
 using json = nlohmann::json;
 namespace ev = relapse::eval;
 
@@ -24,17 +26,6 @@ json fixture_load() {
   const std::string text = relapse::test::read_file(path);
   EXPECT_FALSE(text.empty()) << "missing " << path;
   return json::parse(text);
-}
-
-template <typename Fn>
-void expect_input_error(Fn fn, const std::string& needle) {
-  try {
-    fn();
-    ADD_FAILURE() << "no error thrown; expected one naming " << needle;
-  } catch (const relapse::Error& e) {
-    EXPECT_EQ(e.code(), relapse::ExitCode::kInput) << e.what();
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-  }
 }
 
 }  // namespace

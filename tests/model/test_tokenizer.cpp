@@ -10,6 +10,8 @@
 #include "relapse/model/tokenizer.h"
 #include "test_util.h"
 
+using relapse::test::expect_input_error;
+
 using relapse::model::Tokenizer;
 using json = nlohmann::json;
 
@@ -27,18 +29,6 @@ json cases_load() {
 
 std::vector<int64_t> ids_of(const json& j) {
   return j.get<std::vector<int64_t>>();
-}
-
-// Runs `fn`, expects relapse::Error(kInput) whose message names `needle`.
-template <typename Fn>
-void expect_input_error(Fn fn, const std::string& needle) {
-  try {
-    fn();
-    ADD_FAILURE() << "no error thrown; expected one naming " << needle;
-  } catch (const relapse::Error& e) {
-    EXPECT_EQ(e.code(), relapse::ExitCode::kInput) << e.what();
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-  }
 }
 
 }  // namespace

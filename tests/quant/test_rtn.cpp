@@ -13,20 +13,10 @@
 #include "relapse/quant/rtn.h"
 #include "test_util.h"
 
+using relapse::test::expect_error;
+
 namespace relapse::quant {
 namespace {
-
-template <typename F>
-void expect_error(F&& f, ExitCode code, const std::vector<std::string>& needles) {
-  try {
-    f();
-    ADD_FAILURE() << "no exception";
-  } catch (const Error& e) {
-    EXPECT_EQ(static_cast<int>(e.code()), static_cast<int>(code)) << e.what();
-    for (const auto& n : needles)
-      EXPECT_NE(std::string(e.what()).find(n), std::string::npos) << e.what();
-  }
-}
 
 std::vector<std::string> split(const std::string& s, char sep) {
   std::vector<std::string> out;
