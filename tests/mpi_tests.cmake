@@ -103,3 +103,10 @@ relapse_add_mpi_test(NAME test_communicator_np4 TARGET test_communicator NP 4 LA
 # Tensor-parallel model at TP = 2 and 4 against the unsplit model.
 relapse_add_mpi_test(NAME test_tensor_parallel_np2 TARGET test_tensor_parallel NP 2 LABELS model TIMEOUT 300)
 relapse_add_mpi_test(NAME test_tensor_parallel_np4 TARGET test_tensor_parallel NP 4 LABELS model TIMEOUT 300)
+
+# DP gathers at 2 and 3 ranks (uneven shards, ranks with no samples); np 1 is the plain test.
+relapse_add_mpi_test(NAME test_gather_np2 TARGET test_gather NP 2 LABELS dist TIMEOUT 120)
+relapse_add_mpi_test(NAME test_gather_np3 TARGET test_gather NP 3 LABELS dist TIMEOUT 120)
+# MUSE evaluation sharded over 2 DP ranks: the same numbers as the HF reference
+# and as the single-rank run (tests/eval/test_muse_eval.cpp).
+relapse_add_mpi_test(NAME test_muse_eval_np2 TARGET test_muse_eval NP 2 LABELS eval TIMEOUT 300)

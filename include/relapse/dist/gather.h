@@ -1,0 +1,27 @@
+// relapse/dist/gather.h — gathering per-sample results that were computed on
+// data-parallel ranks back into sample order on every rank. Samples are dealt
+// round robin: rank r of D holds samples r, r + D, r + 2D, ... (dist_shard).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace relapse {
+class Communicator;
+
+// The sample indices rank `rank` of `size` holds out of n: r, r + size, ...
+std::vector<int64_t> dist_shard(int64_t n, int rank, int size);
+
+// Given this rank's values for its dist_shard(n, ...) samples (in that order),
+// returns all n values in sample order, on every rank. comm == null or size 1:
+// returns `local` (which must then have n entries).
+std::vector<double> dist_gather_doubles(Communicator* comm, const std::vector<double>& local,
+                                        int64_t n);
+std::vector<std::string> dist_gather_strings(Communicator* comm,
+                                             const std::vector<std::string>& local, int64_t n);
+// Per-sample variable-length integer rows (token ids), same contract.
+std::vector<std::vector<int64_t>> dist_gather_rows(Communicator* comm,
+                                                   const std::vector<std::vector<int64_t>>& local,
+                                                   int64_t n);
+
+}  // namespace relapse
