@@ -1,0 +1,79 @@
+// relapse/pipeline/results.h — what one `relapse run` produces, in memory:
+// every evaluated model (target, retrain, each unlearning run) at every
+// precision (full, int8, int4, ...), with per-sample evaluation results,
+// training curves, quantization code-change diagnostics and stage wall times.
+// archive.h writes it to HDF5 (and reads the summary back), report.h renders
+// report.md and the printed summary table from it.
+#pragma once
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "relapse/core/provenance.h"
+#include "relapse/eval/muse_eval.h"
+#include "relapse/quant/code_change.h"
+#include "relapse/unlearn/trainer.h"
+
+namespace relapse::pipeline {
+
+inline constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// One model that was trained or unlearned.
+struct ModelInfo {
+  std::string name;    // unique, archive-safe ([a-z0-9_.-]): "target", "retrain", "ga_gdr_lr1e-05"
+  std::string kind;    // "target" | "retrain" | "unlearned"
+  std::string method;  // unlearning objective ("ga_gdr", ...); "" for target / retrain
+  std::string variant;  // loss variant ("published", ...); "" for target / retrain
+  double lr = 0.0;      // learning rate of its training / unlearning
+  double alpha = 0.0, beta = 0.0;
+  int64_t epochs = 0;
+  int64_t steps = 0;       // optimizer updates run
+  std::string lr_regime;   // "small" | "large" | "" (set by the grid)
+  std::string checkpoint;  // HF directory it was saved to ("" = not saved)
+  std::vector<unlearn::StepStats> curve;  // training / unlearning loss curve
+};
+
+// One model evaluated at one precision.
+struct PrecisionEval {
+  std::string precision;  // "full" or the quantizer label, e.g. "int8", "int4"
+  std::string scheme;     // "" for full precision, else "rtn_sym", "rtn_asym", ...
+  int bits = 0;           // 0 for full precision
+  int64_t group_size = 0;
+  eval::MuseEvalResult metrics;
+  double privleak = kNaN;  // normalised against the retrain model's AUC at full precision
+  // Unlearned models at a quantized precision: codes of Q(this model) vs
+  // Q(target) with the same quantizer (the paper's mechanism). has_code_change
+  // is false elsewhere.
+  bool has_code_change = false;
+  quant::CodeChangeStats code_change;
+  std::vector<std::pair<std::string, quant::CodeChangeStats>> code_change_layers;
+  double wall_s = 0.0;  // quantize + evaluate time
+};
+
+struct ModelResult {
+  ModelInfo info;
+  std::vector<PrecisionEval> evals;  // "full" first
+};
+
+struct StageTime {
+  std::string stage;  // "data", "train_target", "unlearn/ga_gdr_lr1e-05", "eval/target/int4", ...
+  double wall_s = 0.0;
+};
+
+struct RunResult {
+  std::string name;         // run.name
+  std::string config_yaml;  // the resolved config (config_dump)
+  Provenance provenance;
+  std::vector<ModelResult> models;  // target, retrain, then unlearning runs in grid order
+  std::vector<StageTime> stages;
+  double total_wall_s = 0.0;
+};
+
+// Looks a model up by name (null when absent).
+const ModelResult* run_find_model(const RunResult& r, const std::string& name);
+// Its evaluation at `precision` (null when absent).
+const PrecisionEval* model_find_eval(const ModelResult& m, const std::string& precision);
+
+}  // namespace relapse::pipeline
