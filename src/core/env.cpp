@@ -18,6 +18,7 @@ const EnvKnobs& env_knobs() {
     k.num_threads = std::atoi(env_str("RELAPSE_NUM_THREADS", "0").c_str());
     k.slurm_ntasks = env_str("SLURM_NTASKS");
     k.slurm_job_id = env_str("SLURM_JOB_ID");
+    k.progress_interval_s = std::atof(env_str("RELAPSE_PROGRESS_INTERVAL", "30").c_str());
     return k;
   }();
   return knobs;

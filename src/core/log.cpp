@@ -46,6 +46,10 @@ void log_set_level(LogLevel level) {
   g_level = level;
 }
 
+bool log_is_rank0() {
+  return g_rank == 0;
+}
+
 LogLevel log_level() {
   if (!g_level_from_env) {
     g_level_from_env = true;

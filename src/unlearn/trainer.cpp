@@ -114,6 +114,7 @@ const StepStats& Trainer::step(const MicroLossFn& loss_fn, int64_t tokens) {
     s.forget_term += ml.forget_term;
     s.retain_term += ml.retain_term;
   }
+  if (cfg_.grad_reduce) cfg_.grad_reduce(opt_.params());
   s.grad_norm = clip_grad_norm(opt_.params(), cfg_.max_grad_norm);
   opt_.step(s.lr);
   curve_.push_back(s);

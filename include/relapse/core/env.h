@@ -11,7 +11,8 @@ struct EnvKnobs {
   int num_threads;        // RELAPSE_NUM_THREADS: intra-op threads per rank (0 = libtorch default)
   std::string slurm_ntasks;  // SLURM_NTASKS (set by Slurm), checked against the MPI world size
   std::string slurm_job_id;  // SLURM_JOB_ID
-                             // selftest-fail`
+  double progress_interval_s;  // RELAPSE_PROGRESS_INTERVAL: seconds between progress lines
+                               // when stderr is not a terminal (default 30)
 };
 
 const EnvKnobs& env_knobs();

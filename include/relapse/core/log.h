@@ -12,6 +12,8 @@ enum class LogLevel : int { kError = 0, kWarn = 1, kInfo = 2, kDebug = 3 };
 void log_set_rank(int rank, int world_size);
 void log_set_level(LogLevel level);
 LogLevel log_level();
+// True on rank 0 (progress output and other rank-0-only printing).
+bool log_is_rank0();
 LogLevel log_level_parse(const std::string& name);  // "error|warn|info|debug"
 void log_write(LogLevel level, const std::string& msg);
 

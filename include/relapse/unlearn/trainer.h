@@ -88,6 +88,9 @@ struct TrainConfig {
   LrSchedule schedule;
   double max_grad_norm = 1.0;  // <= 0: no clipping
   int64_t micro_batches = 1;   // gradient accumulation: micro-batches per update
+  // Called with the parameters after all micro-batches' backward, before
+  // clipping (data parallelism sums gradients over ranks here); empty = none.
+  std::function<void(const std::vector<torch::Tensor>&)> grad_reduce;
 };
 void train_config_validate(const TrainConfig& c);
 

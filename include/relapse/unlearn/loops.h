@@ -1,0 +1,74 @@
+// relapse/unlearn/loops.h — the epoch loops of the train and unlearn stages:
+// causal-LM training on token chunks (pretraining, fine-tuning the target and
+// the retrain model) and unlearning over forget/retain chunk pairs, both with
+// seeded shuffling, data parallelism, progress lines and the loss curve.
+//
+// Batching: each epoch is a permutation of the examples drawn from the torch
+// generator of RNG stream `shuffle_stream` (one generator for the whole run,
+// so epoch e's order depends only on the seed and e), cut into global batches
+// of `batch_size` rows (the last may be smaller, HF's drop_last=false).
+// Unlearning batches forget rows and pairs each forget row i with retain row
+// i mod |retain| (MUSE's ForgetRetainDataset).
+//
+// Data parallel (dp non-null, size D > 1): each rank runs the contiguous
+// share of every global batch's rows (sizes differ by at most one), split
+// into `train.micro_batches` micro-batches, with every loss normalised by the
+// GLOBAL batch (LossNormalizer), then gradients are summed over ranks before
+// clipping and the update. So the update equals the single-rank one up to the
+// floating-point summation order. Every rank needs at least one row: the
+// global batch must have >= D rows (kConfig error otherwise).
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "relapse/model/llama.h"
+#include "relapse/unlearn/losses.h"
+#include "relapse/unlearn/trainer.h"
+
+namespace relapse {
+class Communicator;
+}
+
+namespace relapse::unlearn {
+
+using Chunks = std::vector<std::vector<int64_t>>;
+
+struct LoopOptions {
+  TrainConfig train;  // AdamW, schedule (cosine total_steps 0 = the loop's step count)
+  int64_t epochs = 1;
+  int64_t batch_size = 8;  // global rows per update
+  int64_t max_steps = 0;   // stop after this many updates (0 = epochs × batches)
+  uint64_t seed = 0;       // root seed of the RNG streams
+  std::string shuffle_stream = "train/shuffle";
+  std::string label = "train";  // progress line label
+};
+
+struct LoopResult {
+  std::vector<StepStats> curve;
+  int64_t steps = 0;
+  int64_t epochs_run = 0;      // epochs started (the last may be partial with max_steps)
+  bool stopped_early = false;  // on_epoch_end returned false
+};
+
+// Updates per epoch for n examples.
+int64_t loop_batches_per_epoch(int64_t n, int64_t batch_size);
+
+// Causal-LM training (HF's token-mean NLL) on `chunks` (all the same length).
+LoopResult lm_train(model::LlamaForCausalLM& m, const Chunks& chunks, const LoopOptions& o,
+                    Communicator* dp = nullptr);
+
+// on_epoch_end(epoch) after each full epoch (1-based); false = stop (MUSE's
+// stopping rule lives in the caller).
+using EpochHook = std::function<bool(int64_t epoch)>;
+
+// Unlearning with `loss` on forget chunks paired with retain chunks (retain
+// may be empty for GA / NPO). ref_model: the frozen reference (needed by NPO*
+// and *_KLR; may be null otherwise).
+LoopResult unlearn_train(model::LlamaForCausalLM& m, model::LlamaForCausalLM* ref_model,
+                         const Chunks& forget, const Chunks& retain, const UnlearnLossConfig& loss,
+                         const LoopOptions& o, Communicator* dp = nullptr,
+                         const EpochHook& on_epoch_end = {});
+
+}  // namespace relapse::unlearn

@@ -1,0 +1,165 @@
+// src/unlearn/loops.cpp — epoch loops of the train and unlearn stages
+// (relapse/unlearn/loops.h).
+#include "relapse/unlearn/loops.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "relapse/core/error.h"
+#include "relapse/core/progress.h"
+#include "relapse/core/rng.h"
+#include "relapse/dist/communicator.h"
+#include "relapse/unlearn/batch.h"
+
+namespace relapse::unlearn {
+
+namespace {
+
+int dp_size(Communicator* dp) {
+  return dp ? dp->size() : 1;
+}
+int dp_rank(Communicator* dp) {
+  return dp ? dp->rank() : 0;
+}
+
+// This rank's contiguous share [begin, end) of n rows.
+std::pair<int64_t, int64_t> rank_share(int64_t n, int rank, int size) {
+  const int64_t base = n / size, extra = n % size;
+  const int64_t begin = rank * base + std::min<int64_t>(rank, extra);
+  return {begin, begin + base + (rank < extra ? 1 : 0)};
+}
+
+// Sums gradients over the DP ranks, parameter by parameter in a fixed order.
+// Parameters without a gradient on this rank get a zero one first, so every
+// rank calls the same collectives.
+void dp_sum_grads(Communicator* dp, const std::vector<torch::Tensor>& params) {
+  for (const auto& p : params) {
+    if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+    torch::Tensor g = p.grad();
+    RELAPSE_CHECK(g.is_contiguous(), "gradient is not contiguous");
+    dp->all_reduce(g, ReduceOp::kSum);
+  }
+}
+
+TrainConfig resolved_train_config(const LoopOptions& o, int64_t total_steps, Communicator* dp) {
+  TrainConfig tc = o.train;
+  if (tc.schedule.total_steps <= 0) tc.schedule.total_steps = total_steps;
+  if (dp_size(dp) > 1) tc.grad_reduce = [dp](const auto& params) { dp_sum_grads(dp, params); };
+  return tc;
+}
+
+int64_t planned_steps(int64_t n, const LoopOptions& o) {
+  RELAPSE_CHECK_CONFIG(o.epochs >= 1, "epochs must be >= 1, got ", o.epochs);
+  RELAPSE_CHECK_CONFIG(o.batch_size >= 1, "batch_size must be >= 1, got ", o.batch_size);
+  int64_t steps = o.epochs * loop_batches_per_epoch(n, o.batch_size);
+  return o.max_steps > 0 ? std::min(steps, o.max_steps) : steps;
+}
+
+// The generic loop: for each epoch, for each global batch of row indices,
+// one update whose micro-batch losses come from `micro_loss(rows, norm_rows)`
+// (this rank's rows of the micro-batch, the global batch's rows).
+using RowsLoss = std::function<MicroLoss(const std::vector<int64_t>& rows,
+                                         const std::vector<int64_t>& global_rows)>;
+
+LoopResult run_loop(model::LlamaForCausalLM& m, int64_t n, int64_t tokens_per_row,
+                    const LoopOptions& o, Communicator* dp, const RowsLoss& micro_loss,
+                    const EpochHook& on_epoch_end) {
+  const int64_t total = planned_steps(n, o);
+  RELAPSE_CHECK_CONFIG(std::min(o.batch_size, n) >= dp_size(dp), "the global batch (",
+                       std::min(o.batch_size, n), " rows) must have at least one row per ",
+                       "data-parallel rank (", dp_size(dp), ")");
+  Trainer trainer(trainable_parameters(*m), resolved_train_config(o, total, dp));
+  at::Generator gen = RngStreams(o.seed).torch_generator(o.shuffle_stream);
+  m->train();
+  LoopResult r;
+  Progress progress(o.label, total);
+  for (int64_t epoch = 1; r.steps < total; ++epoch) {
+    r.epochs_run = epoch;
+    for (const auto& rows : epoch_batches(n, o.batch_size, &gen)) {
+      if (r.steps >= total) break;
+      auto [b, e] = rank_share(static_cast<int64_t>(rows.size()), dp_rank(dp), dp_size(dp));
+      std::vector<int64_t> mine(rows.begin() + b, rows.begin() + e);
+      const int64_t n_micro = std::min<int64_t>(o.train.micro_batches, (int64_t)mine.size());
+      auto loss_fn = [&](int64_t, int64_t micro) -> MicroLoss {
+        if (micro >= n_micro) return {torch::zeros({}, torch::kFloat32).requires_grad_()};
+        auto [mb, me] = rank_share(static_cast<int64_t>(mine.size()), (int)micro, (int)n_micro);
+        return micro_loss({mine.begin() + mb, mine.begin() + me}, rows);
+      };
+      const StepStats& s = trainer.step(loss_fn, tokens_per_row * (int64_t)rows.size());
+      ++r.steps;
+      progress.update(r.steps, s.loss, s.tokens);
+    }
+    if (r.steps >= total) break;
+    if (on_epoch_end && !on_epoch_end(epoch)) {
+      r.stopped_early = true;
+      break;
+    }
+  }
+  progress.finish();
+  r.curve = trainer.curve();
+  if (dp_size(dp) > 1) {
+    // Each rank saw only its rows' loss; the curve keeps the global sum.
+    torch::Tensor t = torch::empty({(int64_t)r.curve.size(), 3}, torch::kFloat64);
+    for (size_t i = 0; i < r.curve.size(); ++i) {
+      t[i][0] = r.curve[i].loss;
+      t[i][1] = r.curve[i].forget_term;
+      t[i][2] = r.curve[i].retain_term;
+    }
+    dp->all_reduce(t, ReduceOp::kSum);
+    for (size_t i = 0; i < r.curve.size(); ++i) {
+      r.curve[i].loss = t[i][0].item<double>();
+      r.curve[i].forget_term = t[i][1].item<double>();
+      r.curve[i].retain_term = t[i][2].item<double>();
+    }
+  }
+  return r;
+}
+
+}  // namespace
+
+int64_t loop_batches_per_epoch(int64_t n, int64_t batch_size) {
+  return (n + batch_size - 1) / batch_size;
+}
+
+LoopResult lm_train(model::LlamaForCausalLM& m, const Chunks& chunks, const LoopOptions& o,
+                    Communicator* dp) {
+  RELAPSE_CHECK_INPUT(!chunks.empty(), o.label, ": no training chunks");
+  const int64_t T = static_cast<int64_t>(chunks[0].size());
+  auto micro = [&](const std::vector<int64_t>& rows, const std::vector<int64_t>& global) {
+    TokenBatch b = batch_from_rows(chunks, rows, o.label);
+    // All chunks have the same length (MUSE's chunking), so the global
+    // batch's label count is rows × (T − 1).
+    const double n_labels = static_cast<double>(global.size()) * static_cast<double>(T - 1);
+    torch::Tensor loss = causal_lm_loss(lm_forward(m, b), b, n_labels);
+    return MicroLoss{loss, 0.0, 0.0};
+  };
+  return run_loop(m, static_cast<int64_t>(chunks.size()), T, o, dp, micro, {});
+}
+
+LoopResult unlearn_train(model::LlamaForCausalLM& m, model::LlamaForCausalLM* ref_model,
+                         const Chunks& forget, const Chunks& retain, const UnlearnLossConfig& loss,
+                         const LoopOptions& o, Communicator* dp, const EpochHook& on_epoch_end) {
+  RELAPSE_CHECK_INPUT(!forget.empty(), o.label, ": the forget set has no chunks");
+  const bool uses_retain = objective_uses_retain(loss.objective);
+  RELAPSE_CHECK_INPUT(!uses_retain || !retain.empty(), o.label, ": method ",
+                      objective_name(loss.objective), " needs retain chunks, got none");
+  const int64_t n_retain = static_cast<int64_t>(retain.size());
+  const int64_t vocab = m->config().vocab_size;
+  auto micro = [&](const std::vector<int64_t>& rows, const std::vector<int64_t>& global) {
+    TokenBatch gf = batch_from_rows(forget, global, "forget");
+    TokenBatch gr = uses_retain
+                        ? batch_from_rows(retain, retain_rows_for(global, n_retain), "retain")
+                        : TokenBatch{};
+    const LossNormalizer norm = loss_normalizer(gf, gr, vocab);
+    TokenBatch f = batch_from_rows(forget, rows, "forget");
+    TokenBatch r = uses_retain ? batch_from_rows(retain, retain_rows_for(rows, n_retain), "retain")
+                               : TokenBatch{};
+    LossParts p = unlearn_loss(m, ref_model, f, r, loss, &norm);
+    return MicroLoss{p.total, p.forget_term, p.retain_term};
+  };
+  const int64_t T = static_cast<int64_t>(forget[0].size());
+  return run_loop(m, static_cast<int64_t>(forget.size()), T * (uses_retain ? 2 : 1), o, dp, micro,
+                  on_epoch_end);
+}
+
+}  // namespace relapse::unlearn
