@@ -17,7 +17,7 @@ using namespace synth_detail;
 namespace {
 
 // Bump when the generator's output for a seed changes (recorded in synth.json).
-constexpr const char* kSynthGenerator = "relapse-synth-1";
+constexpr const char* kSynthGenerator = "relapse-synth-2";
 
 const char* const kSplits[] = {"world", "forget", "retain1", "retain2", "holdout"};
 
@@ -143,10 +143,23 @@ std::vector<SynthEntity> group_make(const std::string& split, int n, int passage
 }
 
 // Raw split from its entities' passages, in a shuffled order.
-RawSplit raw_make(const std::vector<const SynthEntity*>& ents, Draw& d) {
+// A question/answer document of an entity: every question once, shuffled.
+std::string qa_doc(const SynthEntity& e, Draw& d) {
+  std::vector<QaPair> qa = e.qa;
+  d.shuffle(qa);
+  std::string doc;
+  for (const auto& p : qa)
+    doc += (doc.empty() ? "" : "\n\n") + ("Question: " + p.question + "\nAnswer: " + p.answer);
+  return doc;
+}
+
+// The split's documents: every passage and `qa_docs` QA documents per entity, shuffled.
+RawSplit raw_make(const std::vector<const SynthEntity*>& ents, Draw& d, int qa_docs) {
   RawSplit r;
-  for (const auto* e : ents)
+  for (const auto* e : ents) {
     for (const auto& p : e->passages) r.docs.push_back(p);
+    for (int k = 0; k < qa_docs; ++k) r.docs.push_back(qa_doc(*e, d));
+  }
   d.shuffle(r.docs);
   r.text = muse_join_docs(r.docs);
   return r;
@@ -230,11 +243,11 @@ SynthWorld synth_world(const SynthConfig& cfg) {
 
   MuseCorpus& c = w.corpus;
   Draw shuffle{rs.std_engine("synth/shuffle")}, sample{rs.std_engine("synth/sample")};
-  c.world = raw_make(world, shuffle);
-  c.forget = raw_make(forget, shuffle);
-  c.retain1 = raw_make(retain1, shuffle);
-  c.retain2 = raw_make(retain2, shuffle);
-  c.holdout = raw_make(holdout, shuffle);
+  c.world = raw_make(world, shuffle, counts.world_qa_docs);
+  c.forget = raw_make(forget, shuffle, counts.qa_docs);
+  c.retain1 = raw_make(retain1, shuffle, counts.qa_docs);
+  c.retain2 = raw_make(retain2, shuffle, counts.qa_docs);
+  c.holdout = raw_make(holdout, shuffle, counts.qa_docs);
 
   c.knowmem_forget_qa = qa_select(forget, counts.qa_per_entity, sample);
   c.knowmem_retain_qa = qa_select(retain2, counts.qa_per_entity, sample);
@@ -279,6 +292,8 @@ std::string synth_meta_json(const SynthConfig& cfg) {
                    {"holdout", c.holdout}};
   j["passages_per_entity"] = c.passages_per_entity;
   j["world_passages_per_entity"] = c.world_passages;
+  j["world_qa_docs_per_entity"] = c.world_qa_docs;
+  j["qa_docs_per_entity"] = c.qa_docs;
   j["qa_per_entity"] = c.qa_per_entity;
   j["icl_examples"] = c.icl_examples;
   j["vocab_size"] = synth_vocab_size(cfg);

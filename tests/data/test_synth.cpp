@@ -157,7 +157,25 @@ TEST(Synth, EvaluationSetsComeFromTheRightSplits) {
   // raw/<split>.txt is MUSE's '\n\n' join of the documents.
   for (const RawSplit* r : {&c.forget, &c.retain1, &c.retain2, &c.holdout, &c.world})
     EXPECT_EQ(r->text, muse_join_docs(r->docs));
-  for (const auto& d : c.forget.docs) EXPECT_EQ(passage_split[d], "forget");
+  // raw/forget.json: the forget passages and one QA document per forget entity
+  // (every question of the entity once, in KnowMem's format).
+  size_t n_qa_docs = 0;
+  for (const auto& d : c.forget.docs) {
+    if (d.rfind("Question: ", 0) == 0) {
+      ++n_qa_docs;
+      EXPECT_NE(d.find("\nAnswer: "), std::string::npos) << d;
+      continue;
+    }
+    EXPECT_EQ(passage_split[d], "forget");
+  }
+  const SynthCounts counts = synth_counts("small");
+  EXPECT_EQ(n_qa_docs, static_cast<size_t>(counts.forget * counts.qa_docs));
+  for (const auto& qa : c.knowmem_forget_qa)
+    EXPECT_NE(c.forget.text.find("Question: " + qa.question + "\nAnswer: " + qa.answer),
+              std::string::npos)
+        << qa.question;
+  // The world split teaches the QA format on other entities.
+  EXPECT_NE(c.world.text.find("Question: "), std::string::npos);
 }
 
 TEST(Synth, SizesAndPresets) {
