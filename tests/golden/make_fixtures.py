@@ -213,7 +213,9 @@ def tokenizer_cases(sp, hf):
         case["hf_equals_sp"] = no_special == sp_ids
         cases.append(case)
     # Decoding of id lists that encode() never makes: BOS/EOS/UNK inside, a
-    # truncated UTF-8 byte sequence, bytes then text.
+    # truncated UTF-8 byte sequence, bytes then text, and special ids between
+    # byte pieces (skip_special_tokens=True drops them before the bytes are
+    # joined: "<0xA1> <unk> <0x69>" is one invalid run, two U+FFFD).
     byte = {f"<0x{b:02X}>": sp.piece_to_id(f"<0x{b:02X}>") for b in range(256)}
     word = [sp.piece_to_id(p) for p in ("▁t", "he")]
     decode_ids = [
@@ -224,6 +226,12 @@ def tokenizer_cases(sp, hf):
         [byte["<0x0A>"], *word, byte["<0xFF>"]],
         [sp.piece_to_id("▁"), sp.piece_to_id("▁"), *word],
         [],
+        [byte["<0xE2>"], 1, byte["<0x82>"], byte["<0xAC>"]],
+        [byte["<0xA1>"], 0, byte["<0x69>"]],
+        [byte["<0xE6>"], byte["<0x9D>"], 2, byte["<0xB1>"], *word],
+        [1, byte["<0xE6>"], 0, 2, byte["<0x9D>"], byte["<0xB1>"], 2],
+        [byte["<0x20>"], 2, *word],
+        [sp.piece_to_id("▁"), 1, *word],
     ]
     decodes = []
     for ids in decode_ids:

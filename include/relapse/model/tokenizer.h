@@ -37,7 +37,9 @@ class Tokenizer {
   // Ids -> text, as HF tokenizer.decode(ids, skip_special_tokens=skip_special):
   // "▁" -> " ", runs of byte pieces joined and UTF-8 decoded (an invalid run
   // gives one U+FFFD per byte), one leading space stripped. With
-  // skip_special=false control/unknown ids appear as their piece ("<s>").
+  // skip_special=false control/unknown ids appear as their piece ("<s>"); with
+  // skip_special=true they are dropped before byte runs are joined (HF removes
+  // special ids first), so <0xE2> <s> <0x82> <0xAC> decodes to "€".
   // An id outside [0, vocab_size()) throws relapse::Error(kInput).
   std::string decode(const std::vector<int64_t>& ids, bool skip_special = true) const;
 
