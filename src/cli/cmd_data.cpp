@@ -44,8 +44,8 @@ void cmd_data_register(CLI::App& app, CommandRun& run) {
       "Write the synthetic corpus of fictitious facts in the MUSE layout + tokenizer.model");
   s->add_option("--out", a->out, "Output directory (replaced atomically)")->required();
   s->add_option("--seed", a->seed, "Seed of every random choice (default 1)");
-  s->add_option("--size", a->size, "small | medium (~4x small)")
-      ->check(CLI::IsMember({"small", "medium"}));
+  s->add_option("--size", a->size, "tiny | small | medium (~4x small)")
+      ->check(CLI::IsMember({"tiny", "small", "medium"}));
   s->add_option("--vocab-size", a->vocab_size,
                 "Tokenizer vocabulary (default 1024 small, 2048 medium)")
       ->check(CLI::Range(260, 1 << 20));

@@ -108,7 +108,7 @@ std::string spm_train_bytes(const std::vector<std::string>& texts, const SpmTrai
   // Relative names, run inside tmp: spm_train records --input and
   // --model_prefix in the model's trainer_spec, so absolute temporary paths
   // would make every model's bytes differ.
-  const std::vector<std::string> args = {
+  std::vector<std::string> args = {
       opts.executable,
       "--input=input.txt",
       "--model_prefix=m",
@@ -136,6 +136,11 @@ std::string spm_train_bytes(const std::vector<std::string>& texts, const SpmTrai
       "--num_threads=1",
       "--random_seed=" + std::to_string(opts.random_seed),
   };
+  if (!opts.user_defined_symbols.empty()) {
+    std::string list;
+    for (const auto& u : opts.user_defined_symbols) list += (list.empty() ? "" : ",") + u;
+    args.push_back("--user_defined_symbols=" + list);
+  }
   const fs::path log_path = tmp.path / "spm_train.log";
   const int rc = process_run(args, tmp.path, log_path);
   const std::string log = file_read(log_path);

@@ -17,7 +17,7 @@ using namespace synth_detail;
 namespace {
 
 // Bump when the generator's output for a seed changes (recorded in synth.json).
-constexpr const char* kSynthGenerator = "relapse-synth-2";
+constexpr const char* kSynthGenerator = "relapse-synth-3";
 
 const char* const kSplits[] = {"world", "forget", "retain1", "retain2", "holdout"};
 
@@ -205,13 +205,15 @@ const char* entity_kind_name(EntityKind k) {
 
 SynthCounts synth_counts(const std::string& size) {
   SynthCounts c;
-  if (size == "small") {
+  if (size == "tiny") {  // the quickstart: small enough to memorise in minutes on 2 cores
+    c.forget = 30, c.retain1 = 30, c.retain2 = 30, c.holdout = 30, c.world = 100;
+  } else if (size == "small") {
     c.forget = 50, c.retain1 = 100, c.retain2 = 50, c.holdout = 50, c.world = 400;
   } else if (size == "medium") {
     c.forget = 200, c.retain1 = 400, c.retain2 = 200, c.holdout = 200, c.world = 1600;
   } else {
     RELAPSE_THROW(ExitCode::kConfig, "synth: unknown size \"", size,
-                  "\" (expected small or medium)");
+                  "\" (expected tiny, small or medium)");
   }
   return c;
 }
@@ -322,6 +324,13 @@ MuseCorpus synth_write(const SynthConfig& cfg, const std::string& out_dir) {
   SpmTrainOptions so;
   so.vocab_size = synth_vocab_size(cfg);
   so.random_seed = static_cast<uint32_t>(cfg.seed & 0xffffffffu);
+  // "▁" (the word-boundary mark) as a user-defined piece: every word becomes
+  // "▁" + pieces, never a "▁word" piece. MUSE's KnowMem prompt ends in
+  // "Answer: ", whose trailing space encodes as a lone "▁"; with ordinary
+  // "▁word" pieces a lone "▁" is followed in training text only by digits
+  // (split_digits), and a small model then answers every question with a year.
+  // Llama-2's tokenizer has the same property; a 7B model is robust to it.
+  so.user_defined_symbols = {"\xe2\x96\x81"};
   const std::string model = spm_train_bytes(synth_tokenizer_texts(c), so);
   muse_write(c, out_dir, {{"tokenizer.model", model}, {"synth.json", synth_meta_json(cfg)}});
   return c;

@@ -21,6 +21,9 @@ struct SpmTrainOptions {
   int vocab_size = 1024;
   uint32_t random_seed = 1;
   std::string executable = "spm_train";  // looked up on PATH when it has no '/'
+  // --user_defined_symbols: pieces always cut out whole, never merged with a
+  // neighbour (e.g. "▁", see synth_write).
+  std::vector<std::string> user_defined_symbols;
 };
 
 // Trains on `texts` (each split into lines; every non-empty line is one

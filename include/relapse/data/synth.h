@@ -52,8 +52,8 @@
 
 namespace relapse::data {
 
-// Entity counts per split and the other size knobs. synth_counts("small" |
-// "medium") gives the presets; anything else is a kConfig error.
+// Entity counts per split and the other size knobs. synth_counts("tiny" |
+// "small" | "medium") gives the presets; anything else is a kConfig error.
 struct SynthCounts {
   int forget = 0, retain1 = 0, retain2 = 0, holdout = 0, world = 0;
   int passages_per_entity = 3;  // forget/retain/holdout entities
@@ -67,8 +67,8 @@ SynthCounts synth_counts(const std::string& size);
 
 struct SynthConfig {
   uint64_t seed = 1;
-  std::string size = "small";  // small | medium (the preset of synth_counts)
-  int vocab_size = 0;          // tokenizer vocabulary; 0 = 1024 (small) / 2048 (medium)
+  std::string size = "small";  // tiny | small | medium (the preset of synth_counts)
+  int vocab_size = 0;          // tokenizer vocabulary; 0 = 1024 (tiny, small) / 2048 (medium)
 };
 // cfg.vocab_size, or the size's default when 0.
 int synth_vocab_size(const SynthConfig& cfg);
