@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # launch/run.sh — the README's main-job command: installs dependencies and
-# builds if needed, then runs relapse on the embedded default. Until the
-# pipeline stage lands this is: greedy generation and per-token scoring with
-# the committed tiny Llama checkpoint (tests/golden/fixtures/llama_mha_fp32).
+# builds if needed, then runs `relapse run configs/quickstart.yaml`: the whole
+# study on the embedded default corpus, written to runs/quickstart/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
@@ -12,10 +11,8 @@ if [ ! -x "$BUILD_DIR/src/cli/relapse" ]; then
 fi
 cmake --build "$BUILD_DIR" -j "$(nproc)" --target relapse
 RELAPSE="$BUILD_DIR/src/cli/relapse"
-MODEL=tests/golden/fixtures/llama_mha_fp32
-OUT=runs/default
-mkdir -p "$OUT"
 "$RELAPSE" --version
-"$RELAPSE" generate --model "$MODEL" --prompt "Question: Who founded the city?" --max-new-tokens 16
-"$RELAPSE" score --model "$MODEL" --text-file tests/golden/fixtures/texts.json --out "$OUT/scores.json"
-echo "run.sh: per-token log-probs written to $OUT/scores.json"
+# The main job: corpus, base LM, target and retrain models, the unlearning
+# grid, int8/int4 RTN, MUSE evaluation, archive and report (see the README).
+# Extra arguments are passed on (e.g. --set run.out_dir=/tmp/qs).
+"$RELAPSE" run configs/quickstart.yaml "$@"

@@ -20,7 +20,114 @@ void config_fields(ConfigBinder& b, ModelSection& s) {
   b.field("path", s.path, "Hugging Face model directory (config.json, *.safetensors)");
   b.field("dtype", s.dtype, "dtype of the weights and the compute", {"float32", "bfloat16"});
   b.field("tokenizer", s.tokenizer, "directory with tokenizer.model; empty = the model path");
+  b.field("preset", s.preset,
+          "model shape when training from scratch (model.path empty): nano, tiny, small, base, "
+          "7b, 13b, 70b");
+  b.field("init_std", s.init_std, "standard deviation of the N(0, std) init from scratch");
+  b.check("init_std", s.init_std > 0, "must be > 0, got ", s.init_std);
   if (b.loading() && s.tokenizer.empty()) s.tokenizer = s.path;
+}
+
+void config_fields(ConfigBinder& b, DataSection& s) {
+  b.field("corpus", s.corpus,
+          "MUSE-layout corpus directory; empty = synthesize the embedded default into "
+          "OUT_DIR/data");
+  b.field("synth_size", s.synth_size, "size of the synthetic corpus", {"tiny", "small", "medium"});
+  b.field("synth_vocab_size", s.synth_vocab_size,
+          "tokenizer vocabulary of the synthetic corpus; 0 = 1024 (small) / 2048 (medium)");
+  b.field("max_len", s.max_len, "training chunk length in tokens, BOS included (MUSE max_len)");
+  b.check("max_len", s.max_len >= 2, "must be >= 2, got ", s.max_len);
+  b.check("synth_vocab_size", s.synth_vocab_size == 0 || s.synth_vocab_size >= 260,
+          "must be 0 or >= 260, got ", s.synth_vocab_size);
+}
+
+void config_fields(ConfigBinder& b, TrainStageSection& s) {
+  b.field("epochs", s.epochs, "passes over the data; 0 = skip this stage");
+  b.field("lr", s.lr, "peak learning rate");
+  b.field("batch_size", s.batch_size, "global batch in rows (chunks) per update");
+  b.field("micro_batches", s.micro_batches, "gradient accumulation: micro-batches per update");
+  b.field("schedule", s.schedule, "learning-rate schedule", {"constant", "cosine"});
+  b.field("warmup_ratio", s.warmup_ratio, "linear warmup over this fraction of the updates");
+  b.field("weight_decay", s.weight_decay, "AdamW decoupled weight decay");
+  b.field("beta1", s.beta1, "AdamW beta1");
+  b.field("beta2", s.beta2, "AdamW beta2");
+  b.field("eps", s.eps, "AdamW epsilon");
+  b.field("max_grad_norm", s.max_grad_norm, "global gradient-norm clipping; <= 0 = none");
+  b.field("precision", s.precision, "dtype of parameters and optimizer state",
+          {"float32", "bfloat16"});
+  b.check("epochs", s.epochs >= 0, "must be >= 0, got ", s.epochs);
+  b.check("lr", s.lr >= 0, "must be >= 0, got ", s.lr);
+  b.check("batch_size", s.batch_size >= 1, "must be >= 1, got ", s.batch_size);
+  b.check("micro_batches", s.micro_batches >= 1, "must be >= 1, got ", s.micro_batches);
+  b.check("warmup_ratio", s.warmup_ratio >= 0 && s.warmup_ratio <= 1, "must be in [0, 1], got ",
+          s.warmup_ratio);
+}
+
+void config_fields(ConfigBinder& b, FinetuneSection& s) {
+  config_fields(b, s.stage);
+  b.field("target", s.target, "existing HF directory of the target model: skip training it");
+  b.field("retrain", s.retrain, "existing HF directory of the retrain model: skip training it");
+}
+
+void config_fields(ConfigBinder& b, UnlearnSection& s) {
+  b.field("methods", s.methods, "objectives: ga, ga_gdr, ga_klr, npo, npo_gdr, npo_klr");
+  b.field("lrs", s.lrs, "small learning rates: one run per method x lr");
+  b.field("large_lrs", s.large_lrs, "large learning rates: one run per large_lr_methods x lr");
+  b.field("large_lr_methods", s.large_lr_methods,
+          "methods that also run at large_lrs ([] = every method)");
+  b.field("variant", s.variant, "loss definitions",
+          {"published", "muse_released", "paper_released"});
+  b.field("alpha", s.alpha, "retain-term weight");
+  b.field("beta", s.beta, "NPO inverse temperature");
+  b.field("epochs", s.epochs, "passes over the forget set");
+  b.field("batch_size", s.batch_size, "forget rows per update (each paired with a retain row)");
+  b.field("micro_batches", s.micro_batches, "gradient accumulation: micro-batches per update");
+  b.field("max_steps", s.max_steps, "stop after this many updates (0 = epochs)");
+  b.field("schedule", s.schedule, "learning-rate schedule", {"constant", "cosine"});
+  b.field("warmup_ratio", s.warmup_ratio, "linear warmup over this fraction of the updates");
+  b.field("weight_decay", s.weight_decay, "AdamW decoupled weight decay");
+  b.field("max_grad_norm", s.max_grad_norm, "global gradient-norm clipping; <= 0 = none");
+  b.field("precision", s.precision,
+          "dtype of parameters and optimizer state while unlearning (the paper: bfloat16)",
+          {"float32", "bfloat16"});
+  b.field("stop_rule", s.stop_rule,
+          "MUSE's rule: evaluate forget KnowMem after each epoch and stop at the first one "
+          "<= the retrain model's");
+  b.check("epochs", s.epochs >= 1, "must be >= 1, got ", s.epochs);
+  b.check("batch_size", s.batch_size >= 1, "must be >= 1, got ", s.batch_size);
+  b.check("micro_batches", s.micro_batches >= 1, "must be >= 1, got ", s.micro_batches);
+  b.check("max_steps", s.max_steps >= 0, "must be >= 0, got ", s.max_steps);
+  b.check("beta", s.beta > 0, "must be > 0, got ", s.beta);
+  b.check("alpha", s.alpha >= 0, "must be >= 0, got ", s.alpha);
+}
+
+void config_fields(ConfigBinder& b, QuantizeSection& s) {
+  b.field("scheme", s.scheme, "RTN variant", {"rtn_sym", "rtn_sym_clamp", "rtn_asym"});
+  b.field("bits", s.bits, "one quantized evaluation per entry (8, 4, 3, 2)");
+  b.field("group_size", s.group_size, "weights per quantization group; -1 = per output row");
+  b.field("modules", s.modules,
+          "module kinds to quantize (q/k/v/o/gate/up/down_proj, embed_tokens, lm_head)");
+  for (int v : s.bits)
+    b.check("bits", v == 8 || v == 4 || v == 3 || v == 2, "entries must be 8, 4, 3 or 2, got ", v);
+  b.check("group_size", s.group_size == -1 || s.group_size >= 1, "must be -1 or >= 1, got ",
+          s.group_size);
+}
+
+void config_fields(ConfigBinder& b, EvalSection& s) {
+  b.field("batch_size", s.batch_size, "prompts / texts per forward batch on each rank");
+  b.field("verbmem_max_new_tokens", s.verbmem_max_new_tokens, "VerbMem greedy tokens (MUSE 128)");
+  b.field("knowmem_max_new_tokens", s.knowmem_max_new_tokens, "KnowMem greedy tokens (MUSE 32)");
+  b.field("min_k", s.min_k, "PrivLeak Min-K% fraction (MUSE 0.4)");
+  b.field("rouge", s.rouge, "per-sample ROUGE-L number", {"f1", "recall"});
+  b.field("clean_up_tokenization", s.clean_up_tokenization,
+          "apply transformers 4's clean_up_tokenization to decoded text (MUSE's setting)");
+  b.field("max_samples", s.max_samples, "use the first N samples of every set (0 = all)");
+  b.field("privleak_auc_retrain", s.privleak_auc_retrain,
+          "> 0: normalise PrivLeak with this retrain AUC (MUSE News 0.4772, Books 0.5393) "
+          "instead of the retrain model's, computed in the same run");
+  b.check("batch_size", s.batch_size >= 1, "must be >= 1, got ", s.batch_size);
+  b.check("min_k", s.min_k > 0 && s.min_k <= 1, "must be in (0, 1], got ", s.min_k);
+  b.check("max_samples", s.max_samples >= 0, "must be >= 0, got ", s.max_samples);
 }
 
 void config_fields(ConfigBinder& b, ParallelSection& s) {
@@ -40,6 +147,14 @@ void config_fields(ConfigBinder& b, RelapseConfig& c) {
   b.section("model", c.model, "the model to load");
   b.section("parallel", c.parallel, "process grid");
   b.section("generate", c.generate, "text generation");
+  b.section("data", c.data, "the corpus (MUSE layout) and its chunking");
+  b.section("pretrain", c.pretrain,
+            "pretraining the base LM from scratch on the corpus's world/ split (synthetic only)");
+  b.section("train", c.train,
+            "fine-tuning the target (forget + retain) and retrain (retain) models");
+  b.section("unlearn", c.unlearn, "the unlearning grid: methods x learning rates");
+  b.section("quantize", c.quantize, "quantized evaluations of every model");
+  b.section("eval", c.eval, "the MUSE evaluation");
 }
 
 RelapseConfig config_load(const std::string& path, const std::vector<std::string>& sets) {

@@ -1,0 +1,181 @@
+// src/pipeline/run.cpp — `relapse run`: the stages in order, the evaluation of
+// every model at every precision, the archive and the report
+// (relapse/pipeline/run.h).
+#include "relapse/pipeline/run.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+
+#include "relapse/core/log.h"
+#include "relapse/core/progress.h"
+#include "relapse/dist/hostnames.h"
+#include "relapse/eval/muse_metrics.h"
+#include "relapse/model/llama_config.h"
+#include "relapse/pipeline/archive.h"
+#include "relapse/pipeline/report.h"
+#include "relapse/quant/quantize_model.h"
+#include "stages.h"
+
+namespace relapse::pipeline {
+
+namespace {
+
+eval::MuseEvalOptions eval_options(const EvalSection& e) {
+  eval::MuseEvalOptions o;
+  o.verbmem_max_new_tokens = e.verbmem_max_new_tokens;
+  o.knowmem_max_new_tokens = e.knowmem_max_new_tokens;
+  o.batch_size = e.batch_size;
+  o.min_k = e.min_k;
+  o.rouge = e.rouge;
+  o.clean_up_tokenization = e.clean_up_tokenization;
+  o.max_samples = e.max_samples;
+  return o;
+}
+
+quant::RtnConfig rtn_config(const QuantizeSection& q, int bits) {
+  quant::RtnConfig c;
+  c.scheme = quant::rtn_scheme_from_name(q.scheme);
+  c.bits = bits;
+  c.group_size = q.group_size;
+  c.modules = q.modules;
+  quant::rtn_config_validate(c);
+  return c;
+}
+
+std::string precision_label(const QuantizeSection& q, int bits) {
+  std::string l = "int" + std::to_string(bits);
+  if (q.scheme != "rtn_sym") l += "_" + q.scheme.substr(4);  // int4_asym, int4_sym_clamp
+  return l;
+}
+
+void log_eval(const std::string& model, const PrecisionEval& pe) {
+  const auto& m = pe.metrics;
+  log_info(
+      "eval ", model, " @ ", pe.precision, ": VerbMem ", m.verbmem_forget, "  KnowMem_f ",
+      m.knowmem_forget.mean, "  KnowMem_r ", m.knowmem_retain.mean, "  AUC ", m.privleak_auc,
+      pe.has_code_change
+          ? "  codes changed " + std::to_string(100.0 * pe.code_change.frac_codes_changed()) + "%"
+          : std::string());
+}
+
+}  // namespace
+
+ModelResult stage_eval(RunContext& ctx, CorpusData& d, const model::LlamaForCausalLM& m,
+                       const ModelInfo& info, const model::LlamaForCausalLM* target) {
+  const RelapseConfig& cfg = *ctx.cfg;
+  const torch::ScalarType dt = model::dtype_from_name(cfg.model.dtype);
+  const eval::MuseEvalOptions eo = eval_options(cfg.eval);
+  ModelResult res;
+  res.info = info;
+  auto run_one = [&](model::LlamaForCausalLM& mm, PrecisionEval& pe) {
+    mm->eval();
+    pe.metrics = eval::muse_evaluate(mm, *d.tok, d.corpus, eo, ctx.comm.get());
+  };
+  {
+    Progress timer("", 0);
+    PrecisionEval pe;
+    pe.precision = "full";
+    model::LlamaForCausalLM mm = model_clone(m, dt);
+    run_one(mm, pe);
+    pe.wall_s = timer.elapsed_s();
+    ctx.add_stage_time("eval/" + info.name + "/full", pe.wall_s);
+    log_eval(info.name, pe);
+    res.evals.push_back(std::move(pe));
+  }
+  for (int bits : cfg.quantize.bits) {
+    Progress timer("", 0);
+    PrecisionEval pe;
+    pe.precision = precision_label(cfg.quantize, bits);
+    pe.scheme = cfg.quantize.scheme;
+    pe.bits = bits;
+    pe.group_size = cfg.quantize.group_size;
+    const quant::RtnConfig rc = rtn_config(cfg.quantize, bits);
+    model::LlamaForCausalLM mm = model_clone(m, dt);
+    if (target && info.kind == "unlearned") {
+      model::LlamaForCausalLM t = model_clone(*target, dt);
+      pe.code_change = quant::code_change_stats_model(t, mm, rc, &pe.code_change_layers);
+      pe.has_code_change = true;
+    }
+    quant::quantize_model(mm, rc, /*keep_codes=*/false);
+    run_one(mm, pe);
+    pe.wall_s = timer.elapsed_s();
+    ctx.add_stage_time("eval/" + info.name + "/" + pe.precision, pe.wall_s);
+    log_eval(info.name, pe);
+    res.evals.push_back(std::move(pe));
+  }
+  return res;
+}
+
+std::string pipeline_archive_path(const RelapseConfig& cfg) {
+  return cfg.run.out_dir + "/relapse.h5";
+}
+
+RunResult pipeline_run(const RelapseConfig& cfg, Runtime& rt, Stage last,
+                       const std::string& command_line) {
+  const auto t0 = std::chrono::steady_clock::now();
+  RunResult result;
+  result.name = cfg.run.name;
+  result.config_yaml = config_dump(cfg);
+  result.provenance = provenance_collect(rt.world_size(), runtime_gather_hostnames(), command_line);
+  RELAPSE_CHECK_CONFIG(cfg.parallel.tp == 1, "parallel.tp = ", cfg.parallel.tp,
+                       ": the pipeline stages run data-parallel only for now (tensor-parallel "
+                       "training and checkpoint gathering are not wired into `relapse run`)");
+  RunContext ctx;
+  ctx.cfg = &cfg;
+  ctx.rank = rt.rank();
+  ctx.world = rt.world_size();
+  if (ctx.world > 1) ctx.comm = comm_mpi_create(rt.world());
+  ctx.result = &result;
+
+  CorpusData d = stage_data(ctx);
+  if (last == Stage::kData) return result;
+  TrainedModels tm = stage_train(ctx, d);
+  std::vector<UnlearnSpec> grid = unlearn_grid(cfg.unlearn);
+
+  // Target and retrain first: the retrain model's numbers feed PrivLeak's
+  // normalisation and the unlearning stop rule.
+  double retrain_knowmem_f = std::nan("");
+  if (last == Stage::kEval || cfg.unlearn.stop_rule) {
+    if (last == Stage::kEval)
+      result.models.push_back(stage_eval(ctx, d, tm.target, tm.target_info, nullptr));
+    result.models.push_back(stage_eval(ctx, d, tm.retrain, tm.retrain_info, nullptr));
+    retrain_knowmem_f = result.models.back().evals[0].metrics.knowmem_forget.mean;
+  }
+  if (last == Stage::kTrain) return result;
+  for (const auto& spec : grid) {
+    ModelInfo info;
+    model::LlamaForCausalLM u = stage_unlearn(
+        ctx, d, tm, spec, info, cfg.unlearn.stop_rule ? retrain_knowmem_f : std::nan(""));
+    if (last == Stage::kEval) result.models.push_back(stage_eval(ctx, d, u, info, &tm.target));
+  }
+  if (last != Stage::kEval) return result;
+
+  // PrivLeak: (AUC − AUC_retrain) / AUC_retrain × 100 with the retrain model's
+  // full-precision AUC from this run (or the configured constant).
+  double auc_retrain = cfg.eval.privleak_auc_retrain;
+  if (auc_retrain <= 0) {
+    const ModelResult* r = run_find_model(result, "retrain");
+    auc_retrain = r ? r->evals[0].metrics.privleak_auc : std::nan("");
+  }
+  for (auto& mr : result.models)
+    for (auto& pe : mr.evals)
+      if (pe.metrics.has_privleak && std::isfinite(auc_retrain) && auc_retrain > 0)
+        pe.privleak = eval::privleak_normalise(pe.metrics.privleak_auc, auc_retrain);
+
+  result.total_wall_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (ctx.rank == 0) {
+    const std::string path = pipeline_archive_path(cfg);
+    archive_write(result, path);
+    report_write(result, cfg.run.out_dir, "relapse.h5");
+    std::fprintf(stdout, "%s\n", summary_table_text(result).c_str());
+    std::fprintf(stdout, "archive: %s\nreport:  %s/report.md\n", path.c_str(),
+                 cfg.run.out_dir.c_str());
+    std::fflush(stdout);
+  }
+  ctx.barrier();
+  return result;
+}
+
+}  // namespace relapse::pipeline

@@ -1,0 +1,349 @@
+// src/pipeline/stages.cpp — the data, train and unlearn stages of
+// `relapse run` (src/pipeline/stages.h): corpus and chunks, the base /
+// target / retrain models, one unlearning run; model caching by config key.
+#include "stages.h"
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "relapse/core/error.h"
+#include "relapse/core/log.h"
+#include "relapse/core/progress.h"
+#include "relapse/core/rng.h"
+#include "relapse/data/chunking.h"
+#include "relapse/data/synth.h"
+#include "relapse/eval/muse_eval.h"
+#include "relapse/model/hf_checkpoint.h"
+#include "relapse/model/presets.h"
+
+namespace fs = std::filesystem;
+
+namespace relapse::pipeline {
+
+namespace {
+
+std::string read_text(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::ostringstream os;
+  os << f.rdbuf();
+  return os.str();
+}
+
+// A short stable hash of a key text (FNV-1a 64, hex).
+std::string key_hash(const std::string& text) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", (unsigned long long)rng_fnv1a64(text));
+  return buf;
+}
+
+unlearn::LoopOptions loop_options(const TrainStageSection& s, uint64_t seed,
+                                  const std::string& stream, const std::string& label) {
+  unlearn::LoopOptions o;
+  o.train.adamw = {s.beta1, s.beta2, s.eps, s.weight_decay};
+  o.train.schedule.kind = unlearn::lr_schedule_from_name(s.schedule);
+  o.train.schedule.base_lr = s.lr;
+  o.train.max_grad_norm = s.max_grad_norm;
+  o.train.micro_batches = s.micro_batches;
+  o.epochs = s.epochs;
+  o.batch_size = s.batch_size;
+  o.seed = seed;
+  o.shuffle_stream = stream;
+  o.label = label;
+  return o;
+}
+
+void set_warmup(unlearn::LoopOptions& o, double ratio, int64_t n_rows) {
+  int64_t total = o.epochs * unlearn::loop_batches_per_epoch(n_rows, o.batch_size);
+  if (o.max_steps > 0) total = std::min(total, o.max_steps);
+  o.train.schedule.warmup_steps = static_cast<int64_t>(std::floor(ratio * total));
+}
+
+unlearn::Chunks concat(std::initializer_list<const unlearn::Chunks*> parts) {
+  unlearn::Chunks out;
+  for (const auto* p : parts) out.insert(out.end(), p->begin(), p->end());
+  return out;
+}
+
+template <typename S>
+std::string dump(const S& s) {
+  return config_dump_as(s);
+}
+
+nlohmann::json curve_to_json(const std::vector<unlearn::StepStats>& c) {
+  nlohmann::json j = nlohmann::json::array();
+  for (const auto& s : c)
+    j.push_back({s.step, s.lr, s.loss, s.forget_term, s.retain_term, s.grad_norm, s.tokens});
+  return j;
+}
+
+std::vector<unlearn::StepStats> curve_from_json(const nlohmann::json& j) {
+  std::vector<unlearn::StepStats> c;
+  for (const auto& e : j)
+    c.push_back({e[0].get<int64_t>(), e[1].get<double>(), e[2].get<double>(), e[3].get<double>(),
+                 e[4].get<double>(), e[5].get<double>(), e[6].get<int64_t>()});
+  return c;
+}
+
+// What stage_save recorded beside a cached model (steps, epochs, curve).
+void info_from_stamp(const std::string& dir, ModelInfo& info) {
+  auto j = nlohmann::json::parse(read_text(dir + "/relapse_stage.json"));
+  if (j.contains("steps")) info.steps = j["steps"].get<int64_t>();
+  if (j.contains("epochs")) info.epochs = j["epochs"].get<int64_t>();
+  if (j.contains("curve")) info.curve = curve_from_json(j["curve"]);
+}
+
+}  // namespace
+
+model::LlamaForCausalLM model_clone(const model::LlamaForCausalLM& m, torch::ScalarType dtype) {
+  torch::NoGradGuard ng;
+  model::LlamaForCausalLM c(m->config(), m->tp());
+  c->to(dtype);
+  auto src = m->named_parameters();
+  for (auto& kv : c->named_parameters()) kv.value().copy_(*src.find(kv.key()));
+  return c;
+}
+
+CorpusData stage_data(RunContext& ctx) {
+  const RelapseConfig& cfg = *ctx.cfg;
+  Progress timer("data", 0);
+  CorpusData d;
+  if (!cfg.data.corpus.empty()) {
+    d.dir = cfg.data.corpus;
+  } else {
+    d.dir = cfg.run.out_dir + "/data";
+    data::SynthConfig sc;
+    sc.seed = static_cast<uint64_t>(cfg.run.seed);
+    sc.size = cfg.data.synth_size;
+    sc.vocab_size = cfg.data.synth_vocab_size;
+    const std::string meta = data::synth_meta_json(sc);
+    const bool fresh =
+        read_text(d.dir + "/synth.json") == meta && fs::exists(d.dir + "/tokenizer.model");
+    if (!fresh && ctx.rank == 0) {
+      log_info("data: synthesizing the embedded default corpus (", sc.size, ", seed ", sc.seed,
+               ") into ", d.dir);
+      data::synth_write(sc, d.dir);
+    }
+    ctx.barrier();
+  }
+  d.corpus = data::muse_load(d.dir);
+  std::string tok_path = cfg.model.tokenizer.empty() ? d.dir : cfg.model.tokenizer;
+  if (!cfg.model.path.empty() && cfg.model.tokenizer.empty()) tok_path = cfg.model.path;
+  d.tok = std::make_unique<model::Tokenizer>(tok_path);
+  const int64_t L = cfg.data.max_len;
+  auto chunk = [&](const data::RawSplit& s) {
+    return s.text.empty() ? unlearn::Chunks{} : data::muse_chunk_text(*d.tok, s.text, L);
+  };
+  d.world = chunk(d.corpus.world);
+  d.forget = chunk(d.corpus.forget);
+  d.retain1 = chunk(d.corpus.retain1);
+  d.retain2 = chunk(d.corpus.retain2);
+  log_info("data: ", d.dir, ": chunks of ", L, " tokens: world ", d.world.size(), ", forget ",
+           d.forget.size(), ", retain1 ", d.retain1.size(), ", retain2 ", d.retain2.size());
+  ctx.add_stage_time("data", timer.elapsed_s());
+  return d;
+}
+
+bool stage_cached(const std::string& dir, const std::string& key) {
+  const std::string stamp = dir + "/relapse_stage.json";
+  if (!fs::exists(stamp)) return false;
+  try {
+    return nlohmann::json::parse(read_text(stamp)).value("key", "") == key_hash(key);
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+void stage_save(RunContext& ctx, const model::LlamaForCausalLM& m, const std::string& dir,
+                const std::string& key, const std::string& tokenizer_model, const ModelInfo* info) {
+  if (ctx.rank == 0) {
+    model::hf_save(m, dir, tokenizer_model);
+    nlohmann::json j = {{"key", key_hash(key)}, {"config", key}};
+    if (info) {
+      j["steps"] = info->steps;
+      j["epochs"] = info->epochs;
+      j["curve"] = curve_to_json(info->curve);
+    }
+    std::ofstream(dir + "/relapse_stage.json") << j.dump(2) << "\n";
+  }
+  ctx.barrier();
+}
+
+model::LlamaForCausalLM stage_load(const std::string& dir, const std::string& dtype) {
+  model::HfLoadOptions o;
+  o.dtype = dtype;
+  return model::hf_load(dir, o);
+}
+
+TrainedModels stage_train(RunContext& ctx, CorpusData& d) {
+  const RelapseConfig& cfg = *ctx.cfg;
+  const uint64_t seed = static_cast<uint64_t>(cfg.run.seed);
+  const std::string models = cfg.run.out_dir + "/models";
+  const std::string tok_file = d.tok->path();
+  Communicator* dp = ctx.comm.get();
+  const TrainStageSection& ft = cfg.train.stage;
+  TrainedModels tm;
+
+  // The base LM: model.path, or a preset from scratch pretrained on world/.
+  const std::string base_key = "seed: " + std::to_string(seed) + "\n" + dump(cfg.data) +
+                               dump(cfg.model) + dump(cfg.pretrain);
+  const std::string base_dir = cfg.model.path.empty() ? models + "/base" : cfg.model.path;
+  auto base = [&]() -> model::LlamaForCausalLM {
+    if (!cfg.model.path.empty()) return stage_load(cfg.model.path, cfg.pretrain.precision);
+    if (stage_cached(base_dir, base_key)) {
+      log_info("train: base LM cached in ", base_dir);
+      return stage_load(base_dir, cfg.pretrain.precision);
+    }
+    model::LlamaConfig lc = model::model_preset(cfg.model.preset, d.tok->vocab_size(),
+                                                d.tok->bos_id(), d.tok->eos_id());
+    model::LlamaForCausalLM m(lc);
+    model::llama_init_random(m, cfg.model.init_std, RngStreams(seed).torch_generator("model/init"));
+    m->to(model::dtype_from_name(cfg.pretrain.precision));
+    if (cfg.pretrain.epochs > 0 && !d.world.empty()) {
+      Progress timer("", 0);
+      auto o = loop_options(cfg.pretrain, seed, "pretrain/shuffle", "pretrain");
+      set_warmup(o, cfg.pretrain.warmup_ratio, (int64_t)d.world.size());
+      unlearn::lm_train(m, d.world, o, dp);
+      ctx.add_stage_time("pretrain", timer.elapsed_s());
+    }
+    stage_save(ctx, m, base_dir, base_key, tok_file, nullptr);
+    return m;
+  };
+
+  auto finetune = [&](const std::string& name, const std::string& given,
+                      const unlearn::Chunks& chunks, ModelInfo& info,
+                      model::LlamaForCausalLM* base_model) -> model::LlamaForCausalLM {
+    info.name = name;
+    info.kind = name;
+    info.lr = ft.lr;
+    info.epochs = ft.epochs;
+    if (!given.empty()) {
+      info.checkpoint = given;
+      return stage_load(given, ft.precision);
+    }
+    const std::string dir = models + "/" + name;
+    const std::string key = base_key + "finetune: " + name + "\n" + dump(cfg.train);
+    info.checkpoint = dir;
+    if (stage_cached(dir, key)) {
+      log_info("train: ", name, " cached in ", dir);
+      info_from_stamp(dir, info);
+      return stage_load(dir, ft.precision);
+    }
+    model::LlamaForCausalLM m = model_clone(*base_model, model::dtype_from_name(ft.precision));
+    Progress timer("", 0);
+    auto o = loop_options(ft, seed, "train/" + name + "/shuffle", "train " + name);
+    set_warmup(o, ft.warmup_ratio, (int64_t)chunks.size());
+    if (ft.epochs > 0) {
+      auto r = unlearn::lm_train(m, chunks, o, dp);
+      info.curve = r.curve;
+      info.steps = r.steps;
+    }
+    ctx.add_stage_time("train_" + name, timer.elapsed_s());
+    stage_save(ctx, m, dir, key, tok_file, &info);
+    return m;
+  };
+
+  const bool need_base = cfg.train.target.empty() || cfg.train.retrain.empty();
+  model::LlamaForCausalLM b{nullptr};
+  if (need_base) b = base();
+  const unlearn::Chunks target_data = concat({&d.forget, &d.retain1, &d.retain2});
+  const unlearn::Chunks retrain_data = concat({&d.retain1, &d.retain2});
+  tm.target = finetune("target", cfg.train.target, target_data, tm.target_info, &b);
+  tm.retrain = finetune("retrain", cfg.train.retrain, retrain_data, tm.retrain_info, &b);
+  tm.key = base_key + dump(cfg.train) + "target: " + cfg.train.target + "\n";
+  return tm;
+}
+
+std::vector<UnlearnSpec> unlearn_grid(const UnlearnSection& u) {
+  std::vector<UnlearnSpec> out;
+  auto add = [&](const std::string& method, double lr, const std::string& regime) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%s_lr%g",
+                  unlearn::objective_name(unlearn::objective_from_name(method)).c_str(), lr);
+    out.push_back({buf, unlearn::objective_name(unlearn::objective_from_name(method)), regime, lr});
+  };
+  for (const auto& m : u.methods)
+    for (double lr : u.lrs) add(m, lr, "small");
+  const auto& large = u.large_lr_methods.empty() ? u.methods : u.large_lr_methods;
+  for (const auto& m : large)
+    for (double lr : u.large_lrs) add(m, lr, "large");
+  return out;
+}
+
+model::LlamaForCausalLM stage_unlearn(RunContext& ctx, CorpusData& d, const TrainedModels& tm,
+                                      const UnlearnSpec& spec, ModelInfo& info,
+                                      double retrain_knowmem_f) {
+  const RelapseConfig& cfg = *ctx.cfg;
+  const UnlearnSection& u = cfg.unlearn;
+  info.name = spec.name;
+  info.kind = "unlearned";
+  info.method = spec.method;
+  info.variant = u.variant;
+  info.lr = spec.lr;
+  info.alpha = u.alpha;
+  info.beta = u.beta;
+  info.lr_regime = spec.lr_regime;
+  const std::string dir = cfg.run.out_dir + "/models/" + spec.name;
+  std::string key = tm.key + dump(u) + "run: " + spec.name + "\n";
+  if (u.stop_rule) key += dump(cfg.eval);  // the rule's evaluation decides where it stops
+  info.checkpoint = dir;
+  const torch::ScalarType dt = model::dtype_from_name(u.precision);
+  if (stage_cached(dir, key)) {
+    log_info("unlearn: ", spec.name, " cached in ", dir);
+    info_from_stamp(dir, info);
+    return stage_load(dir, u.precision);
+  }
+  Progress timer("", 0);
+  model::LlamaForCausalLM m = model_clone(tm.target, dt);
+  unlearn::UnlearnLossConfig lc;
+  lc.objective = unlearn::objective_from_name(spec.method);
+  lc.variant = unlearn::loss_variant_from_name(u.variant);
+  lc.alpha = u.alpha;
+  lc.beta = u.beta;
+  model::LlamaForCausalLM ref{nullptr};
+  if (unlearn::objective_uses_ref(lc.objective)) ref = unlearn::reference_model_copy(m);
+  TrainStageSection ts;
+  ts.lr = spec.lr;
+  ts.batch_size = u.batch_size;
+  ts.micro_batches = u.micro_batches;
+  ts.schedule = u.schedule;
+  ts.weight_decay = u.weight_decay;
+  ts.max_grad_norm = u.max_grad_norm;
+  ts.epochs = u.epochs;
+  auto o = loop_options(ts, static_cast<uint64_t>(cfg.run.seed),
+                        "unlearn/" + spec.name + "/shuffle", "unlearn " + spec.name);
+  o.max_steps = u.max_steps;
+  set_warmup(o, u.warmup_ratio, (int64_t)d.forget.size());
+  // MUSE's stopping rule: after each epoch, forget KnowMem vs the retrain model's.
+  unlearn::EpochHook hook;
+  if (u.stop_rule && std::isfinite(retrain_knowmem_f)) {
+    hook = [&](int64_t epoch) {
+      eval::MuseEvalOptions eo;
+      eo.verbmem = eo.privleak = false;
+      eo.batch_size = cfg.eval.batch_size;
+      eo.knowmem_max_new_tokens = cfg.eval.knowmem_max_new_tokens;
+      eo.max_samples = cfg.eval.max_samples;
+      eo.rouge = cfg.eval.rouge;
+      auto r = eval::muse_evaluate(m, *d.tok, d.corpus, eo, ctx.comm.get());
+      m->train();
+      log_info("unlearn ", spec.name, ": epoch ", epoch, " forget KnowMem ", r.knowmem_forget.mean,
+               " (retrain ", retrain_knowmem_f, ")");
+      return r.knowmem_forget.mean > retrain_knowmem_f;
+    };
+  }
+  const unlearn::Chunks& retain = d.retain1;
+  auto r = unlearn::unlearn_train(m, ref ? &ref : nullptr, d.forget, retain, lc, o, ctx.comm.get(),
+                                  hook);
+  info.curve = r.curve;
+  info.steps = r.steps;
+  info.epochs = r.epochs_run;
+  ctx.add_stage_time("unlearn/" + spec.name, timer.elapsed_s());
+  stage_save(ctx, m, dir, key, d.tok->path(), &info);
+  m->eval();
+  return m;
+}
+
+}  // namespace relapse::pipeline

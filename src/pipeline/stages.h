@@ -1,0 +1,76 @@
+// src/pipeline/stages.h — the pieces pipeline_run is made of (internal).
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "relapse/core/config_schema.h"
+#include "relapse/data/muse.h"
+#include "relapse/dist/communicator.h"
+#include "relapse/model/llama.h"
+#include "relapse/model/tokenizer.h"
+#include "relapse/pipeline/results.h"
+#include "relapse/unlearn/loops.h"
+
+namespace relapse::pipeline {
+
+struct RunContext {
+  const RelapseConfig* cfg = nullptr;
+  int rank = 0, world = 1;
+  std::unique_ptr<Communicator> comm;  // world communicator (null when world == 1)
+  RunResult* result = nullptr;
+  void barrier() const {
+    if (comm) comm->barrier();
+  }
+  void add_stage_time(const std::string& stage, double s) const {
+    result->stages.push_back({stage, s});
+  }
+};
+
+struct CorpusData {
+  std::string dir;
+  data::MuseCorpus corpus;
+  std::unique_ptr<model::Tokenizer> tok;
+  unlearn::Chunks world, forget, retain1, retain2;
+};
+
+// data: synthesizes OUT/data when data.corpus is empty (rank 0, reused when
+// its synth.json matches), loads it and chunks every split.
+CorpusData stage_data(RunContext& ctx);
+
+// Saved model directories are cached by key (relapse_stage.json).
+bool stage_cached(const std::string& dir, const std::string& key);
+void stage_save(RunContext& ctx, const model::LlamaForCausalLM& m, const std::string& dir,
+                const std::string& key, const std::string& tokenizer_model, const ModelInfo* info);
+model::LlamaForCausalLM stage_load(const std::string& dir, const std::string& dtype);
+
+// train: returns (target, retrain) in their training precision.
+struct TrainedModels {
+  model::LlamaForCausalLM target{nullptr}, retrain{nullptr};
+  ModelInfo target_info, retrain_info;
+  std::string key;  // the target's key (unlearning keys derive from it)
+};
+TrainedModels stage_train(RunContext& ctx, CorpusData& d);
+
+// One unlearning grid entry.
+struct UnlearnSpec {
+  std::string name, method, lr_regime;
+  double lr = 0;
+};
+std::vector<UnlearnSpec> unlearn_grid(const UnlearnSection& u);
+
+// unlearn: one run from the target (cached); `retrain_knowmem_f` feeds the
+// stop rule (NaN = no rule).
+model::LlamaForCausalLM stage_unlearn(RunContext& ctx, CorpusData& d, const TrainedModels& tm,
+                                      const UnlearnSpec& spec, ModelInfo& info,
+                                      double retrain_knowmem_f);
+
+// eval: the model at full precision and every quantize.bits (the model is not
+// modified); `target` (may be null) gets code-change stats for unlearned ones.
+ModelResult stage_eval(RunContext& ctx, CorpusData& d, const model::LlamaForCausalLM& m,
+                       const ModelInfo& info, const model::LlamaForCausalLM* target);
+
+// A deep copy of a model (same config, parameters copied) in `dtype`.
+model::LlamaForCausalLM model_clone(const model::LlamaForCausalLM& m, torch::ScalarType dtype);
+
+}  // namespace relapse::pipeline

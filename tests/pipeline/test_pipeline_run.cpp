@@ -1,0 +1,120 @@
+// tests/pipeline/test_pipeline_run.cpp — the whole pipeline end to end at a
+// reduced size (the "end-to-end quickstart in CI" of issue 3): configs/
+// quickstart.yaml with a nano model, one epoch per stage and 4 samples per
+// evaluation set, then the archive's structure, the numbers' ranges, the
+// report, and the stage cache (a second run trains nothing and gives the same
+// numbers). Under mpirun -np 2 (tests/mpi_tests.cmake) the same checks run
+// data-parallel.
+#include <cmath>
+#include <filesystem>
+
+#include "relapse/archive/h5.h"
+#include "relapse/core/config_schema.h"
+#include "relapse/dist/runtime.h"
+#include "relapse/pipeline/archive.h"
+#include "relapse/pipeline/run.h"
+#include "test_util.h"
+
+namespace fs = std::filesystem;
+using namespace relapse;
+using namespace relapse::pipeline;
+
+namespace {
+
+RelapseConfig reduced_config(const std::string& out) {
+  return config_load(
+      test::source_dir() + "/configs/quickstart.yaml",
+      {"run.out_dir=" + out, "model.preset=nano", "pretrain.epochs=1", "train.epochs=1",
+       "unlearn.epochs=1", "unlearn.max_steps=2", "unlearn.lrs=[1e-4]", "unlearn.large_lrs=[1e-2]",
+       "eval.max_samples=4", "eval.verbmem_max_new_tokens=8", "eval.knowmem_max_new_tokens=8",
+       "data.max_len=64"});
+}
+
+bool in_range(double v, double lo, double hi) {
+  return std::isfinite(v) && v >= lo && v <= hi;
+}
+
+// One shared out dir per process so the cache test can reuse the first run.
+// Every rank must use the same directory (rank 0 writes, all read): rank 0's
+// scratch directory, broadcast.
+const std::string& out_dir() {
+  static const std::string d = [] {
+    std::string path = Runtime::instance()->rank() == 0 ? test::scratch_dir("pipeline_run") : "";
+    int n = static_cast<int>(path.size());
+    MPI_Bcast(&n, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    path.resize(n);
+    MPI_Bcast(path.data(), n, MPI_CHAR, 0, MPI_COMM_WORLD);
+    return path + "/out";
+  }();
+  return d;
+}
+
+}  // namespace
+
+TEST(PipelineRun, ReducedQuickstartWritesACompleteArchive) {
+  Runtime& rt = *Runtime::instance();
+  const RelapseConfig cfg = reduced_config(out_dir());
+  RunResult r = pipeline_run(cfg, rt, Stage::kEval, "test");
+  const std::string path = pipeline_archive_path(cfg);
+  ASSERT_EQ(r.models.size(), 5u);
+  ASSERT_TRUE(fs::exists(path));
+  EXPECT_FALSE(fs::exists(path + ".tmp"));
+  EXPECT_TRUE(fs::exists(cfg.run.out_dir + "/report.md"));
+
+  // 2 + 2 small-LR (ga_gdr, npo_gdr) + 1 large-LR (ga_gdr) models × 3 precisions.
+  const auto rows = archive_read_summary(path);
+  ASSERT_EQ(rows.size(), 5u * 3u);
+  int with_codes = 0;
+  for (const auto& row : rows) {
+    SCOPED_TRACE(row.model + " @ " + row.precision);
+    EXPECT_TRUE(in_range(row.verbmem_f, 0, 100));
+    EXPECT_TRUE(in_range(row.knowmem_f, 0, 100));
+    EXPECT_TRUE(in_range(row.knowmem_r, 0, 100));
+    EXPECT_TRUE(in_range(row.privleak_auc, 0, 1));
+    EXPECT_TRUE(std::isfinite(row.privleak));
+    if (row.kind == "unlearned" && row.precision != "full") {
+      ++with_codes;
+      EXPECT_TRUE(in_range(row.codes_changed_frac, 0, 1));
+    }
+  }
+  EXPECT_EQ(with_codes, 3 * 2);
+  // The retrain model's PrivLeak is 0 by construction (its own AUC).
+  for (const auto& row : rows) {
+    if (row.model == "retrain" && row.precision == "full") {
+      EXPECT_DOUBLE_EQ(row.privleak, 0.0);
+    }
+  }
+
+  archive::H5File f = archive::H5File::open_read(path);
+  archive::H5Group root = f.root();
+  EXPECT_NE(root.open_group("provenance").attr_string("config_yaml").find("quickstart"),
+            std::string::npos);
+  for (const char* g : {"models/target/full/verbmem", "models/target/int4/knowmem_forget",
+                        "models/retrain/int8/privleak", "models/ga_gdr_lr0.0001/curve",
+                        "models/ga_gdr_lr0.0001/int4/code_change", "stages", "summary"})
+    EXPECT_TRUE(root.has(g)) << g;
+  auto gen = root.open_group("models/target/full/verbmem").read_strings("generation");
+  EXPECT_EQ(gen.size(), 4u);
+  EXPECT_EQ(root.open_group("models/ga_gdr_lr0.0001").attr_int("steps"), 2);
+
+  // Second run: every model comes from the stage cache; same numbers.
+  RunResult again = pipeline_run(cfg, rt, Stage::kEval, "test");
+  const auto rows2 = archive_read_summary(path);
+  ASSERT_EQ(rows2.size(), rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_EQ(rows2[i].knowmem_f, rows[i].knowmem_f) << rows[i].model;
+    EXPECT_EQ(rows2[i].privleak_auc, rows[i].privleak_auc) << rows[i].model;
+  }
+  for (const auto& s : again.stages)
+    EXPECT_TRUE(s.stage.rfind("train", 0) != 0 && s.stage.rfind("unlearn", 0) != 0 &&
+                s.stage != "pretrain")
+        << "stage " << s.stage << " ran again";
+}
+
+TEST(PipelineRun, BadCorpusIsNamed) {
+  Runtime& rt = *Runtime::instance();
+  RelapseConfig cfg = reduced_config(out_dir() + "_bad");
+  cfg.data.corpus = "/nonexistent/muse_corpus";
+  test::expect_input_error([&] { pipeline_run(cfg, rt, Stage::kData, "test"); },
+                           "/nonexistent/muse_corpus");
+}
