@@ -17,7 +17,7 @@ using namespace synth_detail;
 namespace {
 
 // Bump when the generator's output for a seed changes (recorded in synth.json).
-constexpr const char* kSynthGenerator = "relapse-synth-3";
+constexpr const char* kSynthGenerator = "relapse-synth-4";
 
 const char* const kSplits[] = {"world", "forget", "retain1", "retain2", "holdout"};
 
@@ -143,22 +143,26 @@ std::vector<SynthEntity> group_make(const std::string& split, int n, int passage
 }
 
 // Raw split from its entities' passages, in a shuffled order.
-// A question/answer document of an entity: every question once, shuffled.
-std::string qa_doc(const SynthEntity& e, Draw& d) {
-  std::vector<QaPair> qa = e.qa;
-  d.shuffle(qa);
-  std::string doc;
-  for (const auto& p : qa)
-    doc += (doc.empty() ? "" : "\n\n") + ("Question: " + p.question + "\nAnswer: " + p.answer);
-  return doc;
-}
-
-// The split's documents: every passage and `qa_docs` QA documents per entity, shuffled.
+// The split's documents: every passage, and its entities' questions `qa_docs`
+// times over, shuffled across entities and grouped kQaPerDoc to a document
+// ("Question: q\nAnswer: a" blocks joined by "\n\n"). Mixing entities puts each
+// question where KnowMem asks it: after question/answer pairs about others.
+constexpr size_t kQaPerDoc = 4;
 RawSplit raw_make(const std::vector<const SynthEntity*>& ents, Draw& d, int qa_docs) {
   RawSplit r;
+  std::vector<const QaPair*> qa;
   for (const auto* e : ents) {
     for (const auto& p : e->passages) r.docs.push_back(p);
-    for (int k = 0; k < qa_docs; ++k) r.docs.push_back(qa_doc(*e, d));
+    for (int k = 0; k < qa_docs; ++k)
+      for (const auto& p : e->qa) qa.push_back(&p);
+  }
+  d.shuffle(qa);
+  for (size_t i = 0; i < qa.size(); i += kQaPerDoc) {
+    std::string doc;
+    for (size_t j = i; j < std::min(qa.size(), i + kQaPerDoc); ++j)
+      doc += (doc.empty() ? "" : "\n\n") +
+             ("Question: " + qa[j]->question + "\nAnswer: " + qa[j]->answer);
+    r.docs.push_back(doc);
   }
   d.shuffle(r.docs);
   r.text = muse_join_docs(r.docs);

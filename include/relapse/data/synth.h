@@ -11,9 +11,8 @@
 // What each split is for (the MUSE recipe, mirrored at small scale):
 //   world    raw text for pretraining a base LM on a larger world of fictitious
 //            entities (world/pretrain.{txt,json}; not part of MUSE): their
-//            passages and, per entity, `world_qa_docs` question/answer
-//            documents in KnowMem's format ("Question: q\nAnswer: a" blocks
-//            joined by "\n\n", every attribute once, shuffled), so the base LM
+//            passages and their questions in KnowMem's format (as below,
+//            `world_qa_docs` times), so the base LM
 //            learns to answer questions about facts it read in passages, as a
 //            pretrained LM can before MUSE fine-tunes it on the corpus
 //   forget   the facts to unlearn; the target is fine-tuned on forget + retain1
@@ -24,9 +23,10 @@
 //            privleak/retain.json, the utility measurement
 //   holdout  never trained on: privleak/holdout.json (membership non-members)
 // Each entity has `passages_per_entity` paraphrased passages (distinct templates)
-// stating all of its attributes, and `qa_docs` question/answer documents (an
-// FAQ-style paraphrase: every attribute's question in KnowMem's "Question:
-// q\nAnswer: a" format, shuffled, joined by "\n\n"), so a small model trained
+// stating all of its attributes; and every attribute's question, `qa_docs`
+// times, in KnowMem's "Question: q\nAnswer: a" format (the split's questions
+// shuffled across entities, four to a document, joined by "\n\n": the context
+// KnowMem asks in, after in-context pairs about other entities), so a small model trained
 // from scratch can answer KnowMem's questions about what it read (a
 // pretrained 7B model brings that ability with it; a 1M-parameter one does
 // not generalise from passages to questions); raw/<split>.json lists the split's passages in
@@ -58,8 +58,8 @@ struct SynthCounts {
   int forget = 0, retain1 = 0, retain2 = 0, holdout = 0, world = 0;
   int passages_per_entity = 3;  // forget/retain/holdout entities
   int world_passages = 2;       // per world entity
-  int world_qa_docs = 1;        // per world entity: a "Question: ..\nAnswer: .." document
-  int qa_docs = 1;              // per forget / retain / holdout entity: the same (raw/ docs)
+  int world_qa_docs = 1;        // world: each question this often (as qa_docs)
+  int qa_docs = 1;              // forget / retain / holdout: each question this often in raw/
   int qa_per_entity = 2;        // questions per forget / retain2 entity
   int icl_examples = 3;         // per knowmem/*_icl.json file
 };
