@@ -1,6 +1,10 @@
 // src/dist/runtime.cpp — MPI init/finalize, the Slurm check and the job abort.
 #include "relapse/dist/runtime.h"
 
+#include <algorithm>
+#include <thread>
+
+#include <sched.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -48,8 +52,23 @@ Runtime::Runtime(int* argc, char*** argv) {
   MPI_Comm_size(MPI_COMM_WORLD, &world_size_);
   g_runtime = this;
   log_set_rank(rank_, world_size_);
+  // Intra-op threads: RELAPSE_NUM_THREADS, else the cores of this node shared
+  // evenly by the ranks on it (libtorch's own default left a 2-core machine
+  // running one thread: 7.9k vs 11.8k tokens/s unlearning the quickstart model).
   int threads = env_knobs().num_threads;
-  if (threads > 0) torch::set_num_threads(threads);
+  if (threads <= 0) {
+    MPI_Comm node;
+    MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node);
+    int local = 1;
+    MPI_Comm_size(node, &local);
+    MPI_Comm_free(&node);
+    cpu_set_t set;
+    int cores = sched_getaffinity(0, sizeof set, &set) == 0
+                    ? CPU_COUNT(&set)
+                    : static_cast<int>(std::thread::hardware_concurrency());
+    threads = std::max(1, cores / std::max(1, local));
+  }
+  torch::set_num_threads(threads);
   std::string mismatch = runtime_slurm_mismatch(env_knobs().slurm_ntasks, world_size_);
   if (!mismatch.empty()) runtime_abort(ExitCode::kEnvironment, mismatch);
 }

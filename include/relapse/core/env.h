@@ -8,9 +8,10 @@ namespace relapse {
 struct EnvKnobs {
   std::string log_level;  // RELAPSE_LOG_LEVEL: error|warn|info|debug (default info)
   bool log_all_ranks;     // RELAPSE_LOG_ALL_RANKS=1: every rank logs, not only rank 0
-  int num_threads;        // RELAPSE_NUM_THREADS: intra-op threads per rank (0 = libtorch default)
-  std::string slurm_ntasks;  // SLURM_NTASKS (set by Slurm), checked against the MPI world size
-  std::string slurm_job_id;  // SLURM_JOB_ID
+  int num_threads;  // RELAPSE_NUM_THREADS: intra-op threads per rank (0 = cores / ranks on the
+                    // node)
+  std::string slurm_ntasks;    // SLURM_NTASKS (set by Slurm), checked against the MPI world size
+  std::string slurm_job_id;    // SLURM_JOB_ID
   double progress_interval_s;  // RELAPSE_PROGRESS_INTERVAL: seconds between progress lines
                                // when stderr is not a terminal (default 30)
 };
