@@ -133,6 +133,11 @@ CorpusData stage_data(RunContext& ctx) {
   std::string tok_path = cfg.model.tokenizer.empty() ? d.dir : cfg.model.tokenizer;
   if (!cfg.model.path.empty() && cfg.model.tokenizer.empty()) tok_path = cfg.model.path;
   d.tok = std::make_unique<model::Tokenizer>(tok_path);
+  // Cached models depend on the corpus and tokenizer bytes, not only on the
+  // config (a regenerated corpus must retrain them).
+  const data::MuseCorpus& cc = d.corpus;
+  d.fingerprint = key_hash(read_text(d.tok->path()) + "\x1f" + cc.world.text + "\x1f" +
+                           cc.forget.text + "\x1f" + cc.retain1.text + "\x1f" + cc.retain2.text);
   const int64_t L = cfg.data.max_len;
   auto chunk = [&](const data::RawSplit& s) {
     return s.text.empty() ? unlearn::Chunks{} : data::muse_chunk_text(*d.tok, s.text, L);
@@ -188,8 +193,8 @@ TrainedModels stage_train(RunContext& ctx, CorpusData& d) {
   TrainedModels tm;
 
   // The base LM: model.path, or a preset from scratch pretrained on world/.
-  const std::string base_key = "seed: " + std::to_string(seed) + "\n" + dump(cfg.data) +
-                               dump(cfg.model) + dump(cfg.pretrain);
+  const std::string base_key = "seed: " + std::to_string(seed) + "\ncorpus: " + d.fingerprint +
+                               "\n" + dump(cfg.data) + dump(cfg.model) + dump(cfg.pretrain);
   const std::string base_dir = cfg.model.path.empty() ? models + "/base" : cfg.model.path;
   auto base = [&]() -> model::LlamaForCausalLM {
     if (!cfg.model.path.empty()) return stage_load(cfg.model.path, cfg.pretrain.precision);

@@ -29,6 +29,7 @@ struct RunContext {
 
 struct CorpusData {
   std::string dir;
+  std::string fingerprint;  // hash of the tokenizer and every split's text (cache keys)
   data::MuseCorpus corpus;
   std::unique_ptr<model::Tokenizer> tok;
   unlearn::Chunks world, forget, retain1, retain2;
