@@ -292,7 +292,14 @@ model::LlamaForCausalLM stage_unlearn(RunContext& ctx, CorpusData& d, const Trai
   info.beta = u.beta;
   info.lr_regime = spec.lr_regime;
   const std::string dir = cfg.run.out_dir + "/models/" + spec.name;
-  std::string key = tm.key + dump(u) + "run: " + spec.name + "\n";
+  // The key holds this run's settings only, so adding a learning rate to the
+  // grid does not redo the runs already there.
+  UnlearnSection one = u;
+  one.methods = {spec.method};
+  one.lrs = {spec.lr};
+  one.large_lrs.clear();
+  one.large_lr_methods.clear();
+  std::string key = tm.key + dump(one) + "run: " + spec.name + "\n";
   if (u.stop_rule) key += dump(cfg.eval);  // the rule's evaluation decides where it stops
   info.checkpoint = dir;
   const torch::ScalarType dt = model::dtype_from_name(u.precision);
