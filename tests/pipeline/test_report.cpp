@@ -106,18 +106,24 @@ TEST(Results, FindModelAndEval) {
 
 TEST(Report, RetentionByHand) {
   RunResult r = make_run();
-  // Utility-constrained: ga_gdr and npo_gdr (ga has no retain term), n = 2.
-  // full: ((12 + 25) + (5 + 15)) / (2 · (60 + 80)) = 57 / 280
-  EXPECT_NEAR(retention_percent(r, "full"), 100.0 * 57.0 / 280.0, 1e-12);  // 20.357
-  // int8: ((13 + 26) + (5 + 15)) / (2 · (59 + 79)) = 59 / 276
-  EXPECT_NEAR(retention_percent(r, "int8"), 100.0 * 59.0 / 276.0, 1e-12);  // 21.377
-  // int4: ((41 + 58) + (6 + 17)) / (2 · (50 + 70)) = 122 / 240
-  EXPECT_NEAR(retention_percent(r, "int4"), 100.0 * 122.0 / 240.0, 1e-12);  // 50.833
-  EXPECT_TRUE(std::isnan(retention_percent(r, "int3")));  // nobody evaluated there
+  // Utility-constrained at a small LR: ga_gdr only (ga has no retain term,
+  // npo_gdr ran at a large LR), n = 1.
+  // full: (12 + 25) / (1 · (60 + 80)) = 37 / 140
+  EXPECT_NEAR(retention_percent(r, "full"), 100.0 * 37.0 / 140.0, 1e-12);  // 26.429
+  // int8: (13 + 26) / (1 · (59 + 79)) = 39 / 138
+  EXPECT_NEAR(retention_percent(r, "int8"), 100.0 * 39.0 / 138.0, 1e-12);  // 28.261
+  // int4: (41 + 58) / (1 · (50 + 70)) = 99 / 120
+  EXPECT_NEAR(retention_percent(r, "int4"), 100.0 * 99.0 / 120.0, 1e-12);  // 82.5
+  EXPECT_TRUE(std::isnan(retention_percent(r, "int3")));                   // nobody evaluated there
 
+  // Counted as small-LR, npo_gdr joins (n = 2): full ((12 + 25) + (5 + 15)) / (2 · 140).
+  RunResult r1 = make_run();
+  r1.models[3].info.lr_regime = "small";
+  EXPECT_NEAR(retention_percent(r1, "full"), 100.0 * 57.0 / 280.0, 1e-12);  // 20.357
   // A model with a NaN metric at a precision is left out: without ga_gdr's
   // int8 VerbMem, int8 = (5 + 15) / (1 · (59 + 79)) = 20 / 138.
   RunResult r2 = make_run();
+  r2.models[3].info.lr_regime = "small";
   r2.models[2].evals[1].metrics.has_verbmem = false;
   EXPECT_NEAR(retention_percent(r2, "int8"), 100.0 * 20.0 / 138.0, 1e-12);  // 14.493
   // No target, or no utility-constrained model: NaN.
@@ -184,10 +190,10 @@ TEST(Report, MarkdownHoldsTableRetentionRecoveryAndReading) {
   EXPECT_TRUE(contains(md, "| ga_gdr | int4 | 41.0 | 58.0 | 62.0 | -3.2 | 0.200 | 0.050 |\n"));
   // npo_gdr int8: 300 / 1000 codes = 30.000 %, mean 900 / 1000
   EXPECT_TRUE(contains(md, "| npo_gdr | int8 | 5.0 | 15.0 | 64.0 | – | 30.000 | 0.900 |\n"));
-  // Retention (see RetentionByHand): 20.357 -> 20.4, 21.377 -> 21.4, 50.833 -> 50.8
-  EXPECT_TRUE(contains(md, "| full | 20.4 |\n"));
-  EXPECT_TRUE(contains(md, "| int8 | 21.4 |\n"));
-  EXPECT_TRUE(contains(md, "| int4 | 50.8 |\n"));
+  // Retention (see RetentionByHand): 26.429 -> 26.4, 28.261 -> 28.3, 82.5 -> 82.5
+  EXPECT_TRUE(contains(md, "| full | 26.4 |\n"));
+  EXPECT_TRUE(contains(md, "| int8 | 28.3 |\n"));
+  EXPECT_TRUE(contains(md, "| int4 | 82.5 |\n"));
   // Recovery × 100: 33/45 = 73.3, 29/38 = 76.3; int8 (26 − 25)/(79 − 25) = 1.9,
   // (13 − 12)/(59 − 12) = 2.1
   EXPECT_TRUE(contains(md, "| ga_gdr | int4 | 73.3 | 76.3 |\n"));

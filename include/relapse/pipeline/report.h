@@ -5,7 +5,8 @@
 // times), the summary table (one row per model × precision: VerbMem, forget
 // KnowMem, retain KnowMem, PrivLeak, share of int codes changed vs Q(target)),
 // the paper's retention figure per precision — Σ over the utility-constrained
-// unlearned models (methods with a retain term: *_gdr, *_klr) of
+// unlearned models (methods with a retain term: *_gdr, *_klr; runs of the
+// "large" LR regime excluded, they are the contrast) of
 // (VerbMem + forget KnowMem) ÷ the same sum for the target at the same
 // precision (Zhang et al. 2025, Table 1: ~21% full precision → ~83% int4) —
 // and per unlearned model and quantized precision the recovery
