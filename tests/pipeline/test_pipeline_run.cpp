@@ -118,3 +118,31 @@ TEST(PipelineRun, BadCorpusIsNamed) {
   test::expect_input_error([&] { pipeline_run(cfg, rt, Stage::kData, "test"); },
                            "/nonexistent/muse_corpus");
 }
+
+// MUSE's stopping rule: after each unlearning epoch forget KnowMem is compared
+// with the retrain model's and the run stops at the first epoch at or below
+// it. The nano model answers no forget question at all (KnowMem_f 0 for every
+// model), so every run must stop after its first epoch: steps = one epoch's
+// updates (forget chunks / batch 8), not the 3 epochs configured.
+TEST(PipelineRun, StopRuleEndsUnlearningAtTheFirstQualifyingEpoch) {
+  Runtime& rt = *Runtime::instance();
+  RelapseConfig cfg = reduced_config(out_dir() + "_stop");
+  cfg.unlearn.stop_rule = true;
+  cfg.unlearn.epochs = 3;
+  cfg.unlearn.max_steps = 0;
+  cfg.unlearn.large_lrs.clear();
+  RunResult r = pipeline_run(cfg, rt, Stage::kEval, "test");
+  const ModelResult* retrain = run_find_model(r, "retrain");
+  ASSERT_NE(retrain, nullptr);
+  ASSERT_EQ(retrain->evals[0].metrics.knowmem_forget.mean, 0.0);
+  int checked = 0;
+  for (const auto& m : r.models) {
+    if (m.info.kind != "unlearned") continue;
+    ++checked;
+    ASSERT_EQ(m.evals[0].metrics.knowmem_forget.mean, 0.0) << m.info.name;
+    EXPECT_EQ(m.info.epochs, 1) << m.info.name;
+    EXPECT_GT(m.info.steps, 0) << m.info.name;
+    EXPECT_EQ(static_cast<int64_t>(m.info.curve.size()), m.info.steps) << m.info.name;
+  }
+  EXPECT_EQ(checked, 2);
+}
