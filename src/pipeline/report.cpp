@@ -239,7 +239,8 @@ std::string report_markdown(const RunResult& r, const std::string& archive_name)
 
   os << "\n## Retention\n\n"
         "Σ (VerbMem + KnowMem forget) over the utility-constrained unlearned models (*_gdr, "
-        "*_klr; small-LR runs) ÷ the same sum for as many copies of the target, at the same precision (the "
+        "*_klr; small-LR runs) ÷ the same sum for as many copies of the target, at the same "
+        "precision (the "
         "paper: ~21% at full precision, ~83% at int4).\n\n"
         "| precision | retention (%) |\n|---|---:|\n";
   for (const auto& p : precisions)

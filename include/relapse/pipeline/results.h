@@ -22,16 +22,16 @@ inline constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // One model that was trained or unlearned.
 struct ModelInfo {
-  std::string name;    // unique, archive-safe ([a-z0-9_.-]): "target", "retrain", "ga_gdr_lr1e-05"
-  std::string kind;    // "target" | "retrain" | "unlearned"
-  std::string method;  // unlearning objective ("ga_gdr", ...); "" for target / retrain
+  std::string name;     // unique, archive-safe ([a-z0-9_.-]): "target", "retrain", "ga_gdr_lr1e-05"
+  std::string kind;     // "target" | "retrain" | "unlearned"
+  std::string method;   // unlearning objective ("ga_gdr", ...); "" for target / retrain
   std::string variant;  // loss variant ("published", ...); "" for target / retrain
   double lr = 0.0;      // learning rate of its training / unlearning
   double alpha = 0.0, beta = 0.0;
   int64_t epochs = 0;
-  int64_t steps = 0;       // optimizer updates run
-  std::string lr_regime;   // "small" | "large" | "" (set by the grid)
-  std::string checkpoint;  // HF directory it was saved to ("" = not saved)
+  int64_t steps = 0;                      // optimizer updates run
+  std::string lr_regime;                  // "small" | "large" | "" (set by the grid)
+  std::string checkpoint;                 // HF directory it was saved to ("" = not saved)
   std::vector<unlearn::StepStats> curve;  // training / unlearning loss curve
 };
 
