@@ -175,9 +175,9 @@ LlamaForCausalLMImpl::LlamaForCausalLMImpl(const LlamaConfig& c, TpContext tp)
   padded.vocab_size = tp_pad_to_multiple(c.vocab_size, tp);
   model = register_module("model", LlamaModel(padded, tp));
   if (!c.tie_word_embeddings) {
-    lm_head =
-        register_module("lm_head", ColumnParallelLinear(c.hidden_size, padded.vocab_size, false, tp,
-                                                        /*gather_output=*/true));
+    lm_head = register_module("lm_head",
+                              ColumnParallelLinear(c.hidden_size, padded.vocab_size, false, tp,
+                                                   /*gather_output=*/false));  // see logits_local
   }
 }
 
@@ -207,9 +207,10 @@ torch::Tensor llama_causal_mask(const torch::Tensor& attention_mask, int64_t q_l
   return m.masked_fill(allowed.logical_not(), lowest);
 }
 
-torch::Tensor LlamaForCausalLMImpl::forward(const torch::Tensor& input_ids,
-                                            const torch::Tensor& attention_mask,
-                                            const torch::Tensor& position_ids, KVCache* cache) {
+torch::Tensor LlamaForCausalLMImpl::forward_hidden(const torch::Tensor& input_ids,
+                                                   const torch::Tensor& attention_mask,
+                                                   const torch::Tensor& position_ids,
+                                                   KVCache* cache) {
   RELAPSE_CHECK(input_ids.dim() == 2, "input_ids must be [batch, seq], got ", input_ids.sizes());
   int64_t B = input_ids.size(0), T = input_ids.size(1);
   int64_t past = cache ? cache->length() : 0;
@@ -235,11 +236,28 @@ torch::Tensor LlamaForCausalLMImpl::forward(const torch::Tensor& input_ids,
     h = layer->forward(h, cs.first, cs.second, additive, cache ? &cache->k[i] : nullptr,
                        cache ? &cache->v[i] : nullptr);
   }
-  h = model->norm->forward(h);
-  torch::Tensor logits =
-      lm_head ? lm_head->forward(h)
-              : tp_gather_last_dim(
-                    F::linear(tp_copy_to_region(h, tp_), model->embed_tokens->weight), tp_);
+  return model->norm->forward(h);
+}
+
+torch::Tensor LlamaForCausalLMImpl::logits_local(const torch::Tensor& h) {
+  torch::Tensor w = lm_head_weight();
+  torch::Tensor logits = F::linear(tp_copy_to_region(h, tp_), w);
+  int64_t width = w.size(0), start = vocab_start();
+  if (start + width > config_.vocab_size) {  // this rank holds padding columns
+    torch::Tensor pad =
+        torch::arange(start, start + width,
+                      torch::TensorOptions().dtype(torch::kInt64).device(logits.device())) >=
+        config_.vocab_size;
+    logits = logits.masked_fill(pad, -std::numeric_limits<float>::infinity());
+  }
+  return logits;
+}
+
+torch::Tensor LlamaForCausalLMImpl::forward(const torch::Tensor& input_ids,
+                                            const torch::Tensor& attention_mask,
+                                            const torch::Tensor& position_ids, KVCache* cache) {
+  torch::Tensor logits = tp_gather_last_dim(
+      logits_local(forward_hidden(input_ids, attention_mask, position_ids, cache)), tp_);
   if (logits.size(-1) != config_.vocab_size) logits = logits.narrow(-1, 0, config_.vocab_size);
   return logits;
 }

@@ -93,6 +93,19 @@ class LlamaForCausalLMImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& input_ids, const torch::Tensor& attention_mask = {},
                         const torch::Tensor& position_ids = {}, KVCache* cache = nullptr);
 
+  // The two halves of forward, for losses that never gather the vocabulary
+  // (vocab-parallel cross-entropy): the final-normed hidden states [B,T,H]
+  // (same arguments as forward), and this TP rank's slice of the logits
+  // [B,T,V_pad/tp], vocabulary ids [vocab_start(), vocab_start() + width).
+  // Columns of the padding (ids >= config().vocab_size) hold -inf so that a
+  // softmax over the padded vocabulary equals the one over the real one.
+  // forward(...) == gather over TP of logits_local(forward_hidden(...)), cut to vocab_size.
+  torch::Tensor forward_hidden(const torch::Tensor& input_ids,
+                               const torch::Tensor& attention_mask = {},
+                               const torch::Tensor& position_ids = {}, KVCache* cache = nullptr);
+  torch::Tensor logits_local(const torch::Tensor& hidden);
+  int64_t vocab_start() const { return model->embed_tokens->vocab_start; }
+
   const LlamaConfig& config() const { return config_; }
   const TpContext& tp() const { return tp_; }
   torch::ScalarType dtype() const;
