@@ -1,4 +1,4 @@
-// src/dist/hostnames.cpp — gathers every rank's host name over MPI_COMM_WORLD.
+// src/dist/hostnames.cpp — gathers every rank's host name over a communicator.
 #include "relapse/dist/hostnames.h"
 
 #include <mpi.h>
@@ -14,7 +14,7 @@ namespace {
 constexpr int kHostnameBytes = 256;  // fixed slot per rank, NUL-terminated
 }
 
-std::vector<std::string> runtime_gather_hostnames() {
+std::vector<std::string> runtime_gather_hostnames(MPI_Comm comm) {
   int initialized = 0, finalized = 0;
   MPI_Initialized(&initialized);
   MPI_Finalized(&finalized);
@@ -22,7 +22,7 @@ std::vector<std::string> runtime_gather_hostnames() {
       ExitCode::kRuntime, initialized && !finalized,
       "runtime_gather_hostnames: MPI is not initialised (construct relapse::Runtime first)");
   int world = 0;
-  RELAPSE_CHECK_CODE(ExitCode::kRuntime, MPI_Comm_size(MPI_COMM_WORLD, &world) == MPI_SUCCESS,
+  RELAPSE_CHECK_CODE(ExitCode::kRuntime, MPI_Comm_size(comm, &world) == MPI_SUCCESS,
                      "runtime_gather_hostnames: MPI_Comm_size failed");
 
   std::vector<char> mine(kHostnameBytes, '\0');
@@ -31,7 +31,7 @@ std::vector<std::string> runtime_gather_hostnames() {
 
   std::vector<char> all(static_cast<size_t>(world) * kHostnameBytes, '\0');
   int rc = MPI_Allgather(mine.data(), kHostnameBytes, MPI_CHAR, all.data(), kHostnameBytes,
-                         MPI_CHAR, MPI_COMM_WORLD);
+                         MPI_CHAR, comm);
   RELAPSE_CHECK_CODE(ExitCode::kRuntime, rc == MPI_SUCCESS,
                      "runtime_gather_hostnames: MPI_Allgather failed (code ", rc, ")");
 

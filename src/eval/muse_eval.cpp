@@ -55,7 +55,7 @@ double mean_x100(const std::vector<double>& v) {
 std::vector<std::string> generate_sharded(const Ctx& c, const std::vector<std::string>& prompts,
                                           int64_t max_new_tokens) {
   const int64_t n = static_cast<int64_t>(prompts.size());
-  std::vector<int64_t> mine = dist_shard(n, c.rank, c.size);
+  std::vector<int64_t> mine = dist_shard(n, c.rank, c.size, c.opts.batch_size);
   std::vector<model::TokenSeq> ids;
   ids.reserve(mine.size());
   for (int64_t i : mine) ids.push_back(c.tok.encode(prompts[i], /*add_bos=*/true));
@@ -70,13 +70,13 @@ std::vector<std::string> generate_sharded(const Ctx& c, const std::vector<std::s
     local.reserve(out.size());
     for (const auto& o : out) local.push_back(decode_text(c, o));
   }
-  return dist_gather_strings(c.dp, local, n);
+  return dist_gather_strings(c.dp, local, n, c.opts.batch_size);
 }
 
 // Min-K% scores of texts scored as BOS + tokenizer(text, no BOS), gathered.
 std::vector<double> min_k_sharded(const Ctx& c, const std::vector<std::string>& texts) {
   const int64_t n = static_cast<int64_t>(texts.size());
-  std::vector<int64_t> mine = dist_shard(n, c.rank, c.size);
+  std::vector<int64_t> mine = dist_shard(n, c.rank, c.size, c.opts.batch_size);
   std::vector<model::TokenSeq> seqs;
   seqs.reserve(mine.size());
   for (int64_t i : mine) {
@@ -90,7 +90,7 @@ std::vector<double> min_k_sharded(const Ctx& c, const std::vector<std::string>& 
     local.reserve(lps.size());
     for (const auto& lp : lps) local.push_back(min_k_percent_score(lp, c.opts.min_k));
   }
-  return dist_gather_doubles(c.dp, local, n);
+  return dist_gather_doubles(c.dp, local, n, c.opts.batch_size);
 }
 
 void run_verbmem(const Ctx& c, const data::MuseCorpus& corpus, MuseEvalResult& r) {

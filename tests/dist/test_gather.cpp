@@ -59,11 +59,14 @@ std::vector<int64_t> row_of(int64_t i) {
 }
 
 template <typename T, typename F>
-std::vector<T> local_of(int64_t n, F f) {
+std::vector<T> local_of(int64_t n, F f, int64_t block = 1) {
   std::vector<T> out;
-  for (int64_t i : dist_shard(n, world().rank(), world().size())) out.push_back(f(i));
+  for (int64_t i : dist_shard(n, world().rank(), world().size(), block)) out.push_back(f(i));
   return out;
 }
+
+// Block sizes of the evaluation batches: 1 (round robin), 3 (n not a multiple).
+const std::vector<int64_t> kBlocks = {1, 3};
 
 template <typename T, typename F>
 std::vector<T> all_of(int64_t n, F f) {
@@ -95,14 +98,51 @@ TEST(Gather, ShardIsRoundRobinPartition) {
   EXPECT_THROW(dist_shard(-1, 0, 1), Error);
 }
 
+// Blocks of consecutive samples dealt round robin: every rank's shard is made
+// of whole blocks (the last one short), so its batches equal one rank's.
+TEST(Gather, ShardInBlocksIsBlockRoundRobinPartition) {
+  for (int64_t block : {2, 3, 8}) {
+    for (int size : {1, 2, 3, 4}) {
+      for (int64_t n : kCounts) {
+        std::vector<int> owner(n, -1);
+        for (int r = 0; r < size; ++r) {
+          std::vector<int64_t> s = dist_shard(n, r, size, block);
+          for (size_t j = 0; j < s.size(); ++j) {
+            ASSERT_LT(s[j], n);
+            EXPECT_EQ(owner[s[j]], -1);
+            owner[s[j]] = r;
+            if (j > 0) {
+              EXPECT_LT(s[j - 1], s[j]);
+            }
+            // The j-th batch of `block` on this rank is one whole global batch.
+            if (j % block != 0) {
+              EXPECT_EQ(s[j], s[j - 1] + 1);
+            } else {
+              EXPECT_EQ(s[j] % block, 0);
+            }
+          }
+        }
+        for (int64_t i = 0; i < n; ++i)
+          EXPECT_EQ(owner[i], (i / block) % size) << n << " " << size << " " << block;
+      }
+    }
+  }
+  EXPECT_EQ(dist_shard(7, 0, 2, 2), (std::vector<int64_t>{0, 1, 4, 5}));
+  EXPECT_EQ(dist_shard(7, 1, 2, 2), (std::vector<int64_t>{2, 3, 6}));
+  EXPECT_THROW(dist_shard(3, 0, 2, 0), Error);
+}
+
 TEST(Gather, Doubles) {
-  for (int64_t n : kCounts) {
-    std::vector<double> got = dist_gather_doubles(&world(), local_of<double>(n, value_of), n);
-    std::vector<double> want = all_of<double>(n, value_of);
-    ASSERT_EQ(got.size(), want.size()) << n;
-    for (int64_t i = 0; i < n; ++i) {
-      EXPECT_EQ(got[i], want[i]) << n << " " << i;
-      EXPECT_EQ(std::signbit(got[i]), std::signbit(want[i])) << n << " " << i;  // bit-exact
+  for (int64_t block : kBlocks) {
+    for (int64_t n : kCounts) {
+      std::vector<double> got =
+          dist_gather_doubles(&world(), local_of<double>(n, value_of, block), n, block);
+      std::vector<double> want = all_of<double>(n, value_of);
+      ASSERT_EQ(got.size(), want.size()) << n;
+      for (int64_t i = 0; i < n; ++i) {
+        EXPECT_EQ(got[i], want[i]) << n << " " << i;
+        EXPECT_EQ(std::signbit(got[i]), std::signbit(want[i])) << n << " " << i;  // bit-exact
+      }
     }
   }
   // NaN travels (Min-K% of a too-short text is NaN).
@@ -116,10 +156,12 @@ TEST(Gather, Doubles) {
 }
 
 TEST(Gather, Strings) {
-  for (int64_t n : kCounts) {
-    EXPECT_EQ(dist_gather_strings(&world(), local_of<std::string>(n, string_of), n),
-              (all_of<std::string>(n, string_of)))
-        << n;
+  for (int64_t block : kBlocks) {
+    for (int64_t n : kCounts) {
+      EXPECT_EQ(dist_gather_strings(&world(), local_of<std::string>(n, string_of, block), n, block),
+                (all_of<std::string>(n, string_of)))
+          << n << " block " << block;
+    }
   }
   // Every string empty: a zero-byte payload on every rank.
   auto empty = [](int64_t) { return std::string(); };
@@ -128,10 +170,13 @@ TEST(Gather, Strings) {
 }
 
 TEST(Gather, Rows) {
-  for (int64_t n : kCounts) {
-    EXPECT_EQ(dist_gather_rows(&world(), local_of<std::vector<int64_t>>(n, row_of), n),
-              (all_of<std::vector<int64_t>>(n, row_of)))
-        << n;
+  for (int64_t block : kBlocks) {
+    for (int64_t n : kCounts) {
+      EXPECT_EQ(
+          dist_gather_rows(&world(), local_of<std::vector<int64_t>>(n, row_of, block), n, block),
+          (all_of<std::vector<int64_t>>(n, row_of)))
+          << n << " block " << block;
+    }
   }
 }
 

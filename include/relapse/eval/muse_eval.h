@@ -19,11 +19,12 @@
 // Generation stops early at EOS (HF generate's default eos_token_id).
 // Aggregates are means × 100 (the paper's and MUSE's eval.py scale).
 //
-// Data parallel: with a communicator of size D, rank r evaluates the samples
-// i with i % D == r, and the per-sample results are gathered back in sample
-// order on every rank before any aggregate is computed, so every number is
-// the same at any D (up to the batch composition: batched results equal the
-// unbatched ones, model/inference.h).
+// Data parallel: with a communicator of size D, the samples are cut into
+// batches of batch_size in sample order and batch j is evaluated by rank
+// j % D (dist_shard with block = batch_size); the per-sample results are
+// gathered back in sample order on every rank before any aggregate is
+// computed. Every rank runs exactly the batches one rank would run, so every
+// per-sample number is identical at any D (tests/pipeline/mpi_rank_invariance.cpp).
 #pragma once
 #include <cstdint>
 #include <string>
