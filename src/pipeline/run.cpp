@@ -70,7 +70,7 @@ ModelResult stage_eval(RunContext& ctx, CorpusData& d, const model::LlamaForCaus
   res.info = info;
   auto run_one = [&](model::LlamaForCausalLM& mm, PrecisionEval& pe) {
     mm->eval();
-    pe.metrics = eval::muse_evaluate(mm, *d.tok, d.corpus, eo, ctx.comm.get());
+    pe.metrics = eval::muse_evaluate(mm, *d.tok, d.corpus, eo, ctx.dp());
   };
   {
     Progress timer("", 0);
@@ -111,22 +111,19 @@ std::string pipeline_archive_path(const RelapseConfig& cfg) {
   return cfg.run.out_dir + "/relapse.h5";
 }
 
-RunResult pipeline_run(const RelapseConfig& cfg, Runtime& rt, Stage last,
-                       const std::string& command_line) {
+RunResult pipeline_run(const RelapseConfig& cfg, Runtime&, Stage last,
+                       const std::string& command_line, MPI_Comm comm) {
   const auto t0 = std::chrono::steady_clock::now();
   RunResult result;
   result.name = cfg.run.name;
   result.config_yaml = config_dump(cfg);
-  result.provenance = provenance_collect(rt.world_size(), runtime_gather_hostnames(), command_line);
-  RELAPSE_CHECK_CONFIG(cfg.parallel.tp == 1, "parallel.tp = ", cfg.parallel.tp,
-                       ": the pipeline stages run data-parallel only for now (tensor-parallel "
-                       "training and checkpoint gathering are not wired into `relapse run`)");
   RunContext ctx;
   ctx.cfg = &cfg;
-  ctx.rank = rt.rank();
-  ctx.world = rt.world_size();
-  if (ctx.world > 1) ctx.comm = comm_mpi_create(rt.world());
+  RELAPSE_MPI_CHECK(MPI_Comm_rank(comm, &ctx.rank));
+  RELAPSE_MPI_CHECK(MPI_Comm_size(comm, &ctx.world));
+  ctx.grid = grid_create(comm, static_cast<int>(cfg.parallel.tp));
   ctx.result = &result;
+  result.provenance = provenance_collect(ctx.world, runtime_gather_hostnames(comm), command_line);
 
   CorpusData d = stage_data(ctx);
   if (last == Stage::kData) return result;

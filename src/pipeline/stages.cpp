@@ -164,8 +164,9 @@ bool stage_cached(const std::string& dir, const std::string& key) {
 
 void stage_save(RunContext& ctx, const model::LlamaForCausalLM& m, const std::string& dir,
                 const std::string& key, const std::string& tokenizer_model, const ModelInfo* info) {
+  if (ctx.writes_models())
+    model::hf_save(m, dir, tokenizer_model);  // TP: gathers, TP rank 0 writes
   if (ctx.rank == 0) {
-    model::hf_save(m, dir, tokenizer_model);
     nlohmann::json j = {{"key", key_hash(key)}, {"config", key}};
     if (info) {
       j["steps"] = info->steps;
@@ -177,9 +178,11 @@ void stage_save(RunContext& ctx, const model::LlamaForCausalLM& m, const std::st
   ctx.barrier();
 }
 
-model::LlamaForCausalLM stage_load(const std::string& dir, const std::string& dtype) {
+model::LlamaForCausalLM stage_load(RunContext& ctx, const std::string& dir,
+                                   const std::string& dtype) {
   model::HfLoadOptions o;
   o.dtype = dtype;
+  o.tp = ctx.tp();
   return model::hf_load(dir, o);
 }
 
@@ -188,7 +191,7 @@ TrainedModels stage_train(RunContext& ctx, CorpusData& d) {
   const uint64_t seed = static_cast<uint64_t>(cfg.run.seed);
   const std::string models = cfg.run.out_dir + "/models";
   const std::string tok_file = d.tok->path();
-  Communicator* dp = ctx.comm.get();
+  Communicator* dp = ctx.dp();
   const TrainStageSection& ft = cfg.train.stage;
   TrainedModels tm;
 
@@ -197,15 +200,33 @@ TrainedModels stage_train(RunContext& ctx, CorpusData& d) {
                                "\n" + dump(cfg.data) + dump(cfg.model) + dump(cfg.pretrain);
   const std::string base_dir = cfg.model.path.empty() ? models + "/base" : cfg.model.path;
   auto base = [&]() -> model::LlamaForCausalLM {
-    if (!cfg.model.path.empty()) return stage_load(cfg.model.path, cfg.pretrain.precision);
+    if (!cfg.model.path.empty()) return stage_load(ctx, cfg.model.path, cfg.pretrain.precision);
     if (stage_cached(base_dir, base_key)) {
       log_info("train: base LM cached in ", base_dir);
-      return stage_load(base_dir, cfg.pretrain.precision);
+      return stage_load(ctx, base_dir, cfg.pretrain.precision);
     }
     model::LlamaConfig lc = model::model_preset(cfg.model.preset, d.tok->vocab_size(),
                                                 d.tok->bos_id(), d.tok->eos_id());
-    model::LlamaForCausalLM m(lc);
-    model::llama_init_random(m, cfg.model.init_std, RngStreams(seed).torch_generator("model/init"));
+    model::LlamaForCausalLM m{nullptr};
+    if (ctx.grid.tp_size == 1) {
+      m = model::LlamaForCausalLM(lc);
+      model::llama_init_random(m, cfg.model.init_std,
+                               RngStreams(seed).torch_generator("model/init"));
+    } else {
+      // The same initial weights at any TP size: rank 0 draws the whole model
+      // and every rank loads its slice of it.
+      const std::string init_dir = models + "/base.init";
+      if (ctx.rank == 0) {
+        model::LlamaForCausalLM full(lc);
+        model::llama_init_random(full, cfg.model.init_std,
+                                 RngStreams(seed).torch_generator("model/init"));
+        model::hf_save(full, init_dir, tok_file);
+      }
+      ctx.barrier();
+      m = stage_load(ctx, init_dir, "float32");
+      ctx.barrier();
+      if (ctx.rank == 0) fs::remove_all(init_dir);
+    }
     m->to(model::dtype_from_name(cfg.pretrain.precision));
     if (cfg.pretrain.epochs > 0 && !d.world.empty()) {
       Progress timer("", 0);
@@ -227,7 +248,7 @@ TrainedModels stage_train(RunContext& ctx, CorpusData& d) {
     info.epochs = ft.epochs;
     if (!given.empty()) {
       info.checkpoint = given;
-      return stage_load(given, ft.precision);
+      return stage_load(ctx, given, ft.precision);
     }
     const std::string dir = models + "/" + name;
     const std::string key = base_key + "finetune: " + name + "\n" + dump(cfg.train);
@@ -235,7 +256,7 @@ TrainedModels stage_train(RunContext& ctx, CorpusData& d) {
     if (stage_cached(dir, key)) {
       log_info("train: ", name, " cached in ", dir);
       info_from_stamp(dir, info);
-      return stage_load(dir, ft.precision);
+      return stage_load(ctx, dir, ft.precision);
     }
     model::LlamaForCausalLM m = model_clone(*base_model, model::dtype_from_name(ft.precision));
     Progress timer("", 0);
@@ -306,7 +327,7 @@ model::LlamaForCausalLM stage_unlearn(RunContext& ctx, CorpusData& d, const Trai
   if (stage_cached(dir, key)) {
     log_info("unlearn: ", spec.name, " cached in ", dir);
     info_from_stamp(dir, info);
-    return stage_load(dir, u.precision);
+    return stage_load(ctx, dir, u.precision);
   }
   Progress timer("", 0);
   model::LlamaForCausalLM m = model_clone(tm.target, dt);
@@ -339,7 +360,7 @@ model::LlamaForCausalLM stage_unlearn(RunContext& ctx, CorpusData& d, const Trai
       eo.knowmem_max_new_tokens = cfg.eval.knowmem_max_new_tokens;
       eo.max_samples = cfg.eval.max_samples;
       eo.rouge = cfg.eval.rouge;
-      auto r = eval::muse_evaluate(m, *d.tok, d.corpus, eo, ctx.comm.get());
+      auto r = eval::muse_evaluate(m, *d.tok, d.corpus, eo, ctx.dp());
       m->train();
       log_info("unlearn ", spec.name, ": epoch ", epoch, " forget KnowMem ", r.knowmem_forget.mean,
                " (retrain ", retrain_knowmem_f, ")");
@@ -347,8 +368,7 @@ model::LlamaForCausalLM stage_unlearn(RunContext& ctx, CorpusData& d, const Trai
     };
   }
   const unlearn::Chunks& retain = d.retain1;
-  auto r = unlearn::unlearn_train(m, ref ? &ref : nullptr, d.forget, retain, lc, o, ctx.comm.get(),
-                                  hook);
+  auto r = unlearn::unlearn_train(m, ref ? &ref : nullptr, d.forget, retain, lc, o, ctx.dp(), hook);
   info.curve = r.curve;
   info.steps = r.steps;
   info.epochs = r.epochs_run;

@@ -7,6 +7,7 @@
 #include "relapse/core/config_schema.h"
 #include "relapse/data/muse.h"
 #include "relapse/dist/communicator.h"
+#include "relapse/dist/process_grid.h"
 #include "relapse/model/llama.h"
 #include "relapse/model/tokenizer.h"
 #include "relapse/pipeline/results.h"
@@ -16,11 +17,17 @@ namespace relapse::pipeline {
 
 struct RunContext {
   const RelapseConfig* cfg = nullptr;
-  int rank = 0, world = 1;
-  std::unique_ptr<Communicator> comm;  // world communicator (null when world == 1)
+  int rank = 0, world = 1;  // in the run's communicator (MPI_COMM_WORLD or a sweep cell's)
+  ProcessGrid grid;         // DP × TP over that communicator (parallel.tp)
   RunResult* result = nullptr;
+  // The data-parallel group (null when DP = 1): loops and evaluation shard over it.
+  Communicator* dp() const { return grid.dp_size > 1 ? grid.dp.get() : nullptr; }
+  // This rank's tensor-parallel place: models are built and loaded with it.
+  model::TpContext tp() const { return {grid.tp_size, grid.tp_rank, grid.tp.get()}; }
+  // Rank 0 of each TP group of DP replica 0 takes part in writing a model.
+  bool writes_models() const { return grid.dp_rank == 0; }
   void barrier() const {
-    if (comm) comm->barrier();
+    if (world > 1) grid.world->barrier();
   }
   void add_stage_time(const std::string& stage, double s) const {
     result->stages.push_back({stage, s});
@@ -43,7 +50,8 @@ CorpusData stage_data(RunContext& ctx);
 bool stage_cached(const std::string& dir, const std::string& key);
 void stage_save(RunContext& ctx, const model::LlamaForCausalLM& m, const std::string& dir,
                 const std::string& key, const std::string& tokenizer_model, const ModelInfo* info);
-model::LlamaForCausalLM stage_load(const std::string& dir, const std::string& dtype);
+model::LlamaForCausalLM stage_load(RunContext& ctx, const std::string& dir,
+                                   const std::string& dtype);
 
 // train: returns (target, retrain) in their training precision.
 struct TrainedModels {

@@ -31,8 +31,11 @@ enum class Stage { kData = 0, kTrain = 1, kUnlearn = 2, kEval = 3 };
 // Runs the stages up to and including `last`. With last == kEval the archive
 // (OUT/relapse.h5) and the report (OUT/report.md) are written and the summary
 // table printed on rank 0. `command_line` goes into the provenance.
+// `comm` (default: the world) is the group of ranks that runs it — all of
+// them must call; a sweep runs cells on sub-communicators. parallel.tp splits
+// it into DP × TP (dist/process_grid.h).
 RunResult pipeline_run(const RelapseConfig& cfg, Runtime& rt, Stage last,
-                       const std::string& command_line);
+                       const std::string& command_line, MPI_Comm comm = MPI_COMM_WORLD);
 
 // The archive path of a run: OUT/relapse.h5.
 std::string pipeline_archive_path(const RelapseConfig& cfg);
