@@ -27,92 +27,30 @@ std::string join_names(const std::vector<std::string>& v, size_t limit = 8) {
   return s;
 }
 
-// This rank's part of a stored tensor. The split dimension is the one where
-// the local parameter is smaller than the stored tensor (Column-parallel: dim 0,
-// Row-parallel: dim 1, vocab-parallel: dim 0 with the vocabulary padded to a
-// multiple of TP, the padding rows zero); only those bytes are read.
-torch::Tensor hf_read_shard(const SafetensorsStore& store, const std::string& name,
-                            const StTensorInfo& info, const std::vector<int64_t>& want,
-                            const TpContext& tp) {
-  const std::string& file = store.file_of(name).path();
-  RELAPSE_CHECK_INPUT(info.shape.size() == want.size(), file, ": tensor '", name, "' has shape ",
+// This rank's part of a stored tensor, by the parameter's explicit slice rule
+// (tp_param_layout): the stored tensor must have the full HF shape; only the
+// bytes of this rank's slice are read, rows of the padded vocabulary past the
+// stored ones stay zero.
+torch::Tensor hf_read_shard(const SafetensorsStore& store, const TpParamInfo& p,
+                            const StTensorInfo& info) {
+  const std::string& file = store.file_of(p.name).path();
+  RELAPSE_CHECK_INPUT(info.shape == p.full_shape, file, ": tensor '", p.name, "' has shape ",
                       c10::IntArrayRef(info.shape), " but config.json implies ",
-                      c10::IntArrayRef(want));
-  if (info.shape == want) return store.read(name);
-  int split = -1;
-  for (size_t d = 0; d < want.size(); ++d) {
-    if (info.shape[d] == want[d]) continue;
-    bool shard = tp.size > 1 && split < 0 && want[d] * tp.size >= info.shape[d] &&
-                 want[d] * (tp.size - 1) < info.shape[d];
-    RELAPSE_CHECK_INPUT(shard, file, ": tensor '", name, "' has shape ",
-                        c10::IntArrayRef(info.shape), " but config.json implies ",
-                        c10::IntArrayRef(want), tp.size > 1 ? " (per tensor-parallel rank)" : "");
-    split = static_cast<int>(d);
-  }
-  int64_t start = want[split] * tp.rank;
-  int64_t len = std::max<int64_t>(0, std::min(want[split], info.shape[split] - start));
-  std::vector<int64_t> shape = want;
+                      c10::IntArrayRef(p.full_shape));
+  std::vector<int64_t> want(p.tensor.sizes().begin(), p.tensor.sizes().end());
+  if (info.shape == want && p.start == 0) return store.read(p.name);
+  RELAPSE_CHECK(p.dim >= 0, "tensor '", p.name, "' is replicated but its shape differs");
+  int64_t len = std::max<int64_t>(0, std::min(want[p.dim], info.shape[p.dim] - p.start));
   torch::Tensor out =
-      torch::zeros(shape, torch::TensorOptions().dtype(st_dtype_to_torch(info.dtype)));
-  if (len > 0) out.narrow(split, 0, len).copy_(store.read_slice(name, split, start, len));
+      torch::zeros(want, torch::TensorOptions().dtype(st_dtype_to_torch(info.dtype)));
+  if (len > 0) out.narrow(p.dim, 0, len).copy_(store.read_slice(p.name, p.dim, p.start, len));
   return out;
 }
 
-}  // namespace
-
-LlamaForCausalLM hf_load(const std::string& dir, const HfLoadOptions& opts) {
-  RELAPSE_CHECK_INPUT(fs::is_directory(dir), dir, ": model directory does not exist");
-  LlamaConfig cfg = llama_config_load(dir + "/config.json");
-  torch::ScalarType dtype = dtype_from_name(opts.dtype.empty() ? cfg.torch_dtype : opts.dtype);
-  cfg.torch_dtype = dtype_name(dtype);
-  SafetensorsStore store(dir);
-
-  LlamaForCausalLM m(cfg, opts.tp);
-  auto params = m->named_parameters(/*recurse=*/true);
-  std::set<std::string> expected;
-  std::vector<std::string> missing;
-  for (auto& kv : params) {
-    expected.insert(kv.key());
-    if (!store.contains(kv.key())) missing.push_back(kv.key());
-  }
-  std::vector<std::string> unexpected;
-  for (const auto& name : store.names()) {
-    if (expected.count(name) || ignorable(name)) continue;
-    // A tied model may still carry lm_head.weight (some exporters write it).
-    if (cfg.tie_word_embeddings && name == "lm_head.weight") continue;
-    unexpected.push_back(name);
-  }
-  RELAPSE_CHECK_INPUT(missing.empty(), dir, ": missing tensors: ", join_names(missing));
-  RELAPSE_CHECK_INPUT(
-      unexpected.empty(), dir,
-      ": unexpected tensors (not in a Llama model of this config): ", join_names(unexpected));
-
-  torch::NoGradGuard ng;
-  for (auto& kv : params) {
-    const std::string& name = kv.key();
-    torch::Tensor& p = kv.value();
-    const StTensorInfo& info = store.info(name);
-    std::vector<int64_t> want(p.sizes().begin(), p.sizes().end());
-    torch::Tensor t = hf_read_shard(store, name, info, want, opts.tp);
-    RELAPSE_CHECK_INPUT(t.is_floating_point(), store.file_of(name).path(), ": tensor '", name,
-                        "' has non-float dtype ", info.dtype);
-    p.set_data(t.to(dtype).contiguous());
-  }
-  m->eval();
-  log_debug("loaded ", params.size(), " tensors from ", dir, " as ", cfg.torch_dtype);
-  return m;
-}
-
-NamedTensors hf_state_dict(const LlamaForCausalLM& m) {
-  NamedTensors out;
-  for (auto& kv : m->named_parameters(true)) out.emplace_back(kv.key(), kv.value().detach());
-  return out;
-}
-
-void hf_save(const LlamaForCausalLM& m, const std::string& dir, const std::string& tokenizer_model,
-             uint64_t max_shard_bytes) {
-  RELAPSE_CHECK_CODE(ExitCode::kConfig, m->tp().size == 1,
-                     "hf_save of a tensor-parallel shard needs a gather");
+// config.json, generation_config.json, the weights and the tokenizer into
+// DIR.partial, then renamed to DIR.
+void hf_write_dir(const LlamaForCausalLM& m, const NamedTensors& tensors, const std::string& dir,
+                  const std::string& tokenizer_model, uint64_t max_shard_bytes) {
   fs::path final_dir(dir);
   fs::path tmp = final_dir.string() + ".partial";
   std::error_code ec;
@@ -132,7 +70,7 @@ void hf_save(const LlamaForCausalLM& m, const std::string& dir, const std::strin
     std::ofstream f(tmp / "generation_config.json");
     f << gen.dump(2) << "\n";
   }
-  safetensors_write_dir(tmp.string(), hf_state_dict(m), max_shard_bytes);
+  safetensors_write_dir(tmp.string(), tensors, max_shard_bytes);
   if (!tokenizer_model.empty()) {
     fs::copy_file(tokenizer_model, tmp / "tokenizer.model", fs::copy_options::overwrite_existing,
                   ec);
@@ -141,6 +79,64 @@ void hf_save(const LlamaForCausalLM& m, const std::string& dir, const std::strin
   fs::remove_all(final_dir, ec);
   fs::rename(tmp, final_dir, ec);
   RELAPSE_CHECK_INPUT(!ec, dir, ": cannot move the saved model into place: ", ec.message());
+}
+
+}  // namespace
+
+LlamaForCausalLM hf_load(const std::string& dir, const HfLoadOptions& opts) {
+  RELAPSE_CHECK_INPUT(fs::is_directory(dir), dir, ": model directory does not exist");
+  LlamaConfig cfg = llama_config_load(dir + "/config.json");
+  torch::ScalarType dtype = dtype_from_name(opts.dtype.empty() ? cfg.torch_dtype : opts.dtype);
+  cfg.torch_dtype = dtype_name(dtype);
+  SafetensorsStore store(dir);
+
+  LlamaForCausalLM m(cfg, opts.tp);
+  std::vector<TpParamInfo> params = tp_param_layout(m);
+  std::set<std::string> expected;
+  std::vector<std::string> missing;
+  for (auto& p : params) {
+    expected.insert(p.name);
+    if (!store.contains(p.name)) missing.push_back(p.name);
+  }
+  std::vector<std::string> unexpected;
+  for (const auto& name : store.names()) {
+    if (expected.count(name) || ignorable(name)) continue;
+    // A tied model may still carry lm_head.weight (some exporters write it).
+    if (cfg.tie_word_embeddings && name == "lm_head.weight") continue;
+    unexpected.push_back(name);
+  }
+  RELAPSE_CHECK_INPUT(missing.empty(), dir, ": missing tensors: ", join_names(missing));
+  RELAPSE_CHECK_INPUT(
+      unexpected.empty(), dir,
+      ": unexpected tensors (not in a Llama model of this config): ", join_names(unexpected));
+
+  torch::NoGradGuard ng;
+  for (auto& p : params) {
+    const StTensorInfo& info = store.info(p.name);
+    torch::Tensor t = hf_read_shard(store, p, info);
+    RELAPSE_CHECK_INPUT(t.is_floating_point(), store.file_of(p.name).path(), ": tensor '", p.name,
+                        "' has non-float dtype ", info.dtype);
+    p.tensor.set_data(t.to(dtype).contiguous());
+  }
+  m->eval();
+  log_debug("loaded ", params.size(), " tensors from ", dir, " as ", cfg.torch_dtype);
+  return m;
+}
+
+NamedTensors hf_state_dict(const LlamaForCausalLM& m) {
+  NamedTensors out;
+  for (const auto& p : tp_param_layout(m))
+    out.emplace_back(p.name, tp_param_gather(p, p.tensor.detach(), m->tp()));
+  return out;
+}
+
+void hf_save(const LlamaForCausalLM& m, const std::string& dir, const std::string& tokenizer_model,
+             uint64_t max_shard_bytes) {
+  const TpContext& tp = m->tp();
+  NamedTensors full = hf_state_dict(m);  // collective over the TP group
+  if (tp.rank == 0) hf_write_dir(m, full, dir, tokenizer_model, max_shard_bytes);
+  // The directory is complete on return, on every rank of the group.
+  if (tp.size > 1) tp.comm->barrier();
 }
 
 }  // namespace relapse::model

@@ -1,4 +1,7 @@
-// src/model/inference.cpp — batched scoring and greedy generation.
+// src/model/inference.cpp — batched scoring and greedy generation. Under
+// tensor parallelism neither gathers the [B,T,V] logits: scoring uses a
+// vocab-parallel log-softmax (three all-reduces of [B,T]), generation gathers
+// only the last position's logits.
 #include "relapse/model/inference.h"
 
 #include <algorithm>
@@ -6,6 +9,45 @@
 #include "relapse/core/error.h"
 
 namespace relapse::model {
+
+namespace {
+
+torch::Tensor all_reduced(torch::Tensor t, ReduceOp op, const TpContext& tp) {
+  t = t.contiguous();
+  tp.comm->all_reduce(t, op);
+  return t;
+}
+
+// log p(target) in fp32 from this rank's vocabulary slice of the logits
+// [B,T,V_local] (padding columns at -inf) and targets [B,T]: the max, the sum
+// of exponentials and the target's logit are all-reduced over the TP group.
+torch::Tensor vocab_parallel_target_logprobs(const torch::Tensor& logits_local,
+                                             const torch::Tensor& targets, int64_t vocab_start,
+                                             const TpContext& tp) {
+  torch::Tensor x = logits_local.to(torch::kFloat32);
+  int64_t width = x.size(-1);
+  torch::Tensor mx = all_reduced(std::get<0>(x.max(-1)), ReduceOp::kMax, tp);  // [B,T]
+  torch::Tensor shifted = x - mx.unsqueeze(-1);
+  torch::Tensor sum_exp = all_reduced(shifted.exp().sum(-1), ReduceOp::kSum, tp);
+  torch::Tensor local = targets - vocab_start;
+  torch::Tensor outside = (local < 0) | (local >= width);
+  torch::Tensor picked = shifted.gather(-1, local.masked_fill(outside, 0).unsqueeze(-1))
+                             .squeeze(-1)
+                             .masked_fill(outside, 0);
+  picked = all_reduced(picked, ReduceOp::kSum, tp);
+  return picked - sum_exp.log();
+}
+
+// Logits [B,V] of the last position of hidden states [B,T,H]: only that
+// position is projected and gathered over TP.
+torch::Tensor last_position_logits(LlamaForCausalLM& m, const torch::Tensor& hidden) {
+  torch::Tensor h = hidden.narrow(1, hidden.size(1) - 1, 1);
+  torch::Tensor logits = tp_gather_last_dim(m->logits_local(h), m->tp()).select(1, 0);
+  int64_t vocab = m->config().vocab_size;
+  return logits.size(-1) == vocab ? logits : logits.narrow(-1, 0, vocab);
+}
+
+}  // namespace
 
 std::vector<std::vector<float>> score_token_logprobs(LlamaForCausalLM& m,
                                                      const std::vector<TokenSeq>& seqs,
@@ -35,10 +77,18 @@ std::vector<std::vector<float>> score_token_logprobs(LlamaForCausalLM& m,
     }
     // Right padding: real tokens keep positions 0..len-1 and never attend to pads.
     torch::Tensor pos = torch::arange(T, torch::kInt64).unsqueeze(0).expand({B, T});
-    torch::Tensor logits = m->forward(ids, mask, pos).to(torch::kFloat32);
-    torch::Tensor lp = torch::log_softmax(logits.narrow(1, 0, T - 1), -1);
-    torch::Tensor tgt = ids.narrow(1, 1, T - 1).unsqueeze(-1);
-    torch::Tensor picked = lp.gather(-1, tgt).squeeze(-1).contiguous();  // [B, T-1]
+    torch::Tensor picked;  // [B, T-1]
+    if (m->tp().size == 1) {
+      torch::Tensor logits = m->forward(ids, mask, pos).to(torch::kFloat32);
+      torch::Tensor lp = torch::log_softmax(logits.narrow(1, 0, T - 1), -1);
+      torch::Tensor tgt = ids.narrow(1, 1, T - 1).unsqueeze(-1);
+      picked = lp.gather(-1, tgt).squeeze(-1).contiguous();
+    } else {
+      torch::Tensor h = m->forward_hidden(ids, mask, pos).narrow(1, 0, T - 1);
+      picked = vocab_parallel_target_logprobs(m->logits_local(h), ids.narrow(1, 1, T - 1),
+                                              m->vocab_start(), m->tp())
+                   .contiguous();
+    }
     auto pa = picked.accessor<float, 2>();
     for (int64_t r = 0; r < B; ++r) {
       int64_t n = static_cast<int64_t>(seqs[b0 + r].size()) - 1;
@@ -77,10 +127,9 @@ std::vector<TokenSeq> generate_greedy(LlamaForCausalLM& m, const std::vector<Tok
     }
     KVCache cache;
     std::vector<bool> done(B, false);
-    torch::Tensor logits = m->forward(ids, mask, {}, &cache);
+    torch::Tensor logits = last_position_logits(m, m->forward_hidden(ids, mask, {}, &cache));
     for (int64_t step = 0; step < opts.max_new_tokens; ++step) {
-      torch::Tensor next =
-          logits.select(1, logits.size(1) - 1).to(torch::kFloat32).argmax(-1);  // [B]
+      torch::Tensor next = logits.to(torch::kFloat32).argmax(-1);  // [B]
       auto na = next.accessor<int64_t, 1>();
       bool all_done = true;
       for (int64_t r = 0; r < B; ++r) {
@@ -91,7 +140,7 @@ std::vector<TokenSeq> generate_greedy(LlamaForCausalLM& m, const std::vector<Tok
       }
       if (all_done || step + 1 == opts.max_new_tokens) break;
       mask = torch::cat({mask, torch::ones({B, 1}, torch::kInt64)}, 1);
-      logits = m->forward(next.unsqueeze(1), mask, {}, &cache);
+      logits = last_position_logits(m, m->forward_hidden(next.unsqueeze(1), mask, {}, &cache));
     }
   }
   return out;

@@ -79,17 +79,21 @@ torch::Tensor repeat_kv(const torch::Tensor& x, int64_t n_rep) {
 
 LlamaAttentionImpl::LlamaAttentionImpl(const LlamaConfig& c, TpContext tp) {
   head_dim = c.head_dim_or_default();
-  int64_t h = c.hidden_size;
+  int64_t h = c.hidden_size, kv = c.num_key_value_heads;
+  // Fewer KV heads than ranks: each KV head is replicated on tp/kv adjacent
+  // ranks, rank r holding KV head r*kv/tp, the one its query heads use
+  // (Megatron-Core). The constructor of LlamaForCausalLM checked divisibility.
+  int64_t replicas = kv < tp.size ? tp.size / kv : 1;
   q_proj = register_module(
       "q_proj", ColumnParallelLinear(h, c.num_attention_heads * head_dim, c.attention_bias, tp));
   k_proj = register_module(
-      "k_proj", ColumnParallelLinear(h, c.num_key_value_heads * head_dim, c.attention_bias, tp));
+      "k_proj", ColumnParallelLinear(h, kv * head_dim, c.attention_bias, tp, false, replicas));
   v_proj = register_module(
-      "v_proj", ColumnParallelLinear(h, c.num_key_value_heads * head_dim, c.attention_bias, tp));
+      "v_proj", ColumnParallelLinear(h, kv * head_dim, c.attention_bias, tp, false, replicas));
   o_proj = register_module(
       "o_proj", RowParallelLinear(c.num_attention_heads * head_dim, h, c.attention_bias, tp));
   heads_local = c.num_attention_heads / tp.size;
-  kv_heads_local = c.num_key_value_heads / tp.size;
+  kv_heads_local = kv * replicas / tp.size;
 }
 
 // LlamaAttention.forward + eager_attention_forward.
@@ -161,13 +165,16 @@ LlamaModelImpl::LlamaModelImpl(const LlamaConfig& c, TpContext tp) {
 LlamaForCausalLMImpl::LlamaForCausalLMImpl(const LlamaConfig& c, TpContext tp)
     : config_(c), tp_(tp), rope_(c) {
   llama_config_validate(c, "model config");
-  // Heads are the unit of the attention split. Replicating KV heads when there
-  // are fewer than TP ranks is not implemented yet: refuse rather than split a head.
-  RELAPSE_CHECK_CODE(ExitCode::kConfig,
-                     c.num_attention_heads % tp.size == 0 && c.num_key_value_heads % tp.size == 0,
+  // Heads are the unit of the attention split. With fewer KV heads than ranks
+  // the KV heads are replicated, which needs TP to be a multiple of them.
+  const int64_t kv = c.num_key_value_heads;
+  RELAPSE_CHECK_CODE(ExitCode::kConfig, c.num_attention_heads % tp.size == 0,
                      "tensor parallel size ", tp.size, " must divide num_attention_heads (",
-                     c.num_attention_heads, ") and num_key_value_heads (", c.num_key_value_heads,
-                     ")");
+                     c.num_attention_heads, ")");
+  RELAPSE_CHECK_CODE(ExitCode::kConfig, kv >= tp.size ? kv % tp.size == 0 : tp.size % kv == 0,
+                     "tensor parallel size ", tp.size,
+                     " must divide num_key_value_heads or be a multiple of it (", kv,
+                     " KV heads are replicated over tp/kv ranks when fewer than tp)");
   RELAPSE_CHECK_CODE(ExitCode::kConfig, c.intermediate_size % tp.size == 0, "tensor parallel size ",
                      tp.size, " must divide intermediate_size (", c.intermediate_size, ")");
   // The vocabulary is padded to a multiple of TP; padded logits are cut off.

@@ -3,6 +3,7 @@
 #include "relapse/model/tp_layers.h"
 
 #include "relapse/core/error.h"
+#include "relapse/model/llama.h"
 
 namespace relapse::model {
 
@@ -100,10 +101,16 @@ int64_t tp_pad_to_multiple(int64_t n, const TpContext& tp) {
 }
 
 ColumnParallelLinearImpl::ColumnParallelLinearImpl(int64_t in, int64_t out, bool has_bias,
-                                                   TpContext tp_, bool gather)
-    : in_features(in), out_features(out), tp(tp_), gather_output(gather) {
+                                                   TpContext tp_, bool gather, int64_t reps)
+    : in_features(in), out_features(out), tp(tp_), gather_output(gather), replicas(reps) {
   tp_require_comm(tp);
-  int64_t local = tp_shard_range(out, tp, "output features").second;
+  RELAPSE_CHECK(replicas >= 1 && tp.size % replicas == 0 && (replicas == 1 || !gather_output),
+                "column-parallel replicas ", replicas, " must divide the TP size ", tp.size,
+                " (and cannot gather the output)");
+  // The rows are cut into tp/replicas slices; rank r holds slice r / replicas.
+  TpContext shards{static_cast<int>(tp.size / replicas), static_cast<int>(tp.rank / replicas),
+                   nullptr};
+  int64_t local = tp_shard_range(out, shards, "output features").second;
   weight = register_parameter("weight", torch::empty({local, in}));
   if (has_bias) bias = register_parameter("bias", torch::zeros({local}));
 }
@@ -142,6 +149,134 @@ torch::Tensor VocabParallelEmbeddingImpl::forward(const torch::Tensor& ids) {
   torch::Tensor local_ids = (ids - vocab_start).masked_fill(outside, 0);
   torch::Tensor e = torch::embedding(weight, local_ids).masked_fill(outside.unsqueeze(-1), 0);
   return tp_reduce_from_region(e, tp);
+}
+
+const char* tp_param_kind_name(TpParamKind k) {
+  switch (k) {
+    case TpParamKind::kSharded:
+      return "sharded";
+    case TpParamKind::kReplicated:
+      return "replicated";
+    case TpParamKind::kPartiallyReplicated:
+      return "partially replicated";
+  }
+  return "?";
+}
+
+namespace {
+
+TpParamInfo tp_info_split(const std::string& name, const torch::Tensor& t, int dim, int group,
+                          std::vector<int64_t> full, const TpContext& tp) {
+  TpParamInfo p;
+  p.name = name;
+  p.tensor = t;
+  p.kind = group > 1 ? TpParamKind::kPartiallyReplicated : TpParamKind::kSharded;
+  p.dim = dim;
+  p.group_size = group;
+  p.full_shape = std::move(full);
+  p.start = (tp.rank / group) * t.size(dim);
+  p.owner = tp.rank % group == 0;
+  return p;
+}
+
+TpParamInfo tp_info_replicated(const std::string& name, const torch::Tensor& t,
+                               const TpContext& tp) {
+  TpParamInfo p;
+  p.name = name;
+  p.tensor = t;
+  p.kind = TpParamKind::kReplicated;
+  p.group_size = tp.size;
+  p.full_shape.assign(t.sizes().begin(), t.sizes().end());
+  p.owner = tp.rank == 0;
+  return p;
+}
+
+}  // namespace
+
+std::vector<TpParamInfo> tp_param_layout(const LlamaForCausalLM& m) {
+  const TpContext& tp = m->tp();
+  const int64_t vocab = m->config().vocab_size;
+  std::vector<TpParamInfo> out;
+  for (const auto& item : m->named_modules()) {
+    const std::string prefix = item.key().empty() ? "" : item.key() + ".";
+    const std::shared_ptr<torch::nn::Module>& mod = item.value();
+    auto own = mod->named_parameters(/*recurse=*/false);
+    if (own.is_empty()) continue;
+    const size_t before = out.size();
+    if (auto* c = mod->as<ColumnParallelLinearImpl>()) {
+      // lm_head is the only column-parallel layer over the (padded) vocabulary.
+      int64_t rows = m->lm_head && c == m->lm_head.get() ? vocab : c->out_features;
+      int group = static_cast<int>(c->replicas);
+      out.push_back(
+          tp_info_split(prefix + "weight", c->weight, 0, group, {rows, c->in_features}, tp));
+      if (c->bias.defined())
+        out.push_back(tp_info_split(prefix + "bias", c->bias, 0, group, {rows}, tp));
+    } else if (auto* r = mod->as<RowParallelLinearImpl>()) {
+      out.push_back(
+          tp_info_split(prefix + "weight", r->weight, 1, 1, {r->out_features, r->in_features}, tp));
+      if (r->bias.defined()) out.push_back(tp_info_replicated(prefix + "bias", r->bias, tp));
+    } else if (auto* e = mod->as<VocabParallelEmbeddingImpl>()) {
+      out.push_back(tp_info_split(prefix + "weight", e->weight, 0, 1, {vocab, e->dim}, tp));
+    } else if (auto* n = mod->as<RMSNormImpl>()) {
+      out.push_back(tp_info_replicated(prefix + "weight", n->weight, tp));
+    } else {
+      RELAPSE_THROW(ExitCode::kInternal, "tp_param_layout: module '", item.key(),
+                    "' has parameters of unknown split");
+    }
+    RELAPSE_CHECK(out.size() - before == own.size(), "tp_param_layout: module '", item.key(),
+                  "' has parameters of unknown split");
+  }
+  return out;
+}
+
+torch::Tensor tp_param_gather(const TpParamInfo& p, const torch::Tensor& local,
+                              const TpContext& tp) {
+  if (p.kind == TpParamKind::kReplicated || tp.size == 1) {
+    if (p.dim >= 0 && local.size(p.dim) != p.full_shape[p.dim])
+      return local.narrow(p.dim, 0, p.full_shape[p.dim]);
+    return local;
+  }
+  tp_require_comm(tp);
+  // Gather along dim 0 (the communicator's), keep one copy per group, cut the padding.
+  torch::Tensor moved = local.detach().transpose(0, p.dim).contiguous();
+  torch::Tensor all = tp.comm->all_gather(moved);  // [tp * len, ...]
+  if (p.group_size > 1) {
+    std::vector<int64_t> v{tp.size / p.group_size, p.group_size, moved.size(0)};
+    v.insert(v.end(), moved.sizes().begin() + 1, moved.sizes().end());
+    all = all.view(v).select(1, 0).flatten(0, 1);
+  }
+  return all.narrow(0, 0, p.full_shape[p.dim]).transpose(0, p.dim).contiguous();
+}
+
+void tp_sync_replicated_grads(const LlamaForCausalLM& m, const TpContext& tp) {
+  if (tp.size == 1) return;
+  std::vector<TpParamInfo> reps;
+  for (auto& p : tp_param_layout(m))
+    if (p.kind == TpParamKind::kPartiallyReplicated) reps.push_back(std::move(p));
+  if (reps.empty()) return;
+  tp_require_comm(tp);
+  // One fp32 buffer of every such gradient, gathered once: [tp, n].
+  std::vector<torch::Tensor> flat;
+  for (auto& p : reps) {
+    torch::Tensor g = p.tensor.grad();
+    flat.push_back(
+        g.defined() ? g.detach().to(torch::kFloat32).reshape(-1)
+                    : torch::zeros({p.tensor.numel()}, p.tensor.options().dtype(torch::kFloat32)));
+  }
+  torch::Tensor all = tp.comm->all_gather(torch::cat(flat)).view({tp.size, -1});
+  int64_t off = 0;
+  for (auto& p : reps) {
+    int64_t n = p.tensor.numel(), group = p.group_size;
+    int64_t first = tp.rank / group * group;  // the group's ranks: first .. first+group-1
+    torch::Tensor sum = all.narrow(0, first, group).narrow(1, off, n).sum(0);
+    off += n;
+    torch::Tensor g = sum.view(p.tensor.sizes()).to(p.tensor.scalar_type());
+    torch::Tensor& grad = p.tensor.mutable_grad();
+    if (grad.defined())
+      grad.copy_(g);
+    else
+      grad = g;
+  }
 }
 
 }  // namespace relapse::model

@@ -2,6 +2,11 @@
 // given token sequences) and batched greedy generation with a KV cache. Padding
 // is handled so that a batched result equals the unbatched one: scoring pads on
 // the right, generation on the left (as transformers' generate expects).
+// Under tensor parallelism (m->tp().size > 1) both are collective over the TP
+// group (every rank calls with the same inputs and gets the same result) and
+// never gather the [B,T,V] logits: scoring uses a vocab-parallel log-softmax
+// (max, sum-exp and target logit all-reduced), generation projects and
+// gathers only the last position.
 #pragma once
 #include <cstdint>
 #include <vector>

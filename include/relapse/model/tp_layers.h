@@ -4,7 +4,28 @@
 // operators f (identity forward, all-reduce backward) and g (all-reduce forward,
 // identity backward), both autograd functions. The Llama model is written only
 // in these terms; with TP size 1 f and g are identities and no communicator is needed.
+//
+// Which parameters are split how (tp_param_layout reports it per parameter):
+//   sharded (a distinct slice on every TP rank): q/k/v/gate/up and lm_head
+//     (dim 0, Column-parallel; lm_head and embed_tokens over the vocabulary
+//     padded to a multiple of TP), o/down weights (dim 1, Row-parallel),
+//     Column-parallel biases (dim 0);
+//   replicated (identical on every TP rank): the RMSNorm weights and the
+//     Row-parallel biases (o/down bias, added once after the all-reduce);
+//   partially replicated: k/v weights and biases when num_key_value_heads < TP.
+//     TP must then be a multiple of the KV heads; each KV head is held by
+//     TP/kv adjacent ranks (rank r holds KV head r*kv/TP, the one its query
+//     heads use), so groups of TP/kv ranks hold identical slices.
+// Gradients: with the f/g operators every sharded and replicated parameter gets
+// its full gradient on its own rank (replicated ones identical on every rank).
+// A partially replicated k/v slice only receives the part from this rank's query
+// heads: tp_sync_replicated_grads sums it over the ranks sharing the KV head
+// (call it after backward, before clipping and the optimizer step). In a
+// grad-norm, count every parameter once: only where TpParamInfo::owner is true.
 #pragma once
+#include <string>
+#include <vector>
+
 #include <torch/torch.h>
 
 #include "relapse/dist/communicator.h"
@@ -31,15 +52,19 @@ std::pair<int64_t, int64_t> tp_shard_range(int64_t full, const TpContext& tp, co
 int64_t tp_pad_to_multiple(int64_t n, const TpContext& tp);
 
 // y = x W^T + b with W split by output rows; output stays split unless gather_output.
+// replicas > 1 (dividing tp.size): the rows are cut into tp/replicas slices and
+// `replicas` adjacent ranks hold the same slice (rank r: slice r / replicas),
+// as the k/v projections do when there are fewer KV heads than TP ranks.
 class ColumnParallelLinearImpl : public torch::nn::Module {
  public:
   ColumnParallelLinearImpl(int64_t in_features, int64_t out_features, bool bias, TpContext tp,
-                           bool gather_output = false);
+                           bool gather_output = false, int64_t replicas = 1);
   torch::Tensor forward(const torch::Tensor& x);
-  torch::Tensor weight, bias;  // [out/tp, in], [out/tp]
+  torch::Tensor weight, bias;  // [out*replicas/tp, in], [out*replicas/tp]
   int64_t in_features, out_features;
   TpContext tp;
   bool gather_output;
+  int64_t replicas;
 };
 TORCH_MODULE(ColumnParallelLinear);
 
@@ -66,5 +91,44 @@ class VocabParallelEmbeddingImpl : public torch::nn::Module {
   TpContext tp;
 };
 TORCH_MODULE(VocabParallelEmbedding);
+
+class LlamaForCausalLM;
+
+enum class TpParamKind { kSharded, kReplicated, kPartiallyReplicated };
+const char* tp_param_kind_name(TpParamKind k);
+
+// How one parameter of a (possibly) tensor-parallel model relates to the full
+// Hugging Face tensor. Slice rule (explicit, not inferred from shapes): along
+// `dim`, this rank holds [start, start + tensor.size(dim)) of the full tensor
+// padded to a multiple of the shard count, with start = (rank / group_size) *
+// tensor.size(dim); rows at or past full_shape[dim] are padding (zeros in
+// the weight; only the vocabulary has them).
+struct TpParamInfo {
+  std::string name;      // HF name, e.g. "model.layers.0.self_attn.k_proj.weight"
+  torch::Tensor tensor;  // this rank's parameter (the model's own tensor)
+  TpParamKind kind = TpParamKind::kSharded;
+  int dim = -1;                     // the split dimension; -1 when kReplicated
+  int group_size = 1;               // TP ranks holding an identical copy (1, kv-replicas or tp)
+  std::vector<int64_t> full_shape;  // shape of the HF tensor (unpadded vocabulary)
+  int64_t start = 0;                // this rank's first index along dim
+  bool owner = true;                // the lowest TP rank of the group of identical copies
+};
+
+// Every parameter of the model in named_parameters() order. At TP size 1 the
+// kinds still say how the parameter would be split (group_size 1, owner true).
+std::vector<TpParamInfo> tp_param_layout(const LlamaForCausalLM& m);
+
+// The full tensor (full_shape, padding cut off) from every rank's `local`
+// (shaped like p.tensor, e.g. the parameter or its gradient). Collective over
+// the TP group when p is not replicated and tp.size > 1.
+torch::Tensor tp_param_gather(const TpParamInfo& p, const torch::Tensor& local,
+                              const TpContext& tp);
+
+// Sums the gradients of partially replicated parameters (k/v with fewer KV
+// heads than TP ranks) over the ranks that share each slice, in rank order and
+// in fp32, so that every copy ends with the same full gradient. Collective over
+// the TP group (one all-gather); a no-op when nothing is partially replicated.
+// Undefined gradients count as zeros.
+void tp_sync_replicated_grads(const LlamaForCausalLM& m, const TpContext& tp);
 
 }  // namespace relapse::model
