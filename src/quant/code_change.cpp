@@ -102,7 +102,10 @@ CodeChangeStats code_change_stats_model(
   for (size_t i = 0; i < wt.size(); ++i) {
     RELAPSE_CHECK_INPUT(wt[i].first == wu[i].first,
                         "target and unlearned models differ: ", wt[i].first, " vs ", wu[i].first);
-    CodeChangeStats s = code_change_stats(wt[i].second, wu[i].second, c, wt[i].first);
+    // Under TP the whole weights are compared (each KV head once), as at TP = 1.
+    CodeChangeStats s = code_change_stats(
+        rtn_full_weight(target, wt[i].first, wt[i].second, true),
+        rtn_full_weight(unlearned, wu[i].first, wu[i].second, true), c, wt[i].first);
     code_change_merge(total, s);
     if (per_layer) per_layer->emplace_back(wt[i].first, std::move(s));
   }

@@ -15,10 +15,17 @@ bool wants(const RtnConfig& c, const std::string& kind) {
 }
 }  // namespace
 
+int rtn_split_dim(const std::string& name) {
+  // Row-parallel layers split the input dim; column-parallel ones, the
+  // embedding and lm_head split rows (model/tp_layers.h).
+  const bool row_parallel =
+      name.find("o_proj") != std::string::npos || name.find("down_proj") != std::string::npos;
+  return row_parallel ? 1 : 0;
+}
+
 std::vector<std::pair<std::string, torch::Tensor>> rtn_model_weights(
     const model::LlamaForCausalLM& m, const RtnConfig& c) {
   rtn_config_validate(c);
-  const bool tp_split = m->tp().size > 1;
   std::vector<std::pair<std::string, torch::Tensor>> out;
   const auto& layers = *m->model->layers;
   for (size_t i = 0; i < layers.size(); ++i) {
@@ -27,20 +34,17 @@ std::vector<std::pair<std::string, torch::Tensor>> rtn_model_weights(
     const std::string p = "model.layers." + std::to_string(i) + ".";
     auto& at = layer->self_attn;
     auto& mlp = layer->mlp;
-    const std::vector<std::tuple<std::string, std::string, torch::Tensor, bool>> cands = {
-        {"q_proj", p + "self_attn.q_proj.weight", at->q_proj->weight, false},
-        {"k_proj", p + "self_attn.k_proj.weight", at->k_proj->weight, false},
-        {"v_proj", p + "self_attn.v_proj.weight", at->v_proj->weight, false},
-        {"o_proj", p + "self_attn.o_proj.weight", at->o_proj->weight, true},
-        {"gate_proj", p + "mlp.gate_proj.weight", mlp->gate_proj->weight, false},
-        {"up_proj", p + "mlp.up_proj.weight", mlp->up_proj->weight, false},
-        {"down_proj", p + "mlp.down_proj.weight", mlp->down_proj->weight, true},
+    const std::vector<std::tuple<std::string, std::string, torch::Tensor>> cands = {
+        {"q_proj", p + "self_attn.q_proj.weight", at->q_proj->weight},
+        {"k_proj", p + "self_attn.k_proj.weight", at->k_proj->weight},
+        {"v_proj", p + "self_attn.v_proj.weight", at->v_proj->weight},
+        {"o_proj", p + "self_attn.o_proj.weight", at->o_proj->weight},
+        {"gate_proj", p + "mlp.gate_proj.weight", mlp->gate_proj->weight},
+        {"up_proj", p + "mlp.up_proj.weight", mlp->up_proj->weight},
+        {"down_proj", p + "mlp.down_proj.weight", mlp->down_proj->weight},
     };
-    for (const auto& [kind, name, w, row_parallel] : cands) {
+    for (const auto& [kind, name, w] : cands) {
       if (!wants(c, kind)) continue;
-      RELAPSE_CHECK_CONFIG(!(row_parallel && tp_split && c.group_size == -1), "RTN group_size -1 ",
-                           "(per output row) cannot be used on the row-parallel ", name,
-                           " under tensor parallelism (its rows are split across ranks)");
       out.emplace_back(name, w);
     }
   }
@@ -51,13 +55,44 @@ std::vector<std::pair<std::string, torch::Tensor>> rtn_model_weights(
   return out;
 }
 
+// Under tensor parallelism a weight is gathered whole over the TP group before
+// RTN (a per-row or per-group scale must see the whole row, and the result must
+// equal TP = 1's), and this rank's slice of the dequantized weight is written back.
+torch::Tensor rtn_full_weight(const model::LlamaForCausalLM& m, const std::string& name,
+                              const torch::Tensor& local, bool unique_rows) {
+  const model::TpContext& tp = m->tp();
+  if (tp.size == 1) return local;
+  const int dim = rtn_split_dim(name);
+  torch::Tensor moved = dim == 0 ? local.contiguous() : local.t().contiguous();
+  torch::Tensor all = tp.comm->all_gather(moved);  // [tp * local rows, ...]
+  torch::Tensor full = dim == 0 ? all : all.t();
+  const int64_t kv = m->config().num_key_value_heads;
+  if (unique_rows && kv < tp.size &&
+      (name.find("k_proj") != std::string::npos || name.find("v_proj") != std::string::npos)) {
+    // KV heads replicated over tp / kv ranks: keep one copy of each head.
+    const int64_t rep = tp.size / kv, rows = local.size(0);
+    std::vector<torch::Tensor> heads;
+    for (int64_t j = 0; j < kv; ++j) heads.push_back(full.narrow(0, j * rep * rows, rows));
+    full = torch::cat(heads, 0);
+  }
+  return full;
+}
+
+torch::Tensor rtn_local_slice(const model::LlamaForCausalLM& m, const std::string& name,
+                              const torch::Tensor& full, const torch::Tensor& local) {
+  const model::TpContext& tp = m->tp();
+  if (tp.size == 1) return full;
+  const int dim = rtn_split_dim(name);
+  return full.narrow(dim, tp.rank * local.size(dim), local.size(dim));
+}
+
 std::vector<LayerQuant> quantize_model(model::LlamaForCausalLM& m, const RtnConfig& c,
                                        bool keep_codes) {
   torch::NoGradGuard no_grad;
   std::vector<LayerQuant> out;
   for (auto& [name, w] : rtn_model_weights(m, c)) {
-    RtnResult r = rtn_quantize(w, c, name);
-    w.copy_(r.dequant);
+    RtnResult r = rtn_quantize(rtn_full_weight(m, name, w, /*unique_rows=*/false), c, name);
+    w.copy_(rtn_local_slice(m, name, r.dequant, w));
     r.dequant = torch::Tensor();
     if (!keep_codes) {
       r.codes = torch::Tensor();

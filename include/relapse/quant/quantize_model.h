@@ -24,16 +24,26 @@ struct LayerQuant {
 // per decoder layer q, k, v, o, gate, up, down, then embed_tokens, then
 // lm_head. With tied embeddings "lm_head" and "embed_tokens" are one tensor,
 // listed once as "model.embed_tokens.weight". The tensors alias the model's
-// parameters. Under tensor parallelism (tp.size > 1) a row-parallel weight
-// (o, down: input dim sharded) needs group_size != -1 (a per-row group would
-// span ranks): kConfig error otherwise; the group_size must divide the local
-// shard, which the per-tensor check reports.
+// parameters (under tensor parallelism: this rank's shards).
 std::vector<std::pair<std::string, torch::Tensor>> rtn_model_weights(
     const model::LlamaForCausalLM& m, const RtnConfig& c);
 
+// Tensor parallelism: the dim along which TP shards weight `name` (1 for the
+// row-parallel o_proj/down_proj, 0 otherwise), and the whole weight gathered
+// over the model's TP group (the local tensor itself at TP = 1). With
+// unique_rows, KV heads replicated over several ranks (kv heads < TP) appear
+// once, as in the unsplit model. rtn_local_slice is this rank's part of a whole
+// weight (the padded vocabulary rows included, as the shards hold them).
+int rtn_split_dim(const std::string& name);
+torch::Tensor rtn_full_weight(const model::LlamaForCausalLM& m, const std::string& name,
+                              const torch::Tensor& local, bool unique_rows);
+torch::Tensor rtn_local_slice(const model::LlamaForCausalLM& m, const std::string& name,
+                              const torch::Tensor& full, const torch::Tensor& local);
+
 // Quantizes every selected weight and writes the dequantized values into the
-// model (same dtype). Returns the per-weight codes, scales and zeros in the
-// order of rtn_model_weights; with keep_codes = false only the scales are kept
+// model (same dtype). Under tensor parallelism each weight is quantized whole
+// (gathered over the TP group), so the result equals TP = 1's. Returns the per-weight codes, scales
+// and zeros in the order of rtn_model_weights; with keep_codes = false only the scales are kept
 // (codes and zeros undefined) to save memory on large models.
 std::vector<LayerQuant> quantize_model(model::LlamaForCausalLM& m, const RtnConfig& c,
                                        bool keep_codes = true);
