@@ -62,20 +62,18 @@ torch::Tensor rtn_full_weight(const model::LlamaForCausalLM& m, const std::strin
                               const torch::Tensor& local, bool unique_rows) {
   const model::TpContext& tp = m->tp();
   if (tp.size == 1) return local;
+  if (unique_rows) {
+    // The HF tensor: each replicated KV head once, no vocabulary padding.
+    for (const auto& p : model::tp_param_layout(m))
+      if (p.name == name) return model::tp_param_gather(p, local, tp);
+    RELAPSE_THROW(ExitCode::kInternal, "no tensor-parallel layout entry for ", name);
+  }
+  // Every rank's shard side by side (replicas and padding included), so that
+  // rtn_local_slice finds this rank's part at rank × shard size.
   const int dim = rtn_split_dim(name);
   torch::Tensor moved = dim == 0 ? local.contiguous() : local.t().contiguous();
   torch::Tensor all = tp.comm->all_gather(moved);  // [tp * local rows, ...]
-  torch::Tensor full = dim == 0 ? all : all.t();
-  const int64_t kv = m->config().num_key_value_heads;
-  if (unique_rows && kv < tp.size &&
-      (name.find("k_proj") != std::string::npos || name.find("v_proj") != std::string::npos)) {
-    // KV heads replicated over tp / kv ranks: keep one copy of each head.
-    const int64_t rep = tp.size / kv, rows = local.size(0);
-    std::vector<torch::Tensor> heads;
-    for (int64_t j = 0; j < kv; ++j) heads.push_back(full.narrow(0, j * rep * rows, rows));
-    full = torch::cat(heads, 0);
-  }
-  return full;
+  return dim == 0 ? all : all.t();
 }
 
 torch::Tensor rtn_local_slice(const model::LlamaForCausalLM& m, const std::string& name,
