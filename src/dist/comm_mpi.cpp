@@ -88,6 +88,16 @@ class MpiCommunicator : public Communicator {
     if (shape.empty()) shape.push_back(1);
     shape[0] *= size_;
     torch::Tensor out = torch::empty(shape, t.options());
+    all_gather_into(t, out);
+    return out;
+  }
+
+  void all_gather_into(const torch::Tensor& t, torch::Tensor& out) override {
+    require_cpu_contiguous(t, "all_gather");
+    require_cpu_contiguous(out, "all_gather (output)");
+    RELAPSE_CHECK(out.scalar_type() == t.scalar_type() && out.numel() == t.numel() * size_,
+                  "all_gather_into: output ", out.sizes(), " ", c10::toString(out.scalar_type()),
+                  " does not hold ", size_, " x ", t.sizes(), " ", c10::toString(t.scalar_type()));
     if (is_half(t.scalar_type())) {  // 2-byte payload moved as raw bytes
       RELAPSE_MPI_CHECK(MPI_Allgather(t.data_ptr(), static_cast<int>(t.numel() * 2), MPI_BYTE,
                                       out.data_ptr(), static_cast<int>(t.numel() * 2), MPI_BYTE,
@@ -97,7 +107,6 @@ class MpiCommunicator : public Communicator {
       RELAPSE_MPI_CHECK(MPI_Allgather(t.data_ptr(), static_cast<int>(t.numel()), ty, out.data_ptr(),
                                       static_cast<int>(t.numel()), ty, comm_));
     }
-    return out;
   }
 
   torch::Tensor reduce_scatter(const torch::Tensor& t, ReduceOp op) override {

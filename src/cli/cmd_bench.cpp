@@ -1,0 +1,102 @@
+// src/cli/cmd_bench.cpp — `relapse bench`: a parent for micro-benchmarks.
+// `relapse bench comm` times relapse's all-reduce / all-gather against the raw
+// MPI (or NCCL) call on the same buffer and prints an nccl-tests style table
+// (measurements in src/dist/bench_comm.cpp). Other benchmarks (`bench quant`)
+// add themselves as further subcommands of `bench`.
+#include <cstdio>
+#include <string>
+
+#include "commands.h"
+#include "relapse/core/log.h"
+#include "relapse/dist/bench_comm.h"
+
+namespace relapse::cli {
+
+namespace {
+
+struct BenchCommArgs {
+  int64_t min_bytes = 8, max_bytes = int64_t(256) << 20;
+  int iters = 20, warmup = 5;
+  std::string dtype = "float32", backend = "mpi", op = "all";
+};
+
+std::string bench_comm_format(const std::vector<BenchCommRow>& rows, const BenchCommOptions& o,
+                              const std::string& dtype) {
+  const bool nccl = o.backend == CommBackend::kNccl;
+  std::string s;
+  char line[512];
+  std::snprintf(line, sizeof line,
+                "# relapse bench comm: backend %s, %d ranks, %s, %d iters (%d warmup)\n"
+                "# time = median over the timed ops (loop after a barrier), slowest rank\n"
+                "# algbw = size / time, busbw = algbw * 2(n-1)/n (all_reduce) or (n-1)/n "
+                "(all_gather), GB/s = 1e9 B/s\n"
+                "# raw = %s on the same buffer, same run; ratio = time / raw time\n",
+                comm_backend_name(o.backend), rows.empty() ? 0 : rows[0].ranks, dtype.c_str(),
+                o.iters, o.warmup,
+                nccl ? "ncclAllReduce / ncclAllGather" : "MPI_Allreduce / MPI_Allgather");
+  s += line;
+  std::snprintf(line, sizeof line, "%-10s %12s %11s %12s %10s %10s %12s %10s %10s %7s\n", "#op",
+                "size(B)", "count", "time(us)", "algbw", "busbw", "raw_time(us)", "raw_algbw",
+                "raw_busbw", "ratio");
+  s += line;
+  for (const auto& r : rows) {
+    std::snprintf(
+        line, sizeof line, "%-10s %12lld %11lld %12.2f %10.3f %10.3f %12.2f %10.3f %10.3f %7.3f\n",
+        r.op.c_str(), static_cast<long long>(r.bytes), static_cast<long long>(r.count),
+        r.time_s * 1e6, r.algbw, r.busbw, r.raw_time_s * 1e6, r.raw_algbw, r.raw_busbw, r.ratio);
+    s += line;
+  }
+  return s;
+}
+
+void cmd_bench_comm_add(CLI::App& bench, CommandRun& run) {
+  auto a = std::make_shared<BenchCommArgs>();
+  CLI::App* c = bench.add_subcommand(
+      "comm",
+      "All-reduce / all-gather time and bandwidth (nccl-tests' algbw, busbw) against the "
+      "raw MPI/NCCL call");
+  c->add_option("--min-bytes", a->min_bytes, "Smallest message size in bytes (default 8)")
+      ->check(CLI::PositiveNumber);
+  c->add_option("--max-bytes", a->max_bytes, "Largest message size in bytes (default 256 MiB)")
+      ->check(CLI::PositiveNumber);
+  c->add_option("--iters", a->iters, "Timed iterations per size (default 20)")
+      ->check(CLI::PositiveNumber);
+  c->add_option("--warmup", a->warmup, "Untimed iterations before each loop (default 5)")
+      ->check(CLI::NonNegativeNumber);
+  c->add_option("--dtype", a->dtype, "float32|bfloat16 (default float32)")
+      ->check(CLI::IsMember({"float32", "bfloat16"}));
+  c->add_option("--backend", a->backend, "mpi|nccl (default mpi)")
+      ->check(CLI::IsMember({"mpi", "nccl"}));
+  c->add_option("--op", a->op, "all_reduce|all_gather|all (default all)")
+      ->check(CLI::IsMember({"all_reduce", "all_gather", "all"}));
+  c->callback([a, &run] {
+    run = [a](Runtime& rt) {
+      BenchCommOptions o;
+      o.min_bytes = a->min_bytes;
+      o.max_bytes = a->max_bytes;
+      o.iters = a->iters;
+      o.warmup = a->warmup;
+      o.dtype = a->dtype == "bfloat16" ? torch::kBFloat16 : torch::kFloat32;
+      o.backend = comm_backend_parse(a->backend);
+      if (a->op != "all") o.ops = {a->op};
+      std::vector<BenchCommRow> rows = bench_comm_run(rt.world(), o);
+      if (rt.rank() == 0) {
+        std::fputs(bench_comm_format(rows, o, a->dtype).c_str(), stdout);
+        std::fflush(stdout);
+      }
+      return 0;
+    };
+  });
+}
+
+}  // namespace
+
+void cmd_bench_register(CLI::App& app, CommandRun& run) {
+  CLI::App* bench = app.add_subcommand("bench", "Micro-benchmarks (bench comm)");
+  bench->require_subcommand(1);
+  cmd_bench_comm_add(*bench, run);
+}
+
+RELAPSE_REGISTER_COMMAND(80, cmd_bench_register);
+
+}  // namespace relapse::cli

@@ -1,0 +1,304 @@
+// src/dist/comm_nccl.cpp — the NCCL backend of relapse::Communicator (CUDA
+// tensors). One ncclComm per group: group rank 0 makes the unique id and
+// broadcasts it over the group's MPI communicator. Every op is enqueued on
+// libtorch's current CUDA stream (the legacy default stream when libtorch has
+// no CUDA headers) and that stream is synchronised before the op returns, so
+// the semantics equal the MPI backend's: blocking, in rank order, 16-bit
+// floats reduced in float32 and rounded once, kAvg = sum / size (integers
+// truncated). Without RELAPSE_WITH_NCCL only the stubs at the end are built.
+#include "relapse/dist/bench_comm.h"
+#include "relapse/dist/communicator.h"
+
+#ifdef RELAPSE_WITH_NCCL
+#include <cuda_runtime.h>
+#include <nccl.h>
+
+#include <vector>
+// RELAPSE_TORCH_CUDA: set by src/dist/CMakeLists.txt when libtorch ships
+// libc10_cuda (Debian's CPU libtorch has c10/cuda headers that do not compile).
+#if defined(RELAPSE_TORCH_CUDA) && __has_include(<c10/cuda/CUDAStream.h>)
+#include <c10/cuda/CUDAStream.h>
+#define RELAPSE_TORCH_HAS_CUDA 1
+#endif
+
+#define RELAPSE_CUDA_CHECK(call)                                              \
+  do {                                                                        \
+    cudaError_t relapse_e_ = (call);                                          \
+    if (relapse_e_ != cudaSuccess)                                            \
+      ::relapse::detail::error_throw(                                         \
+          ::relapse::ExitCode::kRuntime, __FILE__, __LINE__,                  \
+          std::string(#call) + " failed: " + cudaGetErrorString(relapse_e_)); \
+  } while (0)
+#define RELAPSE_NCCL_CHECK(call)                                              \
+  do {                                                                        \
+    ncclResult_t relapse_r_ = (call);                                         \
+    if (relapse_r_ != ncclSuccess)                                            \
+      ::relapse::detail::error_throw(                                         \
+          ::relapse::ExitCode::kRuntime, __FILE__, __LINE__,                  \
+          std::string(#call) + " failed: " + ncclGetErrorString(relapse_r_)); \
+  } while (0)
+
+namespace relapse {
+
+bool comm_nccl_built() {
+  return true;
+}
+
+int comm_cuda_device_count() {
+  int n = 0;
+  if (cudaGetDeviceCount(&n) != cudaSuccess) {
+    cudaGetLastError();  // clear the sticky "no device / no driver" error
+    return 0;
+  }
+  return n;
+}
+
+namespace {
+
+bool is_half(torch::ScalarType t) {
+  return t == torch::kBFloat16 || t == torch::kFloat16;
+}
+
+ncclDataType_t nccl_type(torch::ScalarType t, const char* op) {
+  switch (t) {
+    case torch::kFloat32:
+      return ncclFloat32;
+    case torch::kFloat64:
+      return ncclFloat64;
+    case torch::kFloat16:
+      return ncclFloat16;
+    case torch::kBFloat16:
+      return ncclBfloat16;
+    case torch::kInt32:
+      return ncclInt32;
+    case torch::kInt64:
+      return ncclInt64;
+    case torch::kUInt8:
+      return ncclUint8;
+    default:
+      break;
+  }
+  RELAPSE_THROW(ExitCode::kInternal, "NCCL communicator ", op, ": unsupported dtype ",
+                c10::toString(t));
+}
+
+ncclRedOp_t nccl_op(ReduceOp op) {
+  return op == ReduceOp::kMax ? ncclMax : ncclSum;
+}
+
+// Node-local rank from MPI_COMM_WORLD, so every communicator of a process
+// picks the same device.
+int node_local_rank() {
+  MPI_Comm node;
+  RELAPSE_MPI_CHECK(
+      MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
+  int r = 0;
+  MPI_Comm_rank(node, &r);
+  MPI_Comm_free(&node);
+  return r;
+}
+
+class NcclCommunicator : public Communicator {
+ public:
+  explicit NcclCommunicator(MPI_Comm comm) {
+    MPI_Comm_rank(comm, &rank_);
+    MPI_Comm_size(comm, &size_);
+    int local = node_local_rank();
+    int ndev = 0;
+    cudaError_t e = cudaGetDeviceCount(&ndev);
+    if (e != cudaSuccess || ndev == 0) {
+      if (e != cudaSuccess) cudaGetLastError();
+      RELAPSE_THROW(ExitCode::kEnvironment, "NCCL communicator: no CUDA device visible to rank ",
+                    rank_, " (",
+                    e != cudaSuccess ? cudaGetErrorString(e) : "cudaGetDeviceCount returned 0",
+                    "); use the mpi backend on CPU-only machines");
+    }
+    dev_ = local % ndev;
+    RELAPSE_CUDA_CHECK(cudaSetDevice(dev_));
+    ncclUniqueId id;
+    if (rank_ == 0) RELAPSE_NCCL_CHECK(ncclGetUniqueId(&id));
+    RELAPSE_MPI_CHECK(MPI_Bcast(&id, sizeof(id), MPI_BYTE, 0, comm));
+    RELAPSE_NCCL_CHECK(ncclCommInitRank(&comm_, size_, id, rank_));
+    RELAPSE_CUDA_CHECK(cudaMalloc(&scratch_, sizeof(float)));
+  }
+  ~NcclCommunicator() override {
+    if (scratch_) cudaFree(scratch_);
+    if (comm_) ncclCommDestroy(comm_);
+  }
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+  std::string backend() const override { return "nccl"; }
+  int device() const { return dev_; }
+  ncclComm_t raw() const { return comm_; }
+
+  // libtorch's current stream on our device (legacy default stream without
+  // CUDA headers in libtorch).
+  cudaStream_t stream() const {
+#ifdef RELAPSE_TORCH_HAS_CUDA
+    return c10::cuda::getCurrentCUDAStream(static_cast<c10::DeviceIndex>(dev_)).stream();
+#else
+    return cudaStreamLegacy;
+#endif
+  }
+  void sync(cudaStream_t s) const {
+    RELAPSE_CUDA_CHECK(cudaStreamSynchronize(s));
+  }
+
+  void require_cuda(const torch::Tensor& t, const char* op) const {
+    RELAPSE_CHECK(t.defined(), op, ": undefined tensor");
+    RELAPSE_CHECK(t.device().is_cuda(), op,
+                  ": the NCCL backend takes CUDA tensors, got a tensor on ", t.device().str());
+    RELAPSE_CHECK(t.device().index() == dev_, op, ": tensor on ", t.device().str(),
+                  " but this rank's NCCL communicator uses cuda:", dev_);
+    RELAPSE_CHECK(t.is_contiguous(), op, ": tensor on ", t.device().str(), " must be contiguous");
+    RELAPSE_CUDA_CHECK(cudaSetDevice(dev_));
+  }
+
+  void all_reduce(torch::Tensor& t, ReduceOp op) override {
+    require_cuda(t, "all_reduce");
+    if (is_half(t.scalar_type())) {
+      torch::Tensor f = t.to(torch::kFloat32);
+      all_reduce(f, op);
+      t.copy_(f);
+      sync(stream());
+      return;
+    }
+    cudaStream_t s = stream();
+    RELAPSE_NCCL_CHECK(ncclAllReduce(t.data_ptr(), t.data_ptr(), static_cast<size_t>(t.numel()),
+                                     nccl_type(t.scalar_type(), "all_reduce"), nccl_op(op), comm_,
+                                     s));
+    if (op == ReduceOp::kAvg) avg_inplace(t);
+    sync(s);
+  }
+
+  torch::Tensor all_gather(const torch::Tensor& t) override {
+    require_cuda(t, "all_gather");
+    std::vector<int64_t> shape(t.sizes().begin(), t.sizes().end());
+    if (shape.empty()) shape.push_back(1);
+    shape[0] *= size_;
+    torch::Tensor out = torch::empty(shape, t.options());
+    cudaStream_t s = stream();
+    RELAPSE_NCCL_CHECK(ncclAllGather(t.data_ptr(), out.data_ptr(), static_cast<size_t>(t.numel()),
+                                     nccl_type(t.scalar_type(), "all_gather"), comm_, s));
+    sync(s);
+    return out;
+  }
+
+  torch::Tensor reduce_scatter(const torch::Tensor& t, ReduceOp op) override {
+    require_cuda(t, "reduce_scatter");
+    RELAPSE_CHECK(t.dim() >= 1 && t.size(0) % size_ == 0, "reduce_scatter: dim 0 (",
+                  t.dim() ? t.size(0) : 0, ") not divisible by the group size ", size_);
+    if (is_half(t.scalar_type())) {
+      torch::Tensor r = reduce_scatter(t.to(torch::kFloat32), op).to(t.scalar_type());
+      sync(stream());
+      return r;
+    }
+    std::vector<int64_t> shape(t.sizes().begin(), t.sizes().end());
+    shape[0] /= size_;
+    torch::Tensor out = torch::empty(shape, t.options());
+    cudaStream_t s = stream();
+    RELAPSE_NCCL_CHECK(
+        ncclReduceScatter(t.data_ptr(), out.data_ptr(), static_cast<size_t>(out.numel()),
+                          nccl_type(t.scalar_type(), "reduce_scatter"), nccl_op(op), comm_, s));
+    if (op == ReduceOp::kAvg) avg_inplace(out);
+    sync(s);
+    return out;
+  }
+
+  void broadcast(torch::Tensor& t, int root) override {
+    require_cuda(t, "broadcast");
+    RELAPSE_CHECK(root >= 0 && root < size_, "broadcast: root ", root, " outside the group of ",
+                  size_);
+    cudaStream_t s = stream();
+    RELAPSE_NCCL_CHECK(ncclBroadcast(t.data_ptr(), t.data_ptr(), static_cast<size_t>(t.numel()),
+                                     nccl_type(t.scalar_type(), "broadcast"), root, comm_, s));
+    sync(s);
+  }
+
+  // A one-element all-reduce on a private device buffer, then a stream sync.
+  void barrier() override {
+    RELAPSE_CUDA_CHECK(cudaSetDevice(dev_));
+    cudaStream_t s = stream();
+    RELAPSE_NCCL_CHECK(ncclAllReduce(scratch_, scratch_, 1, ncclFloat32, ncclSum, comm_, s));
+    sync(s);
+  }
+
+ private:
+  void avg_inplace(torch::Tensor& t) const {
+    if (t.is_floating_point()) {
+      t.div_(size_);
+    } else {
+      t.copy_(t.div(size_, "trunc"));
+    }
+  }
+
+  ncclComm_t comm_ = nullptr;
+  void* scratch_ = nullptr;
+  int rank_ = 0, size_ = 1, dev_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<Communicator> comm_nccl_create(MPI_Comm comm) {
+  return std::make_unique<NcclCommunicator>(comm);
+}
+
+int bench_nccl_device(Communicator& c) {
+  auto* n = dynamic_cast<NcclCommunicator*>(&c);
+  RELAPSE_CHECK(n != nullptr, "bench_nccl_device: not an NCCL communicator");
+  return n->device();
+}
+
+// One raw ncclAllReduce / ncclAllGather on `buf` (into `out` for the gather)
+// through the communicator's own ncclComm, synchronised: the baseline that
+// `relapse bench comm --backend nccl` compares to.
+std::function<void()> bench_nccl_raw_op(Communicator& c, torch::Tensor& buf, torch::Tensor& out,
+                                        const std::string& op) {
+  auto* n = dynamic_cast<NcclCommunicator*>(&c);
+  RELAPSE_CHECK(n != nullptr, "bench_nccl_raw_op: not an NCCL communicator");
+  n->require_cuda(buf, "bench raw");
+  const bool gather = op == "all_gather";
+  if (gather) n->require_cuda(out, "bench raw");
+  ncclDataType_t ty = nccl_type(buf.scalar_type(), "bench raw");
+  size_t count = static_cast<size_t>(buf.numel());
+  void* in = buf.data_ptr();
+  void* dst = gather ? out.data_ptr() : in;
+  return [n, ty, count, in, dst, gather] {
+    cudaStream_t s = n->stream();
+    if (gather) {
+      RELAPSE_NCCL_CHECK(ncclAllGather(in, dst, count, ty, n->raw(), s));
+    } else {
+      RELAPSE_NCCL_CHECK(ncclAllReduce(in, dst, count, ty, ncclSum, n->raw(), s));
+    }
+    n->sync(s);
+  };
+}
+
+}  // namespace relapse
+
+#else  // !RELAPSE_WITH_NCCL
+
+namespace relapse {
+
+bool comm_nccl_built() {
+  return false;
+}
+int comm_cuda_device_count() {
+  return 0;
+}
+std::unique_ptr<Communicator> comm_nccl_create(MPI_Comm) {
+  RELAPSE_THROW(ExitCode::kEnvironment,
+                "NCCL communicator: relapse was built without NCCL (RELAPSE_WITH_NCCL=OFF); "
+                "use the mpi backend");
+}
+int bench_nccl_device(Communicator&) {
+  RELAPSE_THROW(ExitCode::kEnvironment, "relapse was built without NCCL (RELAPSE_WITH_NCCL=OFF)");
+}
+std::function<void()> bench_nccl_raw_op(Communicator&, torch::Tensor&, torch::Tensor&,
+                                        const std::string&) {
+  RELAPSE_THROW(ExitCode::kEnvironment, "relapse was built without NCCL (RELAPSE_WITH_NCCL=OFF)");
+}
+
+}  // namespace relapse
+
+#endif
