@@ -115,3 +115,45 @@ relapse_add_mpi_test(NAME test_muse_eval_np2 TARGET test_muse_eval NP 2 LABELS e
 relapse_add_mpi_test(NAME test_loops_np2 TARGET test_loops NP 2 LABELS unlearn TIMEOUT 300)
 # The reduced quickstart, data-parallel over two ranks.
 relapse_add_mpi_test(NAME test_pipeline_run_np2 TARGET test_pipeline_run NP 2 LABELS pipeline TIMEOUT 900)
+
+# ---- issue 4: NCCL backend, bench comm, a rank failing inside a collective ----
+# The NCCL test reads RELAPSE_WITH_NCCL to know which build it checks.
+if(RELAPSE_WITH_NCCL AND TARGET test_comm_nccl)
+  target_compile_definitions(test_comm_nccl PRIVATE RELAPSE_WITH_NCCL=1)
+endif()
+# bench comm's rows against nccl-tests' definitions at 2 ranks (np 1 is the plain test).
+relapse_add_mpi_test(NAME test_bench_comm_np2 TARGET test_bench_comm NP 2 LABELS dist TIMEOUT 120)
+# `relapse bench comm` end to end at np 2: exit 0, the table's column headers.
+# check_exit.cmake only reads stderr, so the run goes through `sh -c ... 1>&2`.
+string(REPLACE ";" " " _bench_mpi "${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} 2 ${RELAPSE_MPIEXEC_EXTRA_FLAGS} ${MPIEXEC_PREFLAGS}")
+add_test(NAME cli_bench_comm_np2
+         COMMAND ${CMAKE_COMMAND}
+                 "-DCMD=sh|-c|${_bench_mpi} $<TARGET_FILE:relapse> bench comm --max-bytes 65536 --iters 3 1>&2"
+                 -DMAX_SECONDS=30 -DEXPECT_CODE=0
+                 "-DEXPECT_STDERR=size(B)|algbw|busbw|raw_time(us)|ratio|all_reduce|all_gather|65536"
+                 "-DFORBID_STDERR=relapse: error" -P ${CMAKE_CURRENT_SOURCE_DIR}/dist/check_exit.cmake
+         WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+set_tests_properties(cli_bench_comm_np2 PROPERTIES TIMEOUT 90 LABELS "mpi;dist" PROCESSORS 2
+                     ENVIRONMENT "OMP_NUM_THREADS=1;RELAPSE_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+# A rank that throws in the middle of a sequence of communicator all_reduces,
+# while the others block in the next one, ends the job with its exit code
+# (kInput = 4) well within 30 s.
+relapse_add_exit_check(NAME fail_one_rank_in_collective_np2 TARGET fail_one_rank NP 2
+                       ARGS --in-collective 1 EXPECT_CODE 4
+                       EXPECT_STDERR "relapse: error on rank 1 of 2: deliberate failure on rank 1 inside collective step 5"
+                       FORBID_STDERR "error on rank 0")
+relapse_add_exit_check(NAME fail_one_rank_in_collective_np4 TARGET fail_one_rank NP 4
+                       ARGS --in-collective 2 EXPECT_CODE 4
+                       EXPECT_STDERR "relapse: error on rank 2 of 4: deliberate failure on rank 2 inside collective step 5"
+                       FORBID_STDERR "error on rank 0" "error on rank 1 " "error on rank 3")
+# Sanity: without a failing rank the sequence completes and the job exits 0.
+relapse_add_exit_check(NAME fail_one_rank_in_collective_none_np4 TARGET fail_one_rank NP 4
+                       ARGS --in-collective -1 EXPECT_CODE 0 FORBID_STDERR "error on rank")
+
+# Vocab-parallel cross-entropy / KL at TP = 2 and 4 against the unsplit log_softmax (np 1 is the plain test).
+relapse_add_mpi_test(NAME test_tp_cross_entropy_np2 TARGET test_tp_cross_entropy NP 2 LABELS model TIMEOUT 300)
+relapse_add_mpi_test(NAME test_tp_cross_entropy_np4 TARGET test_tp_cross_entropy NP 4 LABELS model TIMEOUT 300)
+# One training step of every objective at DP 2 / TP 2 (np 2) and DP 4 / DP 2 × TP 2 / TP 4 (np 4)
+# equals the single-rank step (np 1 is the plain test).
+relapse_add_mpi_test(NAME test_parallel_step_np2 TARGET test_parallel_step NP 2 LABELS unlearn TIMEOUT 600)
+relapse_add_mpi_test(NAME test_parallel_step_np4 TARGET test_parallel_step NP 4 LABELS unlearn TIMEOUT 600)

@@ -10,6 +10,7 @@
 #include "relapse/core/rng.h"
 #include "relapse/dist/communicator.h"
 #include "relapse/unlearn/batch.h"
+#include "relapse/unlearn/grad_sync.h"
 
 namespace relapse::unlearn {
 
@@ -29,22 +30,21 @@ std::pair<int64_t, int64_t> rank_share(int64_t n, int rank, int size) {
   return {begin, begin + base + (rank < extra ? 1 : 0)};
 }
 
-// Sums gradients over the DP ranks, parameter by parameter in a fixed order.
-// Parameters without a gradient on this rank get a zero one first, so every
-// rank calls the same collectives.
-void dp_sum_grads(Communicator* dp, const std::vector<torch::Tensor>& params) {
-  for (const auto& p : params) {
-    if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
-    torch::Tensor g = p.grad();
-    RELAPSE_CHECK(g.is_contiguous(), "gradient is not contiguous");
-    dp->all_reduce(g, ReduceOp::kSum);
-  }
-}
-
-TrainConfig resolved_train_config(const LoopOptions& o, int64_t total_steps, Communicator* dp) {
+TrainConfig resolved_train_config(const LoopOptions& o, int64_t total_steps,
+                                  model::LlamaForCausalLM& m, Communicator* dp) {
   TrainConfig tc = o.train;
   if (tc.schedule.total_steps <= 0) tc.schedule.total_steps = total_steps;
-  if (dp_size(dp) > 1) tc.grad_reduce = [dp](const auto& params) { dp_sum_grads(dp, params); };
+  if (dp_size(dp) > 1) {
+    const int64_t bucket = tc.grad_bucket_bytes;
+    tc.grad_reduce = [dp, bucket](const auto& params) { dp_average_grads(*dp, params, bucket); };
+  }
+  const model::TpContext tp = m->tp();
+  if (tp.size > 1) {
+    std::vector<bool> replicated = tp_replicated_flags(m);
+    tc.clip = [tp, replicated](const std::vector<torch::Tensor>& params, double max_norm) {
+      return tp_clip_grad_norm(params, replicated, tp, max_norm);
+    };
+  }
   return tc;
 }
 
@@ -68,9 +68,10 @@ LoopResult run_loop(model::LlamaForCausalLM& m, int64_t n, int64_t tokens_per_ro
   RELAPSE_CHECK_CONFIG(std::min(o.batch_size, n) >= dp_size(dp), "the global batch (",
                        std::min(o.batch_size, n), " rows) must have at least one row per ",
                        "data-parallel rank (", dp_size(dp), ")");
-  Trainer trainer(trainable_parameters(*m), resolved_train_config(o, total, dp));
+  Trainer trainer(trainable_parameters(*m), resolved_train_config(o, total, m, dp));
   at::Generator gen = RngStreams(o.seed).torch_generator(o.shuffle_stream);
   m->train();
+  const int D = dp_size(dp);
   LoopResult r;
   Progress progress(o.label, total);
   for (int64_t epoch = 1; r.steps < total; ++epoch) {
@@ -83,7 +84,13 @@ LoopResult run_loop(model::LlamaForCausalLM& m, int64_t n, int64_t tokens_per_ro
       auto loss_fn = [&](int64_t, int64_t micro) -> MicroLoss {
         if (micro >= n_micro) return {torch::zeros({}, torch::kFloat32).requires_grad_()};
         auto [mb, me] = rank_share(static_cast<int64_t>(mine.size()), (int)micro, (int)n_micro);
-        return micro_loss({mine.begin() + mb, mine.begin() + me}, rows);
+        MicroLoss ml = micro_loss({mine.begin() + mb, mine.begin() + me}, rows);
+        if (D > 1) {  // gradients are averaged over DP: see loops.h
+          ml.loss = ml.loss * static_cast<double>(D);
+          ml.forget_term *= D;
+          ml.retain_term *= D;
+        }
+        return ml;
       };
       const StepStats& s = trainer.step(loss_fn, tokens_per_row * (int64_t)rows.size());
       ++r.steps;
@@ -98,14 +105,15 @@ LoopResult run_loop(model::LlamaForCausalLM& m, int64_t n, int64_t tokens_per_ro
   progress.finish();
   r.curve = trainer.curve();
   if (dp_size(dp) > 1) {
-    // Each rank saw only its rows' loss; the curve keeps the global sum.
+    // Each rank's loss is D × its rows' share of the global-batch loss; the
+    // curve keeps the global-batch loss, their average.
     torch::Tensor t = torch::empty({(int64_t)r.curve.size(), 3}, torch::kFloat64);
     for (size_t i = 0; i < r.curve.size(); ++i) {
       t[i][0] = r.curve[i].loss;
       t[i][1] = r.curve[i].forget_term;
       t[i][2] = r.curve[i].retain_term;
     }
-    dp->all_reduce(t, ReduceOp::kSum);
+    dp->all_reduce(t, ReduceOp::kAvg);
     for (size_t i = 0; i < r.curve.size(); ++i) {
       r.curve[i].loss = t[i][0].item<double>();
       r.curve[i].forget_term = t[i][1].item<double>();
@@ -130,7 +138,7 @@ LoopResult lm_train(model::LlamaForCausalLM& m, const Chunks& chunks, const Loop
     // All chunks have the same length (MUSE's chunking), so the global
     // batch's label count is rows × (T − 1).
     const double n_labels = static_cast<double>(global.size()) * static_cast<double>(T - 1);
-    torch::Tensor loss = causal_lm_loss(lm_forward(m, b), b, n_labels);
+    torch::Tensor loss = causal_lm_loss(lm_forward_local(m, b), b, n_labels);
     return MicroLoss{loss, 0.0, 0.0};
   };
   return run_loop(m, static_cast<int64_t>(chunks.size()), T, o, dp, micro, {});

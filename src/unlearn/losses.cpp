@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "relapse/core/error.h"
+#include "relapse/model/tp_cross_entropy.h"
 
 namespace relapse::unlearn {
 
@@ -24,11 +25,11 @@ torch::ScalarType compute_dtype(const torch::Tensor& logits) {
   return logits.scalar_type() == torch::kFloat64 ? torch::kFloat64 : torch::kFloat32;
 }
 
-// log_softmax of the logits that have a label: positions 0..T-2.
-torch::Tensor shifted_log_softmax(const torch::Tensor& logits) {
+// The logits that have a label: positions 0..T-2.
+torch::Tensor shifted(const torch::Tensor& logits) {
   RELAPSE_CHECK(logits.dim() == 3 && logits.size(1) >= 2,
                 "logits must be [B,T,V] with T >= 2, got ", logits.sizes());
-  return torch::log_softmax(logits.narrow(1, 0, logits.size(1) - 1).to(compute_dtype(logits)), -1);
+  return logits.narrow(1, 0, logits.size(1) - 1);
 }
 
 void check_batch(const torch::Tensor& logits, const TokenBatch& b) {
@@ -39,6 +40,29 @@ void check_batch(const torch::Tensor& logits, const TokenBatch& b) {
 
 double or_default(double given, double fallback) {
   return given > 0 ? given : fallback;
+}
+
+void check_same_split(const LmLogits& a, const LmLogits& b) {
+  RELAPSE_CHECK(a.local.sizes() == b.local.sizes() && a.vocab_start == b.vocab_start &&
+                    a.tp.size == b.tp.size,
+                "logits ", a.local.sizes(), " (vocab from ", a.vocab_start,
+                ") and reference logits ", b.local.sizes(), " (vocab from ", b.vocab_start,
+                ") differ");
+}
+
+// Padding columns of a TP slice ([width] bool), undefined when it has none.
+torch::Tensor padding_columns(const LmLogits& l) {
+  const int64_t width = l.local.size(-1);
+  if (l.vocab_start + width <= l.vocab_size) return {};
+  auto opts = torch::TensorOptions().dtype(torch::kInt64).device(l.local.device());
+  return torch::arange(l.vocab_start, l.vocab_start + width, opts) >= l.vocab_size;
+}
+
+// Σ over this rank's real entries of `terms` (padding zeroed), summed over TP.
+torch::Tensor tp_entry_sum(const torch::Tensor& terms, const torch::Tensor& pad,
+                           const model::TpContext& tp) {
+  torch::Tensor t = pad.defined() ? terms.masked_fill(pad, 0.0) : terms;
+  return model::tp_reduce_from_region(t.sum(), tp);
 }
 
 }  // namespace
@@ -147,25 +171,6 @@ int64_t label_count(const TokenBatch& b) {
   return (shifted_labels(b) != kIgnore).sum().item<int64_t>();
 }
 
-torch::Tensor token_nll(const torch::Tensor& logits, const TokenBatch& b) {
-  check_batch(logits, b);
-  torch::Tensor labels = shifted_labels(b).to(logits.device());
-  torch::Tensor valid = labels != kIgnore;
-  torch::Tensor lp = shifted_log_softmax(logits);
-  torch::Tensor picked = lp.gather(-1, labels.clamp_min(0).unsqueeze(-1)).squeeze(-1);
-  return (-picked).masked_fill(valid.logical_not(), 0.0);
-}
-
-torch::Tensor causal_lm_loss(const torch::Tensor& logits, const TokenBatch& b, double n_labels) {
-  double n = or_default(n_labels, static_cast<double>(label_count(b)));
-  RELAPSE_CHECK_INPUT(n > 0, "a batch has no token to predict (every label is a pad)");
-  return token_nll(logits, b).sum() / n;
-}
-
-torch::Tensor sequence_logprob(const torch::Tensor& logits, const TokenBatch& b) {
-  return -token_nll(logits, b).sum(1);
-}
-
 torch::Tensor npo_loss(const torch::Tensor& logp, const torch::Tensor& ref_logp, double beta,
                        double n_rows) {
   double n = or_default(n_rows, static_cast<double>(logp.size(0)));
@@ -173,42 +178,109 @@ torch::Tensor npo_loss(const torch::Tensor& logp, const torch::Tensor& ref_logp,
   return torch::log_sigmoid(-beta * log_ratio).sum() * (-2.0 / beta) / n;
 }
 
-torch::Tensor token_kl(const torch::Tensor& logits, const torch::Tensor& ref_logits,
-                       const TokenBatch& b) {
-  check_batch(logits, b);
-  check_batch(ref_logits, b);
-  torch::Tensor lp = shifted_log_softmax(logits);
-  torch::Tensor lq = shifted_log_softmax(ref_logits).to(lp.scalar_type());
-  torch::Tensor kl = (lq.exp() * (lq - lp)).sum(-1);
-  torch::Tensor valid = shifted_labels(b).to(logits.device()) != kIgnore;
+LmLogits lm_logits_full(const torch::Tensor& logits) {
+  RELAPSE_CHECK(logits.dim() == 3, "logits must be [B,T,V], got ", logits.sizes());
+  return LmLogits{logits, 0, logits.size(-1), model::TpContext{}};
+}
+
+torch::Tensor token_nll(const LmLogits& logits, const TokenBatch& b) {
+  check_batch(logits.local, b);
+  torch::Tensor labels = shifted_labels(b).to(logits.local.device());
+  torch::Tensor valid = labels != kIgnore;
+  torch::Tensor lp =
+      model::tp_token_logprobs(shifted(logits.local), labels, logits.vocab_start, logits.tp);
+  return (-lp).masked_fill(valid.logical_not(), 0.0);
+}
+
+torch::Tensor causal_lm_loss(const LmLogits& logits, const TokenBatch& b, double n_labels) {
+  double n = or_default(n_labels, static_cast<double>(label_count(b)));
+  RELAPSE_CHECK_INPUT(n > 0, "a batch has no token to predict (every label is a pad)");
+  return token_nll(logits, b).sum() / n;
+}
+
+torch::Tensor sequence_logprob(const LmLogits& logits, const TokenBatch& b) {
+  return -token_nll(logits, b).sum(1);
+}
+
+torch::Tensor token_kl(const LmLogits& logits, const LmLogits& ref_logits, const TokenBatch& b) {
+  check_batch(logits.local, b);
+  check_batch(ref_logits.local, b);
+  check_same_split(logits, ref_logits);
+  // KL(p_ref ‖ p_θ) = Σ_v p_ref (log p_ref − log p_θ), in the model's compute dtype.
+  torch::Tensor kl =
+      model::tp_token_kl(shifted(ref_logits.local), shifted(logits.local), logits.tp);
+  torch::Tensor valid = shifted_labels(b).to(logits.local.device()) != kIgnore;
   return kl.masked_fill(valid.logical_not(), 0.0);
 }
 
-torch::Tensor kl_loss(const torch::Tensor& logits, const torch::Tensor& ref_logits,
-                      const TokenBatch& b, double n_labels) {
+torch::Tensor kl_loss(const LmLogits& logits, const LmLogits& ref_logits, const TokenBatch& b,
+                      double n_labels) {
   double n = or_default(n_labels, static_cast<double>(label_count(b)));
   RELAPSE_CHECK_INPUT(n > 0, "a retain batch has no token to predict (every label is a pad)");
   return token_kl(logits, ref_logits, b).sum() / n;
 }
 
+torch::Tensor npo_raw_logits_loss(const LmLogits& logits, const LmLogits& ref_logits, double beta,
+                                  double n_entries) {
+  check_same_split(logits, ref_logits);
+  const torch::Tensor& x = logits.local;
+  auto cd = compute_dtype(x);
+  if (logits.tp.size == 1) {
+    double n = or_default(n_entries, static_cast<double>(x.numel()));
+    torch::Tensor neg_log_ratio = ref_logits.local.to(cd) - x.to(cd);
+    return torch::log_sigmoid(beta * neg_log_ratio).sum() * (-2.0 / beta) / n;
+  }
+  double n = or_default(n_entries, static_cast<double>(x.size(0) * x.size(1) * logits.vocab_size));
+  torch::Tensor pad = padding_columns(logits);
+  torch::Tensor neg_log_ratio = ref_logits.local.to(cd) - x.to(cd);
+  if (pad.defined()) neg_log_ratio = neg_log_ratio.masked_fill(pad, 0.0);  // −inf − (−inf)
+  return tp_entry_sum(torch::log_sigmoid(beta * neg_log_ratio), pad, logits.tp) * (-2.0 / beta) / n;
+}
+
+torch::Tensor kl_raw_logits_loss(const LmLogits& logits, const LmLogits& ref_logits,
+                                 double n_rows) {
+  check_same_split(logits, ref_logits);
+  double n = or_default(n_rows, static_cast<double>(logits.local.size(0)));
+  auto cd = compute_dtype(logits.local);
+  torch::Tensor t = ref_logits.local.to(cd), x = logits.local.to(cd);
+  if (logits.tp.size == 1) return (t.exp() * (t - x)).sum() / n;
+  torch::Tensor pad = padding_columns(logits);
+  if (pad.defined()) {
+    t = t.masked_fill(pad, 0.0);
+    x = x.masked_fill(pad, 0.0);
+  }
+  return tp_entry_sum(t.exp() * (t - x), pad, logits.tp) / n;
+}
+
+// The full-logits forms.
+torch::Tensor token_nll(const torch::Tensor& logits, const TokenBatch& b) {
+  return token_nll(lm_logits_full(logits), b);
+}
+torch::Tensor causal_lm_loss(const torch::Tensor& logits, const TokenBatch& b, double n_labels) {
+  return causal_lm_loss(lm_logits_full(logits), b, n_labels);
+}
+torch::Tensor sequence_logprob(const torch::Tensor& logits, const TokenBatch& b) {
+  return sequence_logprob(lm_logits_full(logits), b);
+}
+torch::Tensor token_kl(const torch::Tensor& logits, const torch::Tensor& ref_logits,
+                       const TokenBatch& b) {
+  return token_kl(lm_logits_full(logits), lm_logits_full(ref_logits), b);
+}
+torch::Tensor kl_loss(const torch::Tensor& logits, const torch::Tensor& ref_logits,
+                      const TokenBatch& b, double n_labels) {
+  return kl_loss(lm_logits_full(logits), lm_logits_full(ref_logits), b, n_labels);
+}
 torch::Tensor npo_raw_logits_loss(const torch::Tensor& logits, const torch::Tensor& ref_logits,
                                   double beta, double n_entries) {
   RELAPSE_CHECK(logits.sizes() == ref_logits.sizes(), "logits ", logits.sizes(),
                 " and reference logits ", ref_logits.sizes(), " differ");
-  double n = or_default(n_entries, static_cast<double>(logits.numel()));
-  auto cd = compute_dtype(logits);
-  torch::Tensor neg_log_ratio = ref_logits.to(cd) - logits.to(cd);
-  return torch::log_sigmoid(beta * neg_log_ratio).sum() * (-2.0 / beta) / n;
+  return npo_raw_logits_loss(lm_logits_full(logits), lm_logits_full(ref_logits), beta, n_entries);
 }
-
 torch::Tensor kl_raw_logits_loss(const torch::Tensor& logits, const torch::Tensor& ref_logits,
                                  double n_rows) {
   RELAPSE_CHECK(logits.sizes() == ref_logits.sizes(), "logits ", logits.sizes(),
                 " and reference logits ", ref_logits.sizes(), " differ");
-  double n = or_default(n_rows, static_cast<double>(logits.size(0)));
-  auto cd = compute_dtype(logits);
-  torch::Tensor t = ref_logits.to(cd), x = logits.to(cd);
-  return (t.exp() * (t - x)).sum() / n;
+  return kl_raw_logits_loss(lm_logits_full(logits), lm_logits_full(ref_logits), n_rows);
 }
 
 model::LlamaForCausalLM reference_model_copy(const model::LlamaForCausalLM& m) {
@@ -235,6 +307,14 @@ torch::Tensor lm_forward(model::LlamaForCausalLM& m, const TokenBatch& b) {
   return m->forward(b.input_ids, b.attention_mask, pos);
 }
 
+LmLogits lm_forward_local(model::LlamaForCausalLM& m, const TokenBatch& b) {
+  torch::Tensor pos = torch::arange(b.length(), b.input_ids.options().dtype(torch::kInt64))
+                          .unsqueeze(0)
+                          .expand({b.size(), b.length()});
+  torch::Tensor local = m->logits_local(m->forward_hidden(b.input_ids, b.attention_mask, pos));
+  return LmLogits{local, m->vocab_start(), m->config().vocab_size, m->tp()};
+}
+
 LossParts unlearn_loss(model::LlamaForCausalLM& model, model::LlamaForCausalLM* ref_model,
                        const TokenBatch& forget, const TokenBatch& retain,
                        const UnlearnLossConfig& cfg, const LossNormalizer* norm) {
@@ -249,11 +329,11 @@ LossParts unlearn_loss(model::LlamaForCausalLM& model, model::LlamaForCausalLM* 
 
   auto ref_forward = [&](const TokenBatch& b) {
     torch::NoGradGuard ng;
-    return lm_forward(*ref_model, b);
+    return lm_forward_local(*ref_model, b);
   };
 
   LossParts out;
-  torch::Tensor lf = lm_forward(model, forget);
+  LmLogits lf = lm_forward_local(model, forget);
   torch::Tensor f;
   if (!is_npo(o)) {
     f = -causal_lm_loss(lf, forget, nz.forget_labels);
@@ -266,7 +346,7 @@ LossParts unlearn_loss(model::LlamaForCausalLM& model, model::LlamaForCausalLM* 
   out.forget_term = f.item<double>();
   out.total = f;
   if (objective_uses_retain(o)) {
-    torch::Tensor lr = lm_forward(model, retain);
+    LmLogits lr = lm_forward_local(model, retain);
     torch::Tensor r;
     if (!is_klr(o)) {
       r = causal_lm_loss(lr, retain, nz.retain_labels);

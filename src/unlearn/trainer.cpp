@@ -115,7 +115,8 @@ const StepStats& Trainer::step(const MicroLossFn& loss_fn, int64_t tokens) {
     s.retain_term += ml.retain_term;
   }
   if (cfg_.grad_reduce) cfg_.grad_reduce(opt_.params());
-  s.grad_norm = clip_grad_norm(opt_.params(), cfg_.max_grad_norm);
+  s.grad_norm = cfg_.clip ? cfg_.clip(opt_.params(), cfg_.max_grad_norm)
+                          : clip_grad_norm(opt_.params(), cfg_.max_grad_norm);
   opt_.step(s.lr);
   curve_.push_back(s);
   return curve_.back();

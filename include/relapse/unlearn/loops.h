@@ -12,11 +12,26 @@
 //
 // Data parallel (dp non-null, size D > 1): each rank runs the contiguous
 // share of every global batch's rows (sizes differ by at most one), split
-// into `train.micro_batches` micro-batches, with every loss normalised by the
-// GLOBAL batch (LossNormalizer), then gradients are summed over ranks before
-// clipping and the update. So the update equals the single-rank one up to the
-// floating-point summation order. Every rank needs at least one row: the
-// global batch must have >= D rows (kConfig error otherwise).
+// into `train.micro_batches` micro-batches. Gradients are AVERAGED over the DP
+// ranks (bucketed all-reduce, grad_sync.h) before clipping and the update. For
+// that average to be the gradient of the global-batch loss, each rank's loss is
+// its rows' sum of per-token / per-row / per-entry terms divided by the GLOBAL
+// batch's normaliser (LossNormalizer) and multiplied by D: the average over
+// ranks of D·S_r/N is Σ_r S_r/N, the single-rank loss. (×D and the average's
+// ÷D are exact in floating point when D is a power of two; otherwise they add
+// one rounding, ~1e-7 relative in fp32.) So the update equals the single-rank
+// one up to the order in which the ranks' partial sums are added. The loss
+// curve records the average of the ranks' losses = the global-batch loss.
+// Every rank needs at least one row: the global batch must have >= D rows
+// (kConfig error otherwise).
+//
+// Tensor parallel (the model built with a TpContext of size > 1; `dp` is then
+// the DP group of the grid, ProcessGrid::dp): the losses run on the model's
+// vocabulary slices (lm_forward_local, never the full logits), every TP rank
+// of a DP rank takes the same rows, and clipping uses the TP grad-norm that
+// counts replicated parameters once (tp_clip_grad_norm). The frozen reference
+// model must be split the same way (reference_model_copy of the split model,
+// or hf_load with the same TpContext).
 #pragma once
 #include <cstdint>
 #include <functional>

@@ -95,7 +95,22 @@ struct LossNormalizer {
 // `vocab` is the logits' last dimension.
 LossNormalizer loss_normalizer(const TokenBatch& forget, const TokenBatch& retain, int64_t vocab);
 
-// ---- primitives on logits [B,T,V] ------------------------------------------
+// ---- logits under tensor parallelism ----------------------------------------
+// A model's output as the losses consume it: this TP rank's vocabulary slice
+// of the logits (model::LlamaForCausalLM::logits_local), never gathered. The
+// losses reduce over the vocabulary with relapse/model/tp_cross_entropy.h
+// (all-reduces of B×T values over the TP group). At TP size 1 `local` is the
+// full [B,T,V] logits and every loss is computed op for op as before TP existed.
+struct LmLogits {
+  torch::Tensor local;      // [B,T,width]: ids [vocab_start, vocab_start + width)
+  int64_t vocab_start = 0;  // first vocabulary id of this rank's slice
+  int64_t vocab_size = 0;   // the real vocabulary V; ids >= V are padding (-inf logits)
+  model::TpContext tp;      // the TP group the vocabulary is split over
+};
+// Full logits [B,T,V] (one rank, no split).
+LmLogits lm_logits_full(const torch::Tensor& logits);
+
+// ---- primitives on logits [B,T,V] (or their TP slices) ---------------------
 // labels [B,T-1]: input_ids[:,1:] with -100 where the token is a pad.
 torch::Tensor shifted_labels(const TokenBatch& b);
 // Number of valid labels.
@@ -121,6 +136,19 @@ torch::Tensor npo_raw_logits_loss(const torch::Tensor& logits, const torch::Tens
 // Released "KL on raw logits": Σ exp(ref)·(ref − logits) / n_rows (B).
 torch::Tensor kl_raw_logits_loss(const torch::Tensor& logits, const torch::Tensor& ref_logits,
                                  double n_rows = 0);
+// The same losses on TP-split logits (identical results at TP size 1; under
+// TP every rank of the group gets the same value and its slice's gradient).
+// The raw-logit losses skip the padding columns and sum over the real B·T·V entries.
+torch::Tensor token_nll(const LmLogits& logits, const TokenBatch& b);
+torch::Tensor causal_lm_loss(const LmLogits& logits, const TokenBatch& b, double n_labels = 0);
+torch::Tensor sequence_logprob(const LmLogits& logits, const TokenBatch& b);
+torch::Tensor token_kl(const LmLogits& logits, const LmLogits& ref_logits, const TokenBatch& b);
+torch::Tensor kl_loss(const LmLogits& logits, const LmLogits& ref_logits, const TokenBatch& b,
+                      double n_labels = 0);
+torch::Tensor npo_raw_logits_loss(const LmLogits& logits, const LmLogits& ref_logits, double beta,
+                                  double n_entries = 0);
+torch::Tensor kl_raw_logits_loss(const LmLogits& logits, const LmLogits& ref_logits,
+                                 double n_rows = 0);
 
 // ---- objectives on a model -------------------------------------------------
 // A frozen copy of `m` (same config and TP context, parameters copied, no grad):
@@ -129,6 +157,10 @@ model::LlamaForCausalLM reference_model_copy(const model::LlamaForCausalLM& m);
 // Forward with HF's training semantics: positions arange(T) (HF's
 // cache_position when no position_ids are given), the batch's mask.
 torch::Tensor lm_forward(model::LlamaForCausalLM& m, const TokenBatch& b);
+// The same forward ending in this TP rank's vocabulary slice
+// (forward_hidden + logits_local): what the training losses use, so the full
+// [B,T,V] logits are never gathered. At TP 1, local == lm_forward(m, b).
+LmLogits lm_forward_local(model::LlamaForCausalLM& m, const TokenBatch& b);
 
 struct LossParts {
   torch::Tensor total;       // scalar with grad
@@ -140,6 +172,8 @@ struct LossParts {
 // ref_model: a frozen copy of the target (used without grad; may be null when
 // the objective does not need it); retain may be undefined for GA / NPO.
 // `norm`: the full batch's normalisers for micro-batching (null = this batch's).
+// Under TP (the model's TpContext) the losses run on the vocabulary slices and
+// every rank of the TP group returns the same values.
 LossParts unlearn_loss(model::LlamaForCausalLM& model, model::LlamaForCausalLM* ref_model,
                        const TokenBatch& forget, const TokenBatch& retain,
                        const UnlearnLossConfig& cfg, const LossNormalizer* norm = nullptr);

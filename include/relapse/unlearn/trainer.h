@@ -91,6 +91,12 @@ struct TrainConfig {
   // Called with the parameters after all micro-batches' backward, before
   // clipping (data parallelism sums gradients over ranks here); empty = none.
   std::function<void(const std::vector<torch::Tensor>&)> grad_reduce;
+  // Clips the gradients to max_norm and returns the norm before clipping
+  // (tensor parallelism counts replicated parameters once, grad_sync.h);
+  // empty = clip_grad_norm.
+  std::function<double(const std::vector<torch::Tensor>&, double)> clip;
+  // Data parallelism: bytes per gradient all-reduce bucket (grad_sync.h).
+  int64_t grad_bucket_bytes = 25ll << 20;
 };
 void train_config_validate(const TrainConfig& c);
 

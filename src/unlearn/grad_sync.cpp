@@ -1,0 +1,123 @@
+// src/unlearn/grad_sync.cpp — bucketed data-parallel gradient averaging and
+// the TP-aware grad-norm clipping (see relapse/unlearn/grad_sync.h).
+#include "relapse/unlearn/grad_sync.h"
+
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "relapse/core/error.h"
+#include "relapse/unlearn/trainer.h"
+
+namespace relapse::unlearn {
+
+namespace {
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+int64_t grad_bytes(const torch::Tensor& p) {
+  return p.numel() * static_cast<int64_t>(p.element_size());
+}
+
+}  // namespace
+
+std::vector<std::vector<size_t>> grad_buckets(const std::vector<torch::Tensor>& params,
+                                              int64_t bucket_bytes) {
+  std::vector<std::vector<size_t>> out;
+  int64_t filled = 0;
+  for (size_t i = 0; i < params.size(); ++i) {
+    const torch::Tensor& p = params[i];
+    bool fits = !out.empty() && bucket_bytes > 0 &&
+                params[out.back().front()].scalar_type() == p.scalar_type() &&
+                params[out.back().front()].device() == p.device() &&
+                filled + grad_bytes(p) <= bucket_bytes;
+    if (!fits) {
+      out.emplace_back();
+      filled = 0;
+    }
+    out.back().push_back(i);
+    filled += grad_bytes(p);
+  }
+  return out;
+}
+
+void dp_average_grads(Communicator& dp, const std::vector<torch::Tensor>& params,
+                      int64_t bucket_bytes) {
+  torch::NoGradGuard ng;
+  for (const auto& p : params) {
+    if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+  }
+  for (const auto& bucket : grad_buckets(params, bucket_bytes)) {
+    if (bucket.size() == 1) {
+      torch::Tensor g = params[bucket[0]].grad();
+      RELAPSE_CHECK(g.is_contiguous(), "gradient is not contiguous");
+      dp.all_reduce(g, ReduceOp::kAvg);
+      continue;
+    }
+    std::vector<torch::Tensor> flat;
+    for (size_t i : bucket) flat.push_back(params[i].grad().reshape({-1}));
+    torch::Tensor buf = torch::cat(flat);
+    dp.all_reduce(buf, ReduceOp::kAvg);
+    int64_t off = 0;
+    for (size_t i : bucket) {
+      torch::Tensor g = params[i].grad();
+      g.copy_(buf.narrow(0, off, g.numel()).view_as(g));
+      off += g.numel();
+    }
+  }
+}
+
+bool tp_param_is_replicated(const std::string& name) {
+  // RMSNorm weights (input/post_attention layernorms, the final norm) and the
+  // Row-parallel biases (added once after the all-reduce). Partially
+  // replicated k/v (fewer KV heads than TP ranks) are not handled here.
+  return ends_with(name, "norm.weight") || ends_with(name, "o_proj.bias") ||
+         ends_with(name, "down_proj.bias");
+}
+
+std::vector<bool> tp_replicated_flags(const model::LlamaForCausalLM& m) {
+  std::vector<bool> out;
+  for (const auto& kv : m->named_parameters()) {
+    if (kv.value().requires_grad()) out.push_back(tp_param_is_replicated(kv.key()));
+  }
+  return out;
+}
+
+double tp_clip_grad_norm(const std::vector<torch::Tensor>& params,
+                         const std::vector<bool>& replicated, const model::TpContext& tp,
+                         double max_norm) {
+  if (tp.size == 1) return clip_grad_norm(params, max_norm);
+  RELAPSE_CHECK(tp.comm && params.size() == replicated.size(), "TP grad-norm: ", params.size(),
+                " parameters but ", replicated.size(), " replication flags");
+  torch::NoGradGuard ng;
+  // [Σ sharded ‖g‖², Σ replicated ‖g‖²] in fp64; every TP rank must make the
+  // all-reduce even when it has no gradient at all.
+  double sharded = 0.0, repl = 0.0;
+  for (size_t i = 0; i < params.size(); ++i) {
+    const torch::Tensor& g = params[i].grad();
+    if (!g.defined()) continue;
+    double n = g.to(torch::kFloat64).norm().item<double>();
+    (replicated[i] ? repl : sharded) += n * n;
+  }
+  torch::Tensor s = torch::full({1}, sharded,
+                                torch::TensorOptions()
+                                    .dtype(torch::kFloat64)
+                                    .device(params.empty() ? torch::kCPU : params[0].device()));
+  tp.comm->all_reduce(s, ReduceOp::kSum);
+  const double total = std::sqrt(s.cpu().item<double>() + repl);
+  const double limit = (max_norm > 0 && std::isfinite(max_norm))
+                           ? max_norm
+                           : std::numeric_limits<double>::infinity();
+  const double coef = limit / (total + 1e-6);
+  if (coef < 1.0) {
+    for (const auto& p : params) {
+      if (p.grad().defined()) p.grad().mul_(coef);
+    }
+  }
+  return total;
+}
+
+}  // namespace relapse::unlearn
