@@ -255,13 +255,16 @@ void tp_sync_replicated_grads(const LlamaForCausalLM& m, const TpContext& tp) {
     if (p.kind == TpParamKind::kPartiallyReplicated) reps.push_back(std::move(p));
   if (reps.empty()) return;
   tp_require_comm(tp);
-  // One fp32 buffer of every such gradient, gathered once: [tp, n].
+  // One buffer of every such gradient, gathered once: [tp, n]; in fp32, or
+  // fp64 when the gradients are (the sum must not round fp64 training).
+  torch::ScalarType acc = torch::kFloat32;
+  for (auto& p : reps)
+    if (p.tensor.scalar_type() == torch::kFloat64) acc = torch::kFloat64;
   std::vector<torch::Tensor> flat;
   for (auto& p : reps) {
     torch::Tensor g = p.tensor.grad();
-    flat.push_back(
-        g.defined() ? g.detach().to(torch::kFloat32).reshape(-1)
-                    : torch::zeros({p.tensor.numel()}, p.tensor.options().dtype(torch::kFloat32)));
+    flat.push_back(g.defined() ? g.detach().to(acc).reshape(-1)
+                               : torch::zeros({p.tensor.numel()}, p.tensor.options().dtype(acc)));
   }
   torch::Tensor all = tp.comm->all_gather(torch::cat(flat)).view({tp.size, -1});
   int64_t off = 0;

@@ -13,11 +13,6 @@ namespace relapse::unlearn {
 
 namespace {
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() &&
-         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 int64_t grad_bytes(const torch::Tensor& p) {
   return p.numel() * static_cast<int64_t>(p.element_size());
 }
@@ -70,44 +65,36 @@ void dp_average_grads(Communicator& dp, const std::vector<torch::Tensor>& params
   }
 }
 
-bool tp_param_is_replicated(const std::string& name) {
-  // RMSNorm weights (input/post_attention layernorms, the final norm) and the
-  // Row-parallel biases (added once after the all-reduce). Partially
-  // replicated k/v (fewer KV heads than TP ranks) are not handled here.
-  return ends_with(name, "norm.weight") || ends_with(name, "o_proj.bias") ||
-         ends_with(name, "down_proj.bias");
-}
-
-std::vector<bool> tp_replicated_flags(const model::LlamaForCausalLM& m) {
+std::vector<bool> tp_norm_owner_flags(const model::LlamaForCausalLM& m) {
+  // tp_param_layout lists named_parameters() in order; keep the trainable ones.
   std::vector<bool> out;
-  for (const auto& kv : m->named_parameters()) {
-    if (kv.value().requires_grad()) out.push_back(tp_param_is_replicated(kv.key()));
+  for (const auto& p : model::tp_param_layout(m)) {
+    if (p.tensor.requires_grad()) out.push_back(p.owner);
   }
   return out;
 }
 
-double tp_clip_grad_norm(const std::vector<torch::Tensor>& params,
-                         const std::vector<bool>& replicated, const model::TpContext& tp,
-                         double max_norm) {
+double tp_clip_grad_norm(const std::vector<torch::Tensor>& params, const std::vector<bool>& owned,
+                         const model::TpContext& tp, double max_norm) {
   if (tp.size == 1) return clip_grad_norm(params, max_norm);
-  RELAPSE_CHECK(tp.comm && params.size() == replicated.size(), "TP grad-norm: ", params.size(),
-                " parameters but ", replicated.size(), " replication flags");
+  RELAPSE_CHECK(tp.comm && params.size() == owned.size(), "TP grad-norm: ", params.size(),
+                " parameters but ", owned.size(), " owner flags");
   torch::NoGradGuard ng;
-  // [Σ sharded ‖g‖², Σ replicated ‖g‖²] in fp64; every TP rank must make the
-  // all-reduce even when it has no gradient at all.
-  double sharded = 0.0, repl = 0.0;
+  // Σ over the slices this rank owns of ‖g‖², in fp64, summed over TP; every
+  // TP rank must make the all-reduce even when it has no gradient at all.
+  double sum = 0.0;
   for (size_t i = 0; i < params.size(); ++i) {
     const torch::Tensor& g = params[i].grad();
-    if (!g.defined()) continue;
+    if (!g.defined() || !owned[i]) continue;
     double n = g.to(torch::kFloat64).norm().item<double>();
-    (replicated[i] ? repl : sharded) += n * n;
+    sum += n * n;
   }
-  torch::Tensor s = torch::full({1}, sharded,
+  torch::Tensor s = torch::full({1}, sum,
                                 torch::TensorOptions()
                                     .dtype(torch::kFloat64)
                                     .device(params.empty() ? torch::kCPU : params[0].device()));
   tp.comm->all_reduce(s, ReduceOp::kSum);
-  const double total = std::sqrt(s.cpu().item<double>() + repl);
+  const double total = std::sqrt(s.cpu().item<double>());
   const double limit = (max_norm > 0 && std::isfinite(max_norm))
                            ? max_norm
                            : std::numeric_limits<double>::infinity();

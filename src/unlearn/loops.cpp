@@ -34,15 +34,21 @@ TrainConfig resolved_train_config(const LoopOptions& o, int64_t total_steps,
                                   model::LlamaForCausalLM& m, Communicator* dp) {
   TrainConfig tc = o.train;
   if (tc.schedule.total_steps <= 0) tc.schedule.total_steps = total_steps;
-  if (dp_size(dp) > 1) {
-    const int64_t bucket = tc.grad_bucket_bytes;
-    tc.grad_reduce = [dp, bucket](const auto& params) { dp_average_grads(*dp, params, bucket); };
-  }
   const model::TpContext tp = m->tp();
+  const bool shared_kv = tp.size > m->config().num_key_value_heads;
+  const int64_t bucket = tc.grad_bucket_bytes;
+  if (dp_size(dp) > 1 || shared_kv) {
+    // KV heads shared by several TP ranks: each copy holds only its ranks'
+    // share of the head's gradient; sum them first (model/tp_layers.h).
+    tc.grad_reduce = [dp, bucket, shared_kv, m, tp](const auto& params) {
+      if (shared_kv) model::tp_sync_replicated_grads(m, tp);
+      if (dp_size(dp) > 1) dp_average_grads(*dp, params, bucket);
+    };
+  }
   if (tp.size > 1) {
-    std::vector<bool> replicated = tp_replicated_flags(m);
-    tc.clip = [tp, replicated](const std::vector<torch::Tensor>& params, double max_norm) {
-      return tp_clip_grad_norm(params, replicated, tp, max_norm);
+    std::vector<bool> owned = tp_norm_owner_flags(m);
+    tc.clip = [tp, owned](const std::vector<torch::Tensor>& params, double max_norm) {
+      return tp_clip_grad_norm(params, owned, tp, max_norm);
     };
   }
   return tc;

@@ -11,11 +11,11 @@
 // the same parameters in the same order, so the buckets and the collectives
 // match on every rank.
 //
-// TP grad-norm: ‖g‖² = all-reduce over TP of Σ_sharded ‖g_p,local‖² +
-// Σ_replicated ‖g_p‖² (a replicated parameter — RMSNorm weights, the
-// Row-parallel o/down biases — has the same full gradient on every TP rank, so
-// it is counted once, not TP times). Then every gradient is scaled by
-// max_norm / (‖g‖ + 1e-6) when that is < 1, as torch's clip_grad_norm_ does.
+// TP grad-norm: ‖g‖² = all-reduce over TP of Σ ‖g_p,local‖² over the slices
+// this rank owns (a replicated parameter — RMSNorm weights, the Row-parallel
+// o/down biases, a KV head shared by several ranks — has the same gradient on
+// every rank holding it, so it is counted once, not once per copy). Then every gradient is scaled
+// by max_norm / (‖g‖ + 1e-6) when that is < 1, as torch's clip_grad_norm_ does.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -39,18 +39,17 @@ std::vector<std::vector<size_t>> grad_buckets(const std::vector<torch::Tensor>& 
 void dp_average_grads(Communicator& dp, const std::vector<torch::Tensor>& params,
                       int64_t bucket_bytes = kDefaultGradBucketBytes);
 
-// Whether each trainable parameter of `m` (trainable_parameters order) is
-// replicated over the TP group (true) or sharded (false). Classified by name
-// (RMSNorm weights and o_proj/down_proj biases are replicated, everything else
-// sharded) until model::tp_param_layout is available; the one place to switch.
-std::vector<bool> tp_replicated_flags(const model::LlamaForCausalLM& m);
-bool tp_param_is_replicated(const std::string& hf_name);
+// For each trainable parameter of `m` (named_parameters order): whether this
+// TP rank counts it in the grad-norm — the owner of each distinct slice
+// (model::tp_param_layout: sharded slices on every rank; replicated norms and
+// row-parallel biases, and KV heads shared by several ranks, on the lowest
+// rank of the ranks holding the copy).
+std::vector<bool> tp_norm_owner_flags(const model::LlamaForCausalLM& m);
 
 // The global 2-norm of the gradients under TP (see above) and the clipping
 // (none when max_norm <= 0 or infinite); returns the norm before clipping.
 // Collective over tp.comm when tp.size > 1; at TP 1 it is clip_grad_norm.
-double tp_clip_grad_norm(const std::vector<torch::Tensor>& params,
-                         const std::vector<bool>& replicated, const model::TpContext& tp,
-                         double max_norm);
+double tp_clip_grad_norm(const std::vector<torch::Tensor>& params, const std::vector<bool>& owned,
+                         const model::TpContext& tp, double max_norm);
 
 }  // namespace relapse::unlearn
