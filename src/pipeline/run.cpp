@@ -121,6 +121,8 @@ RunResult pipeline_run(const RelapseConfig& cfg, Runtime&, Stage last,
   ctx.cfg = &cfg;
   RELAPSE_MPI_CHECK(MPI_Comm_rank(comm, &ctx.rank));
   RELAPSE_MPI_CHECK(MPI_Comm_size(comm, &ctx.world));
+  RELAPSE_CHECK_CONFIG(ctx.world % cfg.parallel.tp == 0, "parallel.tp = ", cfg.parallel.tp,
+                       " does not divide the ", ctx.world, " ranks of this run (world = DP x TP)");
   ctx.grid = grid_create(comm, static_cast<int>(cfg.parallel.tp));
   ctx.result = &result;
   result.provenance = provenance_collect(ctx.world, runtime_gather_hostnames(comm), command_line);

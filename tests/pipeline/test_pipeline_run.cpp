@@ -11,6 +11,7 @@
 #include "relapse/archive/h5.h"
 #include "relapse/core/config_schema.h"
 #include "relapse/dist/runtime.h"
+#include "relapse/model/hf_checkpoint.h"
 #include "relapse/pipeline/archive.h"
 #include "relapse/pipeline/run.h"
 #include "test_util.h"
@@ -145,4 +146,38 @@ TEST(PipelineRun, StopRuleEndsUnlearningAtTheFirstQualifyingEpoch) {
     EXPECT_EQ(static_cast<int64_t>(m.info.curve.size()), m.info.steps) << m.info.name;
   }
   EXPECT_EQ(checked, 2);
+}
+
+// parallel.tp = 2: at np 2 the whole pipeline runs tensor-parallel (vocab-
+// parallel losses, TP clipping, sharded evaluation and quantization) and saves
+// whole HF directories; at np 1 the grid refuses TP 2 naming the setting.
+TEST(PipelineRun, TensorParallelRunsEndToEnd) {
+  Runtime& rt = *Runtime::instance();
+  RelapseConfig cfg = reduced_config(out_dir() + "_tp");
+  cfg.parallel.tp = 2;
+  cfg.unlearn.large_lrs.clear();
+  if (rt.world_size() % 2 != 0) {
+    test::expect_error([&] { pipeline_run(cfg, rt, Stage::kEval, "test tp"); }, ExitCode::kConfig,
+                       {"parallel.tp = 2", "1 ranks"});
+    return;
+  }
+  RunResult r = pipeline_run(cfg, rt, Stage::kEval, "test tp");
+  ASSERT_EQ(r.models.size(), 4u);  // target, retrain, ga_gdr, npo_gdr
+  for (const auto& m : r.models) {
+    ASSERT_EQ(m.evals.size(), 3u) << m.info.name;
+    for (const auto& e : m.evals) {
+      SCOPED_TRACE(m.info.name + " @ " + e.precision);
+      EXPECT_TRUE(in_range(e.metrics.knowmem_forget.mean, 0, 100));
+      EXPECT_TRUE(in_range(e.metrics.privleak_auc, 0, 1));
+      EXPECT_EQ(e.metrics.verbmem_generations.size(), 4u);
+    }
+  }
+  // The saved target is one whole HF directory: loads at TP 1 with the full shapes.
+  auto target = model::hf_load(cfg.run.out_dir + "/models/target");
+  const model::LlamaConfig& c = target->config();
+  EXPECT_EQ(
+      target->model->layers->ptr<model::LlamaDecoderLayerImpl>(0)->mlp->up_proj->weight.size(0),
+      c.intermediate_size);
+  EXPECT_EQ(target->model->embed_tokens->weight.size(0), c.vocab_size);
+  EXPECT_TRUE(fs::exists(pipeline_archive_path(cfg)));
 }
