@@ -54,7 +54,15 @@ CodeChangeStats code_change_stats(const torch::Tensor& w_target, const torch::Te
   torch::Tensor finite = torch::isfinite(ratio);
   s.n_finite = finite.sum().item<int64_t>();
   torch::Tensor fin = ratio.masked_select(finite);
-  s.sum_ratio = fin.numel() ? fin.sum().item<double>() : 0.0;
+  // Summed sequentially, not by torch's sum, whose split over threads changes
+  // the last bits with the thread count: the archive must not depend on how
+  // many ranks (hence threads per rank) produced it.
+  s.sum_ratio = 0.0;
+  if (fin.numel()) {
+    torch::Tensor c = fin.contiguous();
+    const double* p = c.data_ptr<double>();
+    for (int64_t k = 0; k < c.numel(); ++k) s.sum_ratio += p[k];
+  }
   s.max_ratio = fin.numel() ? fin.max().item<double>() : 0.0;
 
   const auto& e = s.bin_edges;
