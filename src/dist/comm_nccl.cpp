@@ -55,7 +55,7 @@ int comm_cuda_device_count() {
 
 namespace {
 
-bool is_half(torch::ScalarType t) {
+bool nccl_is_half(torch::ScalarType t) {
   return t == torch::kBFloat16 || t == torch::kFloat16;
 }
 
@@ -156,7 +156,7 @@ class NcclCommunicator : public Communicator {
 
   void all_reduce(torch::Tensor& t, ReduceOp op) override {
     require_cuda(t, "all_reduce");
-    if (is_half(t.scalar_type())) {
+    if (nccl_is_half(t.scalar_type())) {
       torch::Tensor f = t.to(torch::kFloat32);
       all_reduce(f, op);
       t.copy_(f);
@@ -188,7 +188,7 @@ class NcclCommunicator : public Communicator {
     require_cuda(t, "reduce_scatter");
     RELAPSE_CHECK(t.dim() >= 1 && t.size(0) % size_ == 0, "reduce_scatter: dim 0 (",
                   t.dim() ? t.size(0) : 0, ") not divisible by the group size ", size_);
-    if (is_half(t.scalar_type())) {
+    if (nccl_is_half(t.scalar_type())) {
       torch::Tensor r = reduce_scatter(t.to(torch::kFloat32), op).to(t.scalar_type());
       sync(stream());
       return r;
