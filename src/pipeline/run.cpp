@@ -21,18 +21,6 @@ namespace relapse::pipeline {
 
 namespace {
 
-eval::MuseEvalOptions eval_options(const EvalSection& e) {
-  eval::MuseEvalOptions o;
-  o.verbmem_max_new_tokens = e.verbmem_max_new_tokens;
-  o.knowmem_max_new_tokens = e.knowmem_max_new_tokens;
-  o.batch_size = e.batch_size;
-  o.min_k = e.min_k;
-  o.rouge = e.rouge;
-  o.clean_up_tokenization = e.clean_up_tokenization;
-  o.max_samples = e.max_samples;
-  return o;
-}
-
 quant::RtnConfig rtn_config(const QuantizeSection& q, int bits) {
   quant::RtnConfig c;
   c.scheme = quant::rtn_scheme_from_name(q.scheme);
@@ -60,6 +48,18 @@ void log_eval(const std::string& model, const PrecisionEval& pe) {
 }
 
 }  // namespace
+
+eval::MuseEvalOptions eval_options(const EvalSection& e) {
+  eval::MuseEvalOptions o;
+  o.verbmem_max_new_tokens = e.verbmem_max_new_tokens;
+  o.knowmem_max_new_tokens = e.knowmem_max_new_tokens;
+  o.batch_size = e.batch_size;
+  o.min_k = e.min_k;
+  o.rouge = e.rouge;
+  o.clean_up_tokenization = e.clean_up_tokenization;
+  o.max_samples = e.max_samples;
+  return o;
+}
 
 ModelResult stage_eval(RunContext& ctx, CorpusData& d, const model::LlamaForCausalLM& m,
                        const ModelInfo& info, const model::LlamaForCausalLM* target) {

@@ -354,14 +354,12 @@ model::LlamaForCausalLM stage_unlearn(RunContext& ctx, CorpusData& d, const Trai
   unlearn::EpochHook hook;
   if (u.stop_rule && std::isfinite(retrain_knowmem_f)) {
     hook = [&](int64_t epoch) {
-      eval::MuseEvalOptions eo;
+      // The same settings and precision (model.dtype) as the final evaluation,
+      // on a copy, so the rule compares like with like with the retrain number.
+      eval::MuseEvalOptions eo = eval_options(cfg.eval);
       eo.verbmem = eo.privleak = false;
-      eo.batch_size = cfg.eval.batch_size;
-      eo.knowmem_max_new_tokens = cfg.eval.knowmem_max_new_tokens;
-      eo.max_samples = cfg.eval.max_samples;
-      eo.rouge = cfg.eval.rouge;
-      auto r = eval::muse_evaluate(m, *d.tok, d.corpus, eo, ctx.dp());
-      m->train();
+      model::LlamaForCausalLM e = model_clone(m, model::dtype_from_name(cfg.model.dtype));
+      auto r = eval::muse_evaluate(e, *d.tok, d.corpus, eo, ctx.dp());
       log_info("unlearn ", spec.name, ": epoch ", epoch, " forget KnowMem ", r.knowmem_forget.mean,
                " (retrain ", retrain_knowmem_f, ")");
       return r.knowmem_forget.mean > retrain_knowmem_f;

@@ -8,6 +8,7 @@
 #include "relapse/data/muse.h"
 #include "relapse/dist/communicator.h"
 #include "relapse/dist/process_grid.h"
+#include "relapse/eval/muse_eval.h"
 #include "relapse/model/llama.h"
 #include "relapse/model/tokenizer.h"
 #include "relapse/pipeline/results.h"
@@ -78,6 +79,9 @@ model::LlamaForCausalLM stage_unlearn(RunContext& ctx, CorpusData& d, const Trai
 // modified); `target` (may be null) gets code-change stats for unlearned ones.
 ModelResult stage_eval(RunContext& ctx, CorpusData& d, const model::LlamaForCausalLM& m,
                        const ModelInfo& info, const model::LlamaForCausalLM* target);
+
+// The evaluation settings of cfg.eval (every metric on).
+eval::MuseEvalOptions eval_options(const EvalSection& e);
 
 // A deep copy of a model (same config, parameters copied) in `dtype`.
 model::LlamaForCausalLM model_clone(const model::LlamaForCausalLM& m, torch::ScalarType dtype);
