@@ -214,13 +214,11 @@ torch::Tensor llama_causal_mask(const torch::Tensor& attention_mask, int64_t q_l
   return m.masked_fill(allowed.logical_not(), lowest);
 }
 
-torch::Tensor LlamaForCausalLMImpl::forward_hidden(const torch::Tensor& input_ids,
-                                                   const torch::Tensor& attention_mask,
-                                                   const torch::Tensor& position_ids,
-                                                   KVCache* cache) {
+LlamaForCausalLMImpl::DecoderInputs LlamaForCausalLMImpl::decoder_inputs(
+    const torch::Tensor& input_ids, const torch::Tensor& attention_mask,
+    const torch::Tensor& position_ids, int64_t past) {
   RELAPSE_CHECK(input_ids.dim() == 2, "input_ids must be [batch, seq], got ", input_ids.sizes());
   int64_t B = input_ids.size(0), T = input_ids.size(1);
-  int64_t past = cache ? cache->length() : 0;
   auto long_opts = torch::TensorOptions().dtype(torch::kInt64).device(input_ids.device());
   torch::Tensor mask = attention_mask.defined() ? attention_mask.to(torch::kInt64)
                                                 : torch::ones({B, past + T}, long_opts);
@@ -231,16 +229,29 @@ torch::Tensor LlamaForCausalLMImpl::forward_hidden(const torch::Tensor& input_id
     // transformers' generate: position = (number of real tokens before) - 1; pads get 1.
     pos = (mask.cumsum(1) - 1).masked_fill(mask == 0, 1).narrow(1, past, T);
   }
-  torch::Tensor h = model->embed_tokens->forward(input_ids);
-  auto cs = rope_.forward(pos, h.scalar_type());
-  torch::Tensor additive = llama_causal_mask(mask, T, h.scalar_type());
+  DecoderInputs in;
+  in.h = model->embed_tokens->forward(input_ids);
+  auto cs = rope_.forward(pos, in.h.scalar_type());
+  in.cos = cs.first;
+  in.sin = cs.second;
+  in.mask = llama_causal_mask(mask, T, in.h.scalar_type());
+  return in;
+}
+
+torch::Tensor LlamaForCausalLMImpl::forward_hidden(const torch::Tensor& input_ids,
+                                                   const torch::Tensor& attention_mask,
+                                                   const torch::Tensor& position_ids,
+                                                   KVCache* cache) {
+  DecoderInputs in =
+      decoder_inputs(input_ids, attention_mask, position_ids, cache ? cache->length() : 0);
+  torch::Tensor h = in.h;
   if (cache && cache->k.empty()) {
     cache->k.resize(model->layers->size());
     cache->v.resize(model->layers->size());
   }
   for (size_t i = 0; i < model->layers->size(); ++i) {
     auto layer = model->layers->ptr<LlamaDecoderLayerImpl>(i);
-    h = layer->forward(h, cs.first, cs.second, additive, cache ? &cache->k[i] : nullptr,
+    h = layer->forward(h, in.cos, in.sin, in.mask, cache ? &cache->k[i] : nullptr,
                        cache ? &cache->v[i] : nullptr);
   }
   return model->norm->forward(h);

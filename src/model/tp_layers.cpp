@@ -116,7 +116,14 @@ ColumnParallelLinearImpl::ColumnParallelLinearImpl(int64_t in, int64_t out, bool
 }
 
 torch::Tensor ColumnParallelLinearImpl::forward(const torch::Tensor& x) {
-  torch::Tensor y = torch::nn::functional::linear(tp_copy_to_region(x, tp), weight, bias);
+  if (input_hook) input_hook(x);
+  torch::Tensor y;
+  if (matmul_override) {
+    y = matmul_override(tp_copy_to_region(x, tp));
+    if (bias.defined()) y = y + bias;
+  } else {
+    y = torch::nn::functional::linear(tp_copy_to_region(x, tp), weight, bias);
+  }
   return gather_output ? tp_gather_last_dim(y, tp) : y;
 }
 
@@ -129,7 +136,10 @@ RowParallelLinearImpl::RowParallelLinearImpl(int64_t in, int64_t out, bool has_b
 }
 
 torch::Tensor RowParallelLinearImpl::forward(const torch::Tensor& x) {
-  torch::Tensor y = tp_reduce_from_region(torch::nn::functional::linear(x, weight), tp);
+  if (input_hook) input_hook(x);
+  torch::Tensor local =
+      matmul_override ? matmul_override(x) : torch::nn::functional::linear(x, weight);
+  torch::Tensor y = tp_reduce_from_region(local, tp);
   return bias.defined() ? y + bias : y;
 }
 

@@ -104,6 +104,17 @@ class LlamaForCausalLMImpl : public torch::nn::Module {
                                const torch::Tensor& attention_mask = {},
                                const torch::Tensor& position_ids = {}, KVCache* cache = nullptr);
   torch::Tensor logits_local(const torch::Tensor& hidden);
+
+  // What the decoder layers see, for passes that walk the layers one at a
+  // time (GPTQ/AWQ calibration): the embeddings h [B,T,H] and the RoPE tables
+  // and additive mask every layer takes (same arguments as forward, no cache).
+  // forward_hidden(ids, mask) == norm(layer_{L-1}(... layer_0(h, cos, sin, mask))).
+  struct DecoderInputs {
+    torch::Tensor h, cos, sin, mask;
+  };
+  DecoderInputs decoder_inputs(const torch::Tensor& input_ids,
+                               const torch::Tensor& attention_mask = {},
+                               const torch::Tensor& position_ids = {}, int64_t past = 0);
   int64_t vocab_start() const { return model->embed_tokens->vocab_start; }
 
   const LlamaConfig& config() const { return config_; }

@@ -23,6 +23,7 @@
 // (call it after backward, before clipping and the optimizer step). In a
 // grad-norm, count every parameter once: only where TpParamInfo::owner is true.
 #pragma once
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -65,6 +66,13 @@ class ColumnParallelLinearImpl : public torch::nn::Module {
   TpContext tp;
   bool gather_output;
   int64_t replicas;
+  // Quantization hooks (src/quant), unset in normal use. input_hook sees every
+  // input x of this rank (calibration statistics: GPTQ Hessians, AWQ
+  // activation scales); matmul_override, when set, replaces x W^T on this
+  // rank's shard (bias and TP reductions unchanged): LLM.int8's emulated
+  // int8 matmul with outlier decomposition.
+  std::function<void(const torch::Tensor&)> input_hook;
+  std::function<torch::Tensor(const torch::Tensor&)> matmul_override;
 };
 TORCH_MODULE(ColumnParallelLinear);
 
@@ -77,6 +85,13 @@ class RowParallelLinearImpl : public torch::nn::Module {
   torch::Tensor weight, bias;  // [out, in/tp], [out]
   int64_t in_features, out_features;
   TpContext tp;
+  // Quantization hooks (src/quant), unset in normal use. input_hook sees every
+  // input x of this rank (calibration statistics: GPTQ Hessians, AWQ
+  // activation scales); matmul_override, when set, replaces x W^T on this
+  // rank's shard (bias and TP reductions unchanged): LLM.int8's emulated
+  // int8 matmul with outlier decomposition.
+  std::function<void(const torch::Tensor&)> input_hook;
+  std::function<torch::Tensor(const torch::Tensor&)> matmul_override;
 };
 TORCH_MODULE(RowParallelLinear);
 
