@@ -1,0 +1,313 @@
+// src/quant/bnb.cpp — bitsandbytes FP4/NF4 block quantization and LLM.int8
+// emulation (see include/relapse/quant/bnb.h for the formulas and the
+// bitsandbytes files they follow).
+#include "relapse/quant/bnb.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "relapse/core/error.h"
+
+namespace relapse::quant {
+namespace {
+
+std::string tensor_label(const std::string& name) {
+  return name.empty() ? std::string("weight") : "tensor '" + name + "'";
+}
+
+// Decision thresholds of kernels.cu as fp32 literals, sorted ascending.
+// NF4: code k is chosen when thr[k-1] < x <= thr[k] (x > t goes up).
+const float kNf4Thr[15] = {-0.8480964004993439f,   -0.6106329262256622f,  -0.4599952697753906f,
+                           -0.33967943489551544f,  -0.23460740596055984f, -0.13791173323988914f,
+                           -0.045525018125772476f, 0.03979014977812767f,  0.1202552504837513f,
+                           0.2035212516784668f,    0.2920137718319893f,   0.3893125355243683f,
+                           0.5016634166240692f,    0.6427869200706482f,   0.8614784181118011f};
+// FP4 magnitude thresholds, ascending, and the 3-bit magnitude codes in
+// ascending value order (0, 1/192, 1/6, 1/4, 1/3, 1/2, 2/3, 1).
+const float kFp4Thr[7] = {0.00260417f, 0.0859375f, 0.20833333f, 0.29166667f,
+                          0.4166667f,  0.583333f,  0.8333333f};
+const int kFp4Rank[8] = {0, 1, 6, 7, 4, 5, 2, 3};  // rank -> 3-bit code
+int fp4_rank_of(int code3) {
+  for (int r = 0; r < 8; ++r)
+    if (kFp4Rank[r] == code3) return r;
+  return 0;
+}
+
+// dQuantizeNF4 / dQuantizeFP4. A NaN (all-zero block: 0 * 1/0) fails every
+// comparison, as on the GPU: NF4 code 0, FP4 code 0.
+inline uint8_t quantize_nf4(float x) {
+  int k = 0;
+  while (k < 15 && x > kNf4Thr[k]) ++k;
+  return static_cast<uint8_t>(k);
+}
+inline uint8_t quantize_fp4(float x) {
+  const int sign = x < 0.0f ? 8 : 0;
+  const float a = std::fabs(x);
+  int r = 0;
+  while (r < 7 && a > kFp4Thr[r]) ++r;
+  return static_cast<uint8_t>(kFp4Rank[r] + sign);
+}
+
+void check_weight(const torch::Tensor& w, const std::string& label) {
+  RELAPSE_CHECK_INPUT(w.defined(), label, " is undefined");
+  RELAPSE_CHECK_INPUT(w.dim() == 2, label, " must be 2-D [out, in], got ", w.dim(), "-D");
+  RELAPSE_CHECK_INPUT(w.is_floating_point(), label, " must be floating point, got ",
+                      w.scalar_type());
+  RELAPSE_CHECK_INPUT(torch::isfinite(w).all().item<bool>(), label, " has non-finite values");
+}
+
+// Nearest value of a sorted fp32 map, ties to the lower index (fp32 midpoints).
+torch::Tensor nearest_code(const torch::Tensor& x, const std::vector<float>& map) {
+  std::vector<float> mids(map.size() - 1);
+  for (size_t i = 0; i + 1 < map.size(); ++i) mids[i] = (map[i] + map[i + 1]) / 2.0f;
+  auto cx = x.contiguous();
+  auto out = torch::empty(cx.sizes(), torch::kUInt8);
+  const float* px = cx.data_ptr<float>();
+  uint8_t* po = out.data_ptr<uint8_t>();
+  for (int64_t i = 0; i < cx.numel(); ++i) {
+    size_t k = std::lower_bound(mids.begin(), mids.end(), px[i]) - mids.begin();
+    po[i] = static_cast<uint8_t>(k);
+  }
+  return out;
+}
+
+// bitsandbytes' quantize_4bit(compress_statistics=True) on the absmax vector,
+// returning the absmax dequantization uses.
+torch::Tensor double_quant_absmax(const torch::Tensor& absmax) {
+  const auto& dyn = bnb_dynamic_map();
+  const float offset = absmax.mean().item<float>();
+  auto centered = absmax - offset;
+  const int64_t n = centered.numel(), bs = 256;
+  auto used = torch::empty_like(centered);
+  for (int64_t s = 0; s < n; s += bs) {
+    auto blk = centered.slice(0, s, std::min(n, s + bs));
+    float bmax = blk.abs().max().item<float>();
+    const float inv = 1.0f / std::max(bmax, 1e-38f);
+    auto codes = nearest_code(torch::clamp(blk * inv, -1.0f, 1.0f), dyn);
+    auto dynt = torch::tensor(dyn, torch::kFloat32);
+    used.slice(0, s, std::min(n, s + bs))
+        .copy_(dynt.index({codes.to(torch::kLong)}) * bmax + offset);
+  }
+  return used;
+}
+
+}  // namespace
+
+Bnb4Format bnb4_format_from_name(const std::string& name) {
+  if (name == "fp4") return Bnb4Format::kFp4;
+  if (name == "nf4") return Bnb4Format::kNf4;
+  RELAPSE_THROW(ExitCode::kConfig, "unknown bitsandbytes 4-bit format '", name,
+                "' (expected fp4 or nf4)");
+}
+
+std::string bnb4_format_name(Bnb4Format f) {
+  return f == Bnb4Format::kFp4 ? "fp4" : "nf4";
+}
+
+const std::vector<float>& bnb4_codebook(Bnb4Format f) {
+  // get_4bit_type: FP4 = {0, 0.0625, 8, 12, 4, 6, 2, 3, -0, ...} / 12 in fp32;
+  // NF4 = create_normal_map(offset=0.9677083) as bitsandbytes hardcodes it.
+  static const std::vector<float> fp4 = [] {
+    const float raw[16] = {0.0f,  0.0625f,  8.0f,  12.0f,  4.0f,  6.0f,  2.0f,  3.0f,
+                           -0.0f, -0.0625f, -8.0f, -12.0f, -4.0f, -6.0f, -2.0f, -3.0f};
+    std::vector<float> v(16);
+    for (int i = 0; i < 16; ++i) v[i] = raw[i] / 12.0f;
+    return v;
+  }();
+  static const std::vector<float> nf4 = {-1.0f,
+                                         -0.6961928009986877f,
+                                         -0.5250730514526367f,
+                                         -0.39491748809814453f,
+                                         -0.28444138169288635f,
+                                         -0.18477343022823334f,
+                                         -0.09105003625154495f,
+                                         0.0f,
+                                         0.07958029955625534f,
+                                         0.16093020141124725f,
+                                         0.24611230194568634f,
+                                         0.33791524171829224f,
+                                         0.44070982933044434f,
+                                         0.5626170039176941f,
+                                         0.7229568362236023f,
+                                         1.0f};
+  return f == Bnb4Format::kFp4 ? fp4 : nf4;
+}
+
+const std::vector<float>& bnb_dynamic_map() {
+  // create_dynamic_map(signed=True, max_exponent_bits=7, total_bits=8): for
+  // i in 0..6, the 2^i midpoints of linspace(0.1, 1, 2^i + 1) (fp32) times
+  // ±10^(i-6), plus 0 and 1, sorted.
+  static const std::vector<float> m = [] {
+    std::vector<float> v;
+    for (int i = 0; i < 7; ++i) {
+      // torch.linspace (float32, CPU, torch 2.x): step = (end − start)/(n − 1)
+      // in float, then start + step·k for k < n/2 and end − step·(n − 1 − k)
+      // after, each a single-rounding fma (libtorch 1.13's linspace rounds
+      // differently, so it is not used here).
+      const int n = (1 << i) + 1;
+      const float start = 0.1f, end = 1.0f, step = (end - start) / static_cast<float>(n - 1);
+      std::vector<float> b(n);
+      for (int k = 0; k < n; ++k)
+        b[k] = k < n / 2 ? std::fma(step, static_cast<float>(k), start)
+                         : std::fma(-step, static_cast<float>(n - 1 - k), end);
+      const float p = static_cast<float>(std::pow(10.0, i - 6));  // the scalar, cast to float
+      for (int k = 0; k + 1 < n; ++k) v.push_back(p * ((b[k] + b[k + 1]) / 2.0f));
+      for (int k = 0; k + 1 < n; ++k) v.push_back(-p * ((b[k] + b[k + 1]) / 2.0f));
+    }
+    v.push_back(0.0f);
+    v.push_back(1.0f);
+    std::sort(v.begin(), v.end());
+    return v;
+  }();
+  return m;
+}
+
+RtnResult bnb4_quantize(const torch::Tensor& w, const Bnb4Config& c, const std::string& name) {
+  const std::string label = tensor_label(name);
+  RELAPSE_CHECK_CONFIG(
+      c.blocksize >= 32 && c.blocksize <= 4096 && (c.blocksize & (c.blocksize - 1)) == 0,
+      "bitsandbytes blocksize must be a power of two in [32, 4096], got ", c.blocksize);
+  check_weight(w, label);
+  const int64_t out = w.size(0), in = w.size(1);
+  RELAPSE_CHECK_INPUT(in % c.blocksize == 0, label, " has ", in,
+                      " input columns, not a multiple of blocksize ", c.blocksize);
+  auto x = w.detach()
+               .to(torch::kCPU, torch::kFloat32)
+               .contiguous()
+               .view({out, in / c.blocksize, c.blocksize});
+  auto absmax = x.abs().amax(-1);                  // [out, nb]
+  auto inv = torch::reciprocal(absmax);            // fp32 1/absmax (inf for a zero block)
+  auto xn = (x * inv.unsqueeze(-1)).contiguous();  // NaN in a zero block, as on the GPU
+  auto codes = torch::empty({out, in}, torch::kUInt8);
+  const float* px = xn.data_ptr<float>();
+  uint8_t* pc = codes.data_ptr<uint8_t>();
+  const bool fp4 = c.format == Bnb4Format::kFp4;
+  for (int64_t i = 0; i < out * in; ++i) pc[i] = fp4 ? quantize_fp4(px[i]) : quantize_nf4(px[i]);
+
+  torch::Tensor scales = absmax;
+  if (c.double_quant)
+    scales = double_quant_absmax(absmax.reshape(-1)).view({out, in / c.blocksize});
+
+  auto book = torch::tensor(bnb4_codebook(c.format), torch::kFloat32);
+  auto vals = book.index({codes.to(torch::kLong)}).view({out, in / c.blocksize, c.blocksize});
+  RtnResult r;
+  r.codes = codes;
+  r.scales = scales.contiguous();
+  r.dequant = (vals * scales.unsqueeze(-1)).view({out, in}).to(w.scalar_type()).to(w.device());
+  r.group_size = c.blocksize;
+  return r;
+}
+
+torch::Tensor bnb4_bucket_width(const RtnResult& q, const Bnb4Config& c) {
+  RELAPSE_CHECK_INPUT(q.codes.defined() && q.codes.dim() == 2 && q.scales.defined(),
+                      "bnb4_bucket_width: codes [out, in] and scales are required");
+  const int64_t bs = q.group_size > 0 ? q.group_size : c.blocksize;
+  RELAPSE_CHECK_INPUT(q.codes.size(1) % bs == 0 && q.scales.size(1) == q.codes.size(1) / bs,
+                      "bnb4_bucket_width: scales shape does not match codes and blocksize ", bs);
+  // Bucket width of each code in normalised units.
+  float wid[16];
+  if (c.format == Bnb4Format::kNf4) {
+    for (int k = 0; k < 16; ++k) {
+      const float lo = k == 0 ? -1.0f : kNf4Thr[k - 1], hi = k == 15 ? 1.0f : kNf4Thr[k];
+      wid[k] = hi - lo;
+    }
+  } else {
+    for (int k = 0; k < 16; ++k) {
+      const int r = fp4_rank_of(k & 7);
+      const float lo = r == 0 ? 0.0f : kFp4Thr[r - 1], hi = r == 7 ? 1.0f : kFp4Thr[r];
+      wid[k] = hi - lo;
+    }
+  }
+  auto table = torch::from_blob(wid, {16}, torch::kFloat32).clone();
+  const int64_t out = q.codes.size(0), in = q.codes.size(1);
+  auto w = table.index({q.codes.to(torch::kCPU).to(torch::kLong)}).view({out, in / bs, bs});
+  return (w * q.scales.to(torch::kCPU, torch::kFloat32).unsqueeze(-1)).view({out, in});
+}
+
+LlmInt8Weight llm_int8_quantize_weight(const torch::Tensor& w, const std::string& name) {
+  const std::string label = tensor_label(name);
+  check_weight(w, label);
+  auto w16 = w.detach().to(torch::kCPU).to(torch::kHalf);
+  RELAPSE_CHECK_INPUT(torch::isfinite(w16).all().item<bool>(), label,
+                      " overflows float16 (LLM.int8 quantizes the fp16 weight)");
+  auto wf = w16.to(torch::kFloat32);
+  LlmInt8Weight r;
+  r.scb = wf.abs().amax(1).contiguous();
+  // bnb: 127.0 / row_stats, which torch evaluates as reciprocal(row_stats) * 127.
+  auto scale = torch::reciprocal(r.scb) * 127.0f;  // inf for a zero row
+  auto q = torch::round(wf * scale.unsqueeze(1));
+  q = torch::where(r.scb.unsqueeze(1).gt(0), q, torch::zeros_like(q));
+  r.cb = q.to(torch::kInt8).contiguous();
+  return r;
+}
+
+torch::Tensor llm_int8_linear(const torch::Tensor& x, const LlmInt8Weight& w, double threshold,
+                              const torch::Tensor& bias) {
+  RELAPSE_CHECK_INPUT(w.cb.defined() && w.cb.dim() == 2 && w.cb.scalar_type() == torch::kInt8,
+                      "llm_int8_linear: weight codes CB must be int8 [out, in]");
+  RELAPSE_CHECK_INPUT(w.scb.defined() && w.scb.dim() == 1 && w.scb.size(0) == w.cb.size(0),
+                      "llm_int8_linear: SCB must be [out] matching CB");
+  RELAPSE_CHECK_INPUT(
+      x.defined() && x.dim() >= 1 && x.is_floating_point() && x.size(-1) == w.cb.size(1),
+      "llm_int8_linear: input x must be floating [..., ", w.cb.size(1), "]");
+  RELAPSE_CHECK_INPUT(threshold >= 0.0, "llm_int8_linear: threshold must be >= 0, got ", threshold);
+  const int64_t out = w.cb.size(0), in = w.cb.size(1);
+  if (bias.defined())
+    RELAPSE_CHECK_INPUT(bias.dim() == 1 && bias.size(0) == out, "llm_int8_linear: bias must be [",
+                        out, "]");
+  const auto dt = x.scalar_type();
+  auto x2 = x.detach().to(torch::kCPU).reshape({-1, in});
+  auto a16 = x2.to(torch::kHalf).to(torch::kFloat32);
+  auto absa = a16.abs();
+  torch::Tensor keep, cols;
+  if (threshold > 0.0) {
+    // The comparison runs in fp16 (kernel: absval < T(threshold)).
+    const float thr = static_cast<float>(at::Half(static_cast<float>(threshold)));
+    keep = absa.lt(thr);
+    cols = keep.logical_not().any(0);
+  } else {
+    keep = torch::ones_like(absa, torch::kBool);
+    cols = torch::zeros({in}, torch::kBool);
+  }
+  auto rowmax = torch::where(keep, absa, torch::zeros_like(absa)).amax(1);  // fp32 [rows]
+  // __fdividef(127, absmax) = 127 * approx(1/absmax); exact reciprocal here.
+  auto scale = torch::reciprocal(rowmax) * 127.0f;
+  auto ca = torch::round(a16 * scale.unsqueeze(1));
+  auto zero =
+      keep.logical_and(cols.logical_not().unsqueeze(0)).logical_and(rowmax.gt(0).unsqueeze(1));
+  ca = torch::where(zero, ca, torch::zeros_like(ca));
+  // Exact int32 accumulation, emulated in float64 (|acc| <= in * 127^2 < 2^53).
+  auto acc = torch::matmul(ca.to(torch::kFloat64), w.cb.to(torch::kCPU, torch::kFloat64).t());
+  auto prod = acc.to(torch::kFloat32) * rowmax.unsqueeze(1) *
+              w.scb.to(torch::kCPU, torch::kFloat32).unsqueeze(0);
+  const double kDequant = static_cast<double>(6.200012e-05f);  // MM_DEQUANT_CONST
+  torch::Tensor y16;
+  if (bias.defined() && bias.scalar_type() == torch::kHalf) {
+    // Fused: __float2half(fmaf(prod, C, bias)); prod*C is exact in float64.
+    y16 = (prod.to(torch::kFloat64) * kDequant + bias.to(torch::kCPU, torch::kFloat64).unsqueeze(0))
+              .to(torch::kFloat32)
+              .to(torch::kHalf);
+  } else {
+    y16 = (prod.to(torch::kFloat64) * kDequant).to(torch::kFloat32).to(torch::kHalf);
+    if (bias.defined())  // out.add_(bias) on the fp16 output: fp32 sum, rounded to fp16
+      y16 = (y16.to(torch::kFloat32) + bias.to(torch::kCPU, torch::kFloat32).unsqueeze(0))
+                .to(torch::kHalf);
+  }
+  auto y = y16.to(dt);
+  if (cols.any().item<bool>()) {
+    auto idx = torch::nonzero(cols).view(-1);
+    auto sub_a = x2.index_select(1, idx).to(torch::kFloat64);
+    // int8_vectorwise_dequant: (CB * SCB) * (1/127) in fp32, then x's dtype.
+    auto sub_b = ((w.cb.to(torch::kCPU).index_select(1, idx).to(torch::kFloat32) *
+                   w.scb.to(torch::kCPU, torch::kFloat32).unsqueeze(1)) *
+                  7.874015718698502e-3f)
+                     .to(dt)
+                     .to(torch::kFloat64);
+    y = (y.to(torch::kFloat64) + torch::matmul(sub_a, sub_b.t())).to(dt);
+  }
+  auto shape = x.sizes().vec();
+  shape.back() = out;
+  return y.view(shape).to(x.device());
+}
+
+}  // namespace relapse::quant
