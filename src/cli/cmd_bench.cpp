@@ -1,14 +1,15 @@
 // src/cli/cmd_bench.cpp — `relapse bench`: a parent for micro-benchmarks.
 // `relapse bench comm` times relapse's all-reduce / all-gather against the raw
 // MPI (or NCCL) call on the same buffer and prints an nccl-tests style table
-// (measurements in src/dist/bench_comm.cpp). Other benchmarks (`bench quant`)
-// add themselves as further subcommands of `bench`.
+// (measurements in src/dist/bench_comm.cpp). `relapse bench quant` times
+// RTN/GPTQ/AWQ on whole models (src/quant/bench_quant.cpp).
 #include <cstdio>
 #include <string>
 
 #include "commands.h"
 #include "relapse/core/log.h"
 #include "relapse/dist/bench_comm.h"
+#include "relapse/quant/bench_quant.h"
 
 namespace relapse::cli {
 
@@ -89,12 +90,43 @@ void cmd_bench_comm_add(CLI::App& bench, CommandRun& run) {
   });
 }
 
+void cmd_bench_quant_add(CLI::App& bench, CommandRun& run) {
+  auto a = std::make_shared<quant::BenchQuantOptions>();
+  CLI::App* c = bench.add_subcommand(
+      "quant",
+      "Time to quantize whole models with RTN, GPTQ, AWQ (and fp4/nf4/llm_int8), and RTN's "
+      "GB/s against a copy of the same weights");
+  c->add_option("--models", a->models, "tiny|small|base|llama-134m ...")->capture_default_str();
+  c->add_option("--methods", a->methods, "rtn gptq awq fp4 nf4 llm_int8")->capture_default_str();
+  c->add_option("--dtype", a->dtype, "float32|bfloat16")
+      ->check(CLI::IsMember({"float32", "bfloat16"}))
+      ->capture_default_str();
+  c->add_option("--bits", a->bits, "8 or 4")->capture_default_str();
+  c->add_option("--group-size", a->group_size, "group size (-1 = per row)")->capture_default_str();
+  c->add_option("--n-samples", a->n_samples, "GPTQ/AWQ calibration windows")->capture_default_str();
+  c->add_option("--seq-len", a->seq_len, "tokens per window")->capture_default_str();
+  c->add_option("--repeats", a->repeats, "RTN and copy: best of N")->capture_default_str();
+  c->callback([a, &run] {
+    run = [a](Runtime& rt) {
+      std::unique_ptr<Communicator> comm;
+      if (rt.world_size() > 1) comm = comm_mpi_create(rt.world());
+      auto rows = quant::bench_quant_run(*a, comm.get());
+      if (rt.rank() == 0) {
+        std::fputs(quant::bench_quant_format(rows, *a, rt.world_size()).c_str(), stdout);
+        std::fflush(stdout);
+      }
+      return 0;
+    };
+  });
+}
+
 }  // namespace
 
 void cmd_bench_register(CLI::App& app, CommandRun& run) {
-  CLI::App* bench = app.add_subcommand("bench", "Micro-benchmarks (bench comm)");
+  CLI::App* bench = app.add_subcommand("bench", "Micro-benchmarks (bench comm, bench quant)");
   bench->require_subcommand(1);
   cmd_bench_comm_add(*bench, run);
+  cmd_bench_quant_add(*bench, run);
 }
 
 RELAPSE_REGISTER_COMMAND(80, cmd_bench_register);

@@ -111,7 +111,11 @@ void write_code_change(H5Group g, const PrecisionEval& e) {
   std::vector<std::string> name;
   std::vector<int64_t> n_weights, n_changed, n_moved;
   std::vector<double> frac_changed, mean_ratio, max_ratio;
+  // The per-layer histogram of |w_unl − w_target| / Δ: one column per bin
+  // (hist_0 counts [bin_edges[0], bin_edges[1]), the last one [edges.back(), inf]).
+  std::vector<std::vector<int64_t>> hist(c.bin_edges.size());
   for (const auto& [layer, s] : e.code_change_layers) {
+    for (size_t b = 0; b < hist.size(); ++b) hist[b].push_back(s.hist[b]);
     name.push_back(layer);
     n_weights.push_back(s.n_weights);
     n_changed.push_back(s.n_codes_changed);
@@ -120,13 +124,15 @@ void write_code_change(H5Group g, const PrecisionEval& e) {
     mean_ratio.push_back(s.mean_ratio());
     max_ratio.push_back(s.max_ratio);
   }
-  g.write_table("layers", {{"name", name},
-                           {"n_weights", n_weights},
-                           {"n_codes_changed", n_changed},
-                           {"frac_codes_changed", frac_changed},
-                           {"n_moved", n_moved},
-                           {"mean_ratio", mean_ratio},
-                           {"max_ratio", max_ratio}});
+  std::vector<Column> cols = {{"name", name},
+                              {"n_weights", n_weights},
+                              {"n_codes_changed", n_changed},
+                              {"frac_codes_changed", frac_changed},
+                              {"n_moved", n_moved},
+                              {"mean_ratio", mean_ratio},
+                              {"max_ratio", max_ratio}};
+  for (size_t b = 0; b < hist.size(); ++b) cols.push_back({"hist_" + std::to_string(b), hist[b]});
+  g.write_table("layers", cols);
 }
 
 void write_precision(H5Group g, const PrecisionEval& e, const SummaryRow& s) {
@@ -282,6 +288,16 @@ void archive_write(const RunResult& r, const std::string& path) {
     prov.set_attr("config_yaml", r.config_yaml);
     prov.set_attr("run_name", r.name);
     prov.set_attr("total_wall_s", r.total_wall_s);
+    if (r.calibration.used) {
+      // What GPTQ/AWQ were calibrated on: enough to redraw the same windows.
+      H5Group cal = root.group("calibration");
+      cal.set_attr("source", r.calibration.source);
+      cal.set_attr("file", r.calibration.file);
+      cal.set_attr("n_samples", r.calibration.n_samples);
+      cal.set_attr("seq_len", r.calibration.seq_len);
+      cal.set_attr("seed", std::to_string(r.calibration.seed));  // uint64, as decimal text
+      cal.set_attr("text_tokens", r.calibration.text_tokens);
+    }
 
     std::vector<std::string> stage;
     std::vector<double> wall;

@@ -185,6 +185,50 @@ std::string summary_table_text(const RunResult& r) {
   return os.str();
 }
 
+// The paper's mechanism, per unlearned model and quantized precision: how far
+// unlearning moved the weights in units of the target's quantization step Δ,
+// and how many integer codes changed. Weights that moved < Δ/2 keep their
+// code unless they sat near a bucket boundary.
+static std::string bucket_section(const RunResult& r) {
+  std::ostringstream os;
+  bool any = false;
+  for (const auto& m : r.models)
+    for (const auto& e : m.evals) any = any || e.has_code_change;
+  if (!any) return "";
+  os << "\n## Bucket diagnostics\n\n"
+        "Share of weights by |w_unlearned − w_target| / Δ (Δ = the target's quantization step "
+        "of that weight: its group's scale, or for fp4/nf4 the width of its code's bucket), "
+        "and the share of integer codes that differ between Q(target) and Q(unlearned). "
+        "Per-layer counts are in the archive (`code_change/layers`).\n\n"
+        "| model | precision | codes changed (%) | < 0.01 Δ (%) | 0.01–0.1 Δ (%) | 0.1–0.5 Δ (%) "
+        "| ≥ 0.5 Δ (%) | layer with most changes |\n"
+        "|---|---|---:|---:|---:|---:|---:|---|\n";
+  for (const auto& m : r.models) {
+    for (const auto& e : m.evals) {
+      if (!e.has_code_change) continue;
+      const auto& c = e.code_change;
+      double b[4] = {0, 0, 0, 0};  // edges {0, .001, .01, .05, .1, .25, .5, 1, 2}
+      for (size_t i = 0; i < c.hist.size(); ++i) {
+        const double lo = c.bin_edges[i];
+        b[lo < 0.01 ? 0 : lo < 0.1 ? 1 : lo < 0.5 ? 2 : 3] += static_cast<double>(c.hist[i]);
+      }
+      std::string worst = kDash;
+      double worst_f = -1;
+      for (const auto& [name, ls] : e.code_change_layers)
+        if (ls.frac_codes_changed() > worst_f) {
+          worst_f = ls.frac_codes_changed();
+          worst = name + " (" + fmt(100.0 * worst_f, 2) + "%)";
+        }
+      const double n = c.n_weights ? static_cast<double>(c.n_weights) : kNaN;
+      os << "| " << md_cell(m.info.name) << " | " << md_cell(e.precision) << " | "
+         << fmt(100.0 * c.frac_codes_changed(), 2);
+      for (double v : b) os << " | " << fmt(100.0 * v / n, 1);
+      os << " | " << md_cell(worst) << " |\n";
+    }
+  }
+  return os.str();
+}
+
 std::string report_markdown(const RunResult& r, const std::string& archive_name) {
   std::vector<SummaryRow> rows = summary_rows(r);
   const ModelResult* target = find_kind(r, "target");
@@ -206,7 +250,9 @@ std::string report_markdown(const RunResult& r, const std::string& archive_name)
         "stay "
         "high (the model keeps its other knowledge). **PrivLeak** near 0 means the forget set "
         "looks as unseen as held-out text. Each model is evaluated at full precision and after "
-        "round-to-nearest quantization (int8, int4, ...). **Recovery** near 100% means "
+        "quantization: round-to-nearest (int8, int4, ...), GPTQ (gptq4), AWQ (awq4) and the "
+        "bitsandbytes formats the paper's code ran (fp4, nf4, llm_int8). **Recovery** near "
+        "100% means "
         "quantization gave the forgotten knowledge back (the quantized unlearned model scores "
         "like the quantized target); near 0% means the forgetting survived quantization. "
         "\""
@@ -260,6 +306,8 @@ std::string report_markdown(const RunResult& r, const std::string& archive_name)
          << fmt(100.0 * recovery(r, m.info.name, e.precision, "verbmem_f"), 1) << " |\n";
     }
   }
+
+  os << bucket_section(r);
 
   os << "\n## What the numbers say\n\n";
   const SummaryRow* tf = target ? find_row(rows, target->info.name, "full") : nullptr;

@@ -21,22 +21,6 @@ namespace relapse::pipeline {
 
 namespace {
 
-quant::RtnConfig rtn_config(const QuantizeSection& q, int bits) {
-  quant::RtnConfig c;
-  c.scheme = quant::rtn_scheme_from_name(q.scheme);
-  c.bits = bits;
-  c.group_size = q.group_size;
-  c.modules = q.modules;
-  quant::rtn_config_validate(c);
-  return c;
-}
-
-std::string precision_label(const QuantizeSection& q, int bits) {
-  std::string l = "int" + std::to_string(bits);
-  if (q.scheme != "rtn_sym") l += "_" + q.scheme.substr(4);  // int4_asym, int4_sym_clamp
-  return l;
-}
-
 void log_eval(const std::string& model, const PrecisionEval& pe) {
   const auto& m = pe.metrics;
   log_info(
@@ -83,21 +67,47 @@ ModelResult stage_eval(RunContext& ctx, CorpusData& d, const model::LlamaForCaus
     log_eval(info.name, pe);
     res.evals.push_back(std::move(pe));
   }
-  for (int bits : cfg.quantize.bits) {
+  for (const quant::QuantSpec& spec : ctx.quant_specs) {
     Progress timer("", 0);
     PrecisionEval pe;
-    pe.precision = precision_label(cfg.quantize, bits);
-    pe.scheme = cfg.quantize.scheme;
-    pe.bits = bits;
-    pe.group_size = cfg.quantize.group_size;
-    const quant::RtnConfig rc = rtn_config(cfg.quantize, bits);
+    pe.precision = spec.label;
+    pe.scheme = spec.scheme;
+    pe.bits = spec.bits;
+    pe.group_size = spec.group_size;
     model::LlamaForCausalLM mm = model_clone(m, dt);
-    if (target && info.kind == "unlearned") {
-      model::LlamaForCausalLM t = model_clone(*target, dt);
-      pe.code_change = quant::code_change_stats_model(t, mm, rc, &pe.code_change_layers);
-      pe.has_code_change = true;
+    const bool diag =
+        cfg.quantize.diagnostics && (info.kind == "target" || (target && info.kind == "unlearned"));
+    if (spec.method == quant::QuantMethod::kRtn) {
+      // RTN's own path: under tensor parallelism it compares whole weights.
+      if (diag && info.kind == "unlearned") {
+        model::LlamaForCausalLM t = model_clone(*target, dt);
+        pe.code_change = quant::code_change_stats_model(t, mm, spec.rtn, &pe.code_change_layers);
+        pe.has_code_change = true;
+      }
+      quant::quant_apply(mm, spec, ctx.calib_ids, ctx.dp(), /*keep_codes=*/false);
+    } else {
+      std::vector<std::pair<std::string, torch::Tensor>> w_orig;
+      if (diag)
+        for (auto& [name, w] : quant::rtn_model_weights(mm, spec.rtn))
+          w_orig.emplace_back(name, w.detach().clone());
+      std::vector<quant::LayerQuant> q =
+          quant::quant_apply(mm, spec, ctx.calib_ids, ctx.dp(), /*keep_codes=*/diag);
+      if (diag && info.kind == "target") {
+        ctx.target_quant[spec.label] = std::move(q);
+        ctx.target_weights[spec.label] = std::move(w_orig);
+      } else if (diag) {
+        if (!ctx.target_quant.count(spec.label)) {  // the target was not evaluated in this run
+          model::LlamaForCausalLM t = model_clone(*target, dt);
+          for (auto& [name, w] : quant::rtn_model_weights(t, spec.rtn))
+            ctx.target_weights[spec.label].emplace_back(name, w.detach().clone());
+          ctx.target_quant[spec.label] = quant::quant_apply(t, spec, ctx.calib_ids, ctx.dp());
+        }
+        pe.code_change =
+            quant::quant_code_change(ctx.target_weights[spec.label], w_orig,
+                                     ctx.target_quant[spec.label], q, &pe.code_change_layers);
+        pe.has_code_change = true;
+      }
     }
-    quant::quantize_model(mm, rc, /*keep_codes=*/false);
     run_one(mm, pe);
     pe.wall_s = timer.elapsed_s();
     ctx.add_stage_time("eval/" + info.name + "/" + pe.precision, pe.wall_s);
@@ -129,6 +139,7 @@ RunResult pipeline_run(const RelapseConfig& cfg, Runtime&, Stage last,
 
   CorpusData d = stage_data(ctx);
   if (last == Stage::kData) return result;
+  if (last == Stage::kEval) stage_quant_setup(ctx, d);
   TrainedModels tm = stage_train(ctx, d);
   std::vector<UnlearnSpec> grid = unlearn_grid(cfg.unlearn);
 

@@ -1,5 +1,6 @@
 // src/pipeline/stages.h — the pieces pipeline_run is made of (internal).
 #pragma once
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "relapse/model/llama.h"
 #include "relapse/model/tokenizer.h"
 #include "relapse/pipeline/results.h"
+#include "relapse/quant/quant_spec.h"
 #include "relapse/unlearn/loops.h"
 
 namespace relapse::pipeline {
@@ -21,6 +23,13 @@ struct RunContext {
   int rank = 0, world = 1;  // in the run's communicator (MPI_COMM_WORLD or a sweep cell's)
   ProcessGrid grid;         // DP × TP over that communicator (parallel.tp)
   RunResult* result = nullptr;
+  // The quantized precisions of every evaluation, GPTQ/AWQ's calibration
+  // windows (undefined when none needs them), and the target's quantization
+  // results per precision label (codes kept for the bucket diagnostics).
+  std::vector<quant::QuantSpec> quant_specs;
+  torch::Tensor calib_ids;
+  std::map<std::string, std::vector<quant::LayerQuant>> target_quant;
+  std::map<std::string, std::vector<std::pair<std::string, torch::Tensor>>> target_weights;
   // The data-parallel group (null when DP = 1): loops and evaluation shard over it.
   Communicator* dp() const { return grid.dp_size > 1 ? grid.dp.get() : nullptr; }
   // This rank's tensor-parallel place: models are built and loaded with it.
@@ -75,8 +84,13 @@ model::LlamaForCausalLM stage_unlearn(RunContext& ctx, CorpusData& d, const Trai
                                       const UnlearnSpec& spec, ModelInfo& info,
                                       double retrain_knowmem_f);
 
-// eval: the model at full precision and every quantize.bits (the model is not
-// modified); `target` (may be null) gets code-change stats for unlearned ones.
+// Fills ctx.quant_specs from cfg.quantize and, when GPTQ or AWQ is among them,
+// ctx.calib_ids from the configured text (recorded in ctx.result->calibration).
+void stage_quant_setup(RunContext& ctx, const CorpusData& d);
+
+// eval: the model at full precision and every quantized precision (the model
+// is not modified); `target` (may be null) gets bucket diagnostics for
+// unlearned ones.
 ModelResult stage_eval(RunContext& ctx, CorpusData& d, const model::LlamaForCausalLM& m,
                        const ModelInfo& info, const model::LlamaForCausalLM* target);
 

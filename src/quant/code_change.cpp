@@ -16,32 +16,30 @@ const std::vector<double>& code_change_bin_edges() {
   return edges;
 }
 
-CodeChangeStats code_change_stats(const torch::Tensor& w_target, const torch::Tensor& w_unlearned,
-                                  const RtnResult& q_target, const RtnResult& q_unlearned) {
+CodeChangeStats code_change_stats_bucket(const torch::Tensor& w_target,
+                                         const torch::Tensor& w_unlearned,
+                                         const torch::Tensor& codes_target,
+                                         const torch::Tensor& codes_unlearned,
+                                         const torch::Tensor& bucket, int64_t n_groups,
+                                         int64_t n_groups_params_changed) {
   torch::NoGradGuard no_grad;
   RELAPSE_CHECK(w_target.sizes() == w_unlearned.sizes(), "code_change_stats: weight shapes differ");
-  RELAPSE_CHECK(q_target.codes.defined() && q_unlearned.codes.defined(),
-                "code_change_stats: RTN results without codes");
-  RELAPSE_CHECK(q_target.codes.sizes() == w_target.sizes() &&
-                    q_unlearned.codes.sizes() == w_target.sizes() &&
-                    q_target.group_size == q_unlearned.group_size,
-                "code_change_stats: RTN results do not match the weights");
-  const int64_t out = w_target.size(0), in = w_target.size(1), gs = q_target.group_size;
-  const int64_t ng = in / gs;
-
+  RELAPSE_CHECK(codes_target.defined() && codes_unlearned.defined(),
+                "code_change_stats: quantization results without codes");
+  RELAPSE_CHECK(codes_target.sizes() == w_target.sizes() &&
+                    codes_unlearned.sizes() == w_target.sizes() &&
+                    bucket.sizes() == w_target.sizes(),
+                "code_change_stats: codes / bucket widths do not match the weights");
   CodeChangeStats s;
-  s.n_weights = out * in;
-  s.n_codes_changed = q_target.codes.ne(q_unlearned.codes).sum().item<int64_t>();
-  s.n_groups = out * ng;
-  torch::Tensor pchg = q_target.scales.ne(q_unlearned.scales);
-  if (q_target.zeros.defined() && q_unlearned.zeros.defined())
-    pchg = pchg | q_target.zeros.ne(q_unlearned.zeros);
-  s.n_groups_params_changed = pchg.sum().item<int64_t>();
+  s.n_weights = w_target.numel();
+  s.n_codes_changed = codes_target.ne(codes_unlearned).sum().item<int64_t>();
+  s.n_groups = n_groups;
+  s.n_groups_params_changed = n_groups_params_changed;
 
-  torch::Tensor wt = w_target.detach().to(torch::kFloat64).reshape({out, ng, gs});
-  torch::Tensor wu = w_unlearned.detach().to(torch::kFloat64).reshape({out, ng, gs});
+  torch::Tensor wt = w_target.detach().to(torch::kFloat64);
+  torch::Tensor wu = w_unlearned.detach().to(torch::kFloat64);
   torch::Tensor diff = (wu - wt).abs();
-  torch::Tensor delta = q_target.scales.to(torch::kFloat64).reshape({out, ng, 1}).expand_as(diff);
+  torch::Tensor delta = bucket.to(torch::kFloat64);
   torch::Tensor moved = diff.gt(0);
   s.n_moved = moved.sum().item<int64_t>();
   torch::Tensor zero_delta = delta.eq(0);
@@ -72,6 +70,30 @@ CodeChangeStats code_change_stats(const torch::Tensor& w_target, const torch::Te
     s.hist[i] = in_bin.sum().item<int64_t>();
   }
   return s;
+}
+
+CodeChangeStats code_change_stats(const torch::Tensor& w_target, const torch::Tensor& w_unlearned,
+                                  const RtnResult& q_target, const RtnResult& q_unlearned) {
+  torch::NoGradGuard no_grad;
+  RELAPSE_CHECK(q_target.codes.defined() && q_unlearned.codes.defined(),
+                "code_change_stats: RTN results without codes");
+  RELAPSE_CHECK(q_target.group_size == q_unlearned.group_size &&
+                    q_target.scales.sizes() == q_unlearned.scales.sizes(),
+                "code_change_stats: RTN results do not match each other");
+  torch::Tensor pchg = q_target.scales.ne(q_unlearned.scales);
+  if (q_target.zeros.defined() && q_unlearned.zeros.defined())
+    pchg = pchg | q_target.zeros.ne(q_unlearned.zeros);
+  return code_change_stats_bucket(w_target, w_unlearned, q_target.codes, q_unlearned.codes,
+                                  quant_group_step(q_target, w_target.size(1)),
+                                  q_target.scales.numel(), pchg.sum().item<int64_t>());
+}
+
+torch::Tensor quant_group_step(const RtnResult& q, int64_t in) {
+  const int64_t out = q.scales.size(0);
+  torch::Tensor gidx = q.g_idx.defined()
+                           ? q.g_idx.to(torch::kInt64)
+                           : torch::arange(in, torch::kInt64).div(q.group_size, "floor");
+  return q.scales.to(torch::kFloat32).index_select(1, gidx).reshape({out, in});
 }
 
 CodeChangeStats code_change_stats(const torch::Tensor& w_target, const torch::Tensor& w_unlearned,

@@ -37,11 +37,17 @@ torch::ScalarType dtype_from_str(const std::string& s, const std::string& where)
 
 void quant_write_codes(archive::H5Group g, const std::vector<LayerQuant>& layers,
                        const RtnConfig& c) {
+  quant_write_codes(g, layers, rtn_scheme_name(c.scheme), c.bits, c.group_size, c.modules);
+}
+
+void quant_write_codes(archive::H5Group g, const std::vector<LayerQuant>& layers,
+                       const std::string& scheme, int bits, int64_t group_size,
+                       const std::vector<std::string>& modules) {
   g.set_attr("layout", "rtn_codes");
-  g.set_attr("scheme", rtn_scheme_name(c.scheme));
-  g.set_attr("bits", c.bits);
-  g.set_attr("group_size", c.group_size);
-  g.set_attr("modules", c.modules);
+  g.set_attr("scheme", scheme);
+  g.set_attr("bits", bits);
+  g.set_attr("group_size", group_size);
+  g.set_attr("modules", modules);
   std::vector<std::string> names;
   for (const auto& l : layers) names.push_back(l.name);
   g.set_attr("weights", names);
@@ -57,8 +63,12 @@ void quant_write_codes(archive::H5Group g, const std::vector<LayerQuant>& layers
     if (r.zeros.defined())
       lg.write("zeros", tensor_vec<int32_t>(r.zeros, torch::kInt32), out,
                static_cast<size_t>(r.zeros.size(1)));
+    if (r.g_idx.defined()) lg.write("g_idx", tensor_vec<int32_t>(r.g_idx, torch::kInt32));
+    if (l.in_scale.defined()) lg.write("in_scale", tensor_vec<float>(l.in_scale, torch::kFloat32));
+    if (l.out_div.defined()) lg.write("out_div", tensor_vec<float>(l.out_div, torch::kFloat32));
     lg.set_attr("codes_dtype", dtype_str(r.codes.scalar_type()));
     lg.set_attr("group_size", r.group_size);
+    lg.set_attr("format", l.format);
   }
 }
 
@@ -86,6 +96,15 @@ std::vector<LayerQuant> quant_read_codes(const archive::H5Group& g, RtnConfig* c
     if (lg.has("zeros"))
       l.result.zeros = to_tensor(lg.shape("zeros"), lg.read_int32s("zeros"), torch::kUInt8);
     l.result.group_size = lg.attr_int("group_size");
+    auto vec1 = [&](const char* key, torch::ScalarType st) {
+      if (!lg.has(key)) return torch::Tensor();
+      if (st == torch::kInt32) return to_tensor(lg.shape(key), lg.read_int32s(key), st);
+      return to_tensor(lg.shape(key), lg.read_floats(key), st);
+    };
+    l.result.g_idx = vec1("g_idx", torch::kInt32);
+    l.in_scale = vec1("in_scale", torch::kFloat32);
+    l.out_div = vec1("out_div", torch::kFloat32);
+    if (lg.has_attr("format")) l.format = lg.attr_string("format");
     out.push_back(std::move(l));
   }
   return out;

@@ -96,7 +96,10 @@ std::vector<LayerQuant> quantize_model(model::LlamaForCausalLM& m, const RtnConf
       r.codes = torch::Tensor();
       r.zeros = torch::Tensor();
     }
-    out.push_back({name, std::move(r)});
+    LayerQuant lq;
+    lq.name = name;
+    lq.result = std::move(r);
+    out.push_back(std::move(lq));
   }
   log_debug("RTN ", rtn_scheme_name(c.scheme), " ", c.bits, "-bit, group ", c.group_size, ": ",
             out.size(), " weights quantized");

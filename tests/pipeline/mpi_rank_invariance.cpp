@@ -28,7 +28,8 @@ RelapseConfig reduced_config(const std::string& out) {
       {"run.out_dir=" + out, "model.preset=nano", "pretrain.epochs=1", "train.epochs=1",
        "unlearn.epochs=1", "unlearn.max_steps=2", "unlearn.lrs=[1e-4]", "unlearn.large_lrs=[]",
        "eval.max_samples=10", "eval.batch_size=3", "eval.verbmem_max_new_tokens=8",
-       "eval.knowmem_max_new_tokens=8", "data.max_len=64"});
+       "eval.knowmem_max_new_tokens=8", "data.max_len=64", "quantize.calibration.n_samples=6",
+       "quantize.calibration.seq_len=32", "quantize.awq.n_sample_token=64"});
 }
 
 // Rank 0's scratch directory, broadcast so every rank uses the same paths.
@@ -85,7 +86,7 @@ void expect_same_results(const RunResult& a, const RunResult& b, const std::stri
     }
   }
   // target, retrain, ga_gdr, npo_gdr at full, int8 and int4.
-  EXPECT_EQ(compared, 4 * 3) << label;
+  EXPECT_EQ(compared, 4 * 5) << label;  // 4 models x full, int8, int4, gptq4, awq4
 }
 
 // The rerun must evaluate the copied checkpoints, not train new ones.

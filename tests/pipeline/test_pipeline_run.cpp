@@ -28,7 +28,8 @@ RelapseConfig reduced_config(const std::string& out) {
       {"run.out_dir=" + out, "model.preset=nano", "pretrain.epochs=1", "train.epochs=1",
        "unlearn.epochs=1", "unlearn.max_steps=2", "unlearn.lrs=[1e-4]", "unlearn.large_lrs=[1e-2]",
        "eval.max_samples=4", "eval.verbmem_max_new_tokens=8", "eval.knowmem_max_new_tokens=8",
-       "data.max_len=64"});
+       "data.max_len=64", "quantize.calibration.n_samples=6", "quantize.calibration.seq_len=32",
+       "quantize.awq.n_sample_token=64"});
 }
 
 bool in_range(double v, double lo, double hi) {
@@ -62,9 +63,10 @@ TEST(PipelineRun, ReducedQuickstartWritesACompleteArchive) {
   EXPECT_FALSE(fs::exists(path + ".tmp"));
   EXPECT_TRUE(fs::exists(cfg.run.out_dir + "/report.md"));
 
-  // 2 + 2 small-LR (ga_gdr, npo_gdr) + 1 large-LR (ga_gdr) models × 3 precisions.
+  // 2 + 2 small-LR (ga_gdr, npo_gdr) + 1 large-LR (ga_gdr) models × 5
+  // precisions (full, int8, int4, gptq4, awq4).
   const auto rows = archive_read_summary(path);
-  ASSERT_EQ(rows.size(), 5u * 3u);
+  ASSERT_EQ(rows.size(), 5u * 5u);
   int with_codes = 0;
   for (const auto& row : rows) {
     SCOPED_TRACE(row.model + " @ " + row.precision);
@@ -78,7 +80,7 @@ TEST(PipelineRun, ReducedQuickstartWritesACompleteArchive) {
       EXPECT_TRUE(in_range(row.codes_changed_frac, 0, 1));
     }
   }
-  EXPECT_EQ(with_codes, 3 * 2);
+  EXPECT_EQ(with_codes, 3 * 4);
   // The retrain model's PrivLeak is 0 by construction (its own AUC).
   for (const auto& row : rows) {
     if (row.model == "retrain" && row.precision == "full") {
@@ -92,8 +94,22 @@ TEST(PipelineRun, ReducedQuickstartWritesACompleteArchive) {
             std::string::npos);
   for (const char* g : {"models/target/full/verbmem", "models/target/int4/knowmem_forget",
                         "models/retrain/int8/privleak", "models/ga_gdr_lr0.0001/curve",
-                        "models/ga_gdr_lr0.0001/int4/code_change", "stages", "summary"})
+                        "models/ga_gdr_lr0.0001/int4/code_change",
+                        "models/ga_gdr_lr0.0001/gptq4/code_change/layers",
+                        "models/ga_gdr_lr0.0001/awq4/code_change/layers", "models/target/awq4",
+                        "calibration", "stages", "summary"})
     EXPECT_TRUE(root.has(g)) << g;
+  // GPTQ/AWQ calibration: what the windows were drawn from, recorded.
+  archive::H5Group cal = root.open_group("calibration");
+  EXPECT_EQ(cal.attr_string("source"), "retain");
+  EXPECT_EQ(cal.attr_int("n_samples"), 6);
+  EXPECT_EQ(cal.attr_int("seq_len"), 32);
+  // Bucket diagnostics per layer: the histogram of |Δw|/Δ covers every weight.
+  auto layers = root.open_group("models/ga_gdr_lr0.0001/gptq4/code_change").read_table("layers");
+  ASSERT_FALSE(layers.empty());
+  bool has_hist = false;
+  for (const auto& c : layers) has_hist = has_hist || c.name == "hist_0";
+  EXPECT_TRUE(has_hist);
   auto gen = root.open_group("models/target/full/verbmem").read_strings("generation");
   EXPECT_EQ(gen.size(), 4u);
   EXPECT_EQ(root.open_group("models/ga_gdr_lr0.0001").attr_int("steps"), 2);
@@ -156,6 +172,13 @@ TEST(PipelineRun, TensorParallelRunsEndToEnd) {
   RelapseConfig cfg = reduced_config(out_dir() + "_tp");
   cfg.parallel.tp = 2;
   cfg.unlearn.large_lrs.clear();
+  if (rt.world_size() % 2 == 0) {
+    // GPTQ/AWQ walk the whole model on each rank: refused under TP, before training.
+    test::expect_error([&] { pipeline_run(cfg, rt, Stage::kEval, "test tp"); }, ExitCode::kConfig,
+                       {"gptq4", "parallel.tp = 1"});
+  }
+  cfg.quantize.gptq.bits.clear();
+  cfg.quantize.awq.bits.clear();
   if (rt.world_size() % 2 != 0) {
     test::expect_error([&] { pipeline_run(cfg, rt, Stage::kEval, "test tp"); }, ExitCode::kConfig,
                        {"parallel.tp = 2", "1 ranks"});

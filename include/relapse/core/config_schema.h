@@ -74,12 +74,60 @@ struct UnlearnSection {
   bool stop_rule = false;              // MUSE: stop at the first epoch with KnowMem_f <= retrain's
 };
 
+// GPTQ (Frantar et al.; AutoGPTQ's defaults), one evaluation per entry of bits.
+struct GptqSection {
+  std::vector<int> bits = {};  // [] = no GPTQ evaluations
+  int group_size = 128;        // -1 = one group per output row
+  bool sym = true;
+  bool desc_act = false;  // act-order
+  double damp_percent = 0.01;
+  int block_size = 128;
+  bool true_sequential = true;  // q/k/v, o, gate/up, down quantized in that order within a layer
+};
+
+// AWQ (Lin et al.; AutoAWQ's defaults), one evaluation per entry of bits.
+struct AwqSection {
+  std::vector<int> bits = {};
+  int group_size = 128;
+  bool zero_point = true;
+  int n_grid = 20;
+  bool duo_scaling = true;
+  bool clip = true;
+  double max_shrink = 0.5;
+  int n_sample_token = 512;
+};
+
+// bitsandbytes emulations: what the paper's released code ran.
+struct BnbSection {
+  std::vector<std::string> formats =
+      {};  // fp4 | nf4 (4-bit, load_in_4bit) | llm_int8 (load_in_8bit)
+  int blocksize = 64;
+  bool double_quant = false;        // bnb_4bit_use_double_quant
+  double llm_int8_threshold = 6.0;  // 0 = no outlier decomposition
+};
+
+// Calibration data of GPTQ and AWQ: n_samples windows of seq_len tokens at
+// random offsets of the tokenized split ('\n\n'-joined documents, as GPTQ's
+// wikitext loader does), from the named stream "calibration".
+struct CalibrationSection {
+  std::string source = "retain";  // forget | retain (= retain1) | retain2 | holdout | file
+  std::string file;               // a UTF-8 text file, with source: file
+  int n_samples = 128;
+  int seq_len = 512;
+  int64_t seed = -1;  // -1 = derived from run.seed (stream "calibration")
+};
+
 struct QuantizeSection {
-  std::string scheme = "rtn_sym";
+  std::string scheme = "rtn_sym";  // the RTN variant of `bits`
   std::vector<int> bits = {8, 4};
   int group_size = -1;  // -1 = one group per output row
   std::vector<std::string> modules = {"q_proj",    "k_proj",  "v_proj",   "o_proj",
                                       "gate_proj", "up_proj", "down_proj"};
+  bool diagnostics = true;  // bucket diagnostics of every unlearned model vs the target
+  GptqSection gptq;
+  AwqSection awq;
+  BnbSection bnb;
+  CalibrationSection calibration;
 };
 
 struct EvalSection {
@@ -123,6 +171,10 @@ void config_fields(ConfigBinder& b, DataSection& s);
 void config_fields(ConfigBinder& b, TrainStageSection& s);
 void config_fields(ConfigBinder& b, FinetuneSection& s);
 void config_fields(ConfigBinder& b, UnlearnSection& s);
+void config_fields(ConfigBinder& b, GptqSection& s);
+void config_fields(ConfigBinder& b, AwqSection& s);
+void config_fields(ConfigBinder& b, BnbSection& s);
+void config_fields(ConfigBinder& b, CalibrationSection& s);
 void config_fields(ConfigBinder& b, QuantizeSection& s);
 void config_fields(ConfigBinder& b, EvalSection& s);
 void config_fields(ConfigBinder& b, RelapseConfig& c);

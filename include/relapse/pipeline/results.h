@@ -62,12 +62,23 @@ struct StageTime {
   double wall_s = 0.0;
 };
 
+// The calibration data GPTQ and AWQ saw (used = false when no precision
+// needed any): enough to redraw the same windows.
+struct CalibrationInfo {
+  bool used = false;
+  std::string source, file;  // quantize.calibration.source / .file
+  int64_t n_samples = 0, seq_len = 0;
+  uint64_t seed = 0;        // the windows' seed (explicit, or derived from run.seed)
+  int64_t text_tokens = 0;  // tokens of the whole calibration text
+};
+
 struct RunResult {
   std::string name;         // run.name
   std::string config_yaml;  // the resolved config (config_dump)
   Provenance provenance;
   std::vector<ModelResult> models;  // target, retrain, then unlearning runs in grid order
   std::vector<StageTime> stages;
+  CalibrationInfo calibration;
   double total_wall_s = 0.0;
 };
 

@@ -46,6 +46,21 @@ struct CodeChangeStats {
 // is the same).
 CodeChangeStats code_change_stats(const torch::Tensor& w_target, const torch::Tensor& w_unlearned,
                                   const RtnResult& q_target, const RtnResult& q_unlearned);
+// The general form: `bucket` [out, in] is the width, in weight units, of the
+// bucket each target weight's code stands for (a uniform quantizer's group
+// step; for bitsandbytes' 4-bit code books the gap between the decision
+// boundaries around the code times the block's absmax); n_groups and
+// n_groups_params_changed count the quantizer's groups and those whose scale
+// or zero point differ.
+CodeChangeStats code_change_stats_bucket(const torch::Tensor& w_target,
+                                         const torch::Tensor& w_unlearned,
+                                         const torch::Tensor& codes_target,
+                                         const torch::Tensor& codes_unlearned,
+                                         const torch::Tensor& bucket, int64_t n_groups,
+                                         int64_t n_groups_params_changed);
+// A uniform quantizer's step of every weight [out, in]: its group's scale
+// (groups from g_idx when set, else column / group_size).
+torch::Tensor quant_group_step(const RtnResult& q, int64_t in);
 // Quantizes both weights with `c` itself.
 CodeChangeStats code_change_stats(const torch::Tensor& w_target, const torch::Tensor& w_unlearned,
                                   const RtnConfig& c, const std::string& name = "");

@@ -20,6 +20,13 @@ namespace relapse::quant {
 
 void quant_write_codes(archive::H5Group g, const std::vector<LayerQuant>& layers,
                        const RtnConfig& c);
+// Any method's results (scheme: rtn_*, gptq, awq, fp4, nf4, llm_int8). Also
+// written when present: G/<name>/g_idx int32 [in] (GPTQ), in_scale / out_div
+// float32 (AWQ, see LayerQuant), and the attribute format ("uniform" | "fp4" |
+// "nf4").
+void quant_write_codes(archive::H5Group g, const std::vector<LayerQuant>& layers,
+                       const std::string& scheme, int bits, int64_t group_size,
+                       const std::vector<std::string>& modules);
 // Reads back what quant_write_codes wrote (codes in their original dtype);
 // `c` (optional) receives scheme, bits, group_size and modules.
 std::vector<LayerQuant> quant_read_codes(const archive::H5Group& g, RtnConfig* c = nullptr);

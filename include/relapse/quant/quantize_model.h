@@ -13,11 +13,21 @@
 
 namespace relapse::quant {
 
-// One quantized weight: its Hugging Face name and the RTN result (dequant is
-// left undefined by quantize_model: the model holds it).
+// One quantized weight: its Hugging Face name and the quantizer's result
+// (dequant is left undefined by the model passes: the model holds it).
 struct LayerQuant {
   std::string name;  // e.g. "model.layers.0.self_attn.q_proj.weight"
   RtnResult result;
+  // "uniform": the codes are a uniform grid (RTN, GPTQ, AWQ, LLM.int8's
+  // weights), the bucket width of a weight is its group's scale; "fp4" |
+  // "nf4": bitsandbytes' 4-bit code books (non-uniform buckets).
+  std::string format = "uniform";
+  // AWQ only: the quantized weight is diag(1/out_div) · W · diag(in_scale)
+  // (in_scale [in]: this linear's own AWQ scale; out_div [out]: the scale of
+  // the next linear that this one's output rows absorbed, v→o and up→down).
+  // Undefined = 1. Bucket widths in units of W divide by in_scale and
+  // multiply by out_div.
+  torch::Tensor in_scale, out_div;
 };
 
 // The weights `c.modules` selects, as (HF name, parameter) in model order:

@@ -74,6 +74,10 @@ struct RtnResult {
   torch::Tensor zeros;     // [out, n_groups] uint8 (rtn_asym only; undefined for sym)
   torch::Tensor dequant;   // [out, in], the input's dtype
   int64_t group_size = 0;  // the effective group size (in for -1)
+  // Group of each input column, int32 [in] (GPTQ's g_idx: with act-order the
+  // groups follow the permuted column order). Undefined = column c is in group
+  // c / group_size, as RTN, AWQ and GPTQ without act-order have it.
+  torch::Tensor g_idx;
 };
 
 // Quantizes one weight [out, in] (any floating dtype, CPU or CUDA). `name`

@@ -1,0 +1,134 @@
+// src/quant/bench_quant.cpp — measurements of `relapse bench quant`
+// (relapse/quant/bench_quant.h).
+#include "relapse/quant/bench_quant.h"
+
+#include <chrono>
+#include <cstdio>
+
+#include "relapse/core/error.h"
+#include "relapse/core/rng.h"
+#include "relapse/model/presets.h"
+#include "relapse/quant/calibration.h"
+#include "relapse/quant/quant_spec.h"
+
+namespace relapse::quant {
+
+namespace {
+double now_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+model::LlamaConfig bench_config(const std::string& name) {
+  if (name != "llama-134m") return model::model_preset(name, 32000);
+  model::LlamaConfig c = model::model_preset("tiny", 32000);
+  c.hidden_size = 768;
+  c.num_hidden_layers = 12;
+  c.num_attention_heads = 12;
+  c.num_key_value_heads = 12;
+  c.head_dim = 64;
+  c.intermediate_size = 2048;
+  return c;
+}
+
+model::LlamaForCausalLM bench_model(const model::LlamaConfig& c, torch::ScalarType dt) {
+  model::LlamaForCausalLM m(c);
+  torch::NoGradGuard ng;
+  model::llama_init_random(m, 0.02, RngStreams(1).torch_generator("bench-quant/init"));
+  m->to(dt);
+  return m;
+}
+}  // namespace
+
+std::vector<BenchQuantRow> bench_quant_run(const BenchQuantOptions& o, Communicator* comm) {
+  torch::NoGradGuard ng;
+  const torch::ScalarType dt = model::dtype_from_name(o.dtype);
+  std::vector<BenchQuantRow> rows;
+  for (const auto& name : o.models) {
+    const model::LlamaConfig cfg = bench_config(name);
+    model::LlamaForCausalLM base = bench_model(cfg, dt);
+    auto weights = rtn_model_weights(base, RtnConfig{});
+    int64_t n = 0;
+    double bytes = 0;
+    for (auto& [k, w] : weights) {
+      n += w.numel();
+      bytes += static_cast<double>(w.numel() * w.element_size());
+    }
+    // The copy reference: the same weights into preallocated buffers.
+    std::vector<torch::Tensor> dst;
+    for (auto& [k, w] : weights) dst.push_back(torch::empty_like(w));
+    double copy_s = 1e30;
+    for (int r = 0; r < o.repeats; ++r) {
+      const double t0 = now_s();
+      for (size_t i = 0; i < weights.size(); ++i) dst[i].copy_(weights[i].second);
+      copy_s = std::min(copy_s, now_s() - t0);
+    }
+    std::vector<int64_t> toks(o.seq_len * 4 + 1);
+    auto eng = RngStreams(1).std_engine("bench-quant/calibration");
+    for (auto& t : toks) t = 3 + static_cast<int64_t>(eng() % (cfg.vocab_size - 3));
+    torch::Tensor calib = calibration_windows(toks, o.n_samples, o.seq_len, 1, "bench tokens");
+    for (const auto& method : o.methods) {
+      QuantizeSection q;
+      q.bits.clear();
+      if (method == "rtn") {
+        q.bits = {o.bits};
+        q.group_size = static_cast<int>(o.group_size);
+      } else if (method == "gptq") {
+        q.gptq.bits = {o.bits};
+        q.gptq.group_size = static_cast<int>(o.group_size);
+      } else if (method == "awq") {
+        q.awq.bits = {o.bits};
+        q.awq.group_size = static_cast<int>(o.group_size);
+      } else {
+        q.bnb.formats = {method};
+      }
+      const QuantSpec spec = quant_specs(q).at(0);
+      const int reps = method == "rtn" ? o.repeats : 1;
+      double best = 1e30;
+      for (int r = 0; r < reps; ++r) {
+        model::LlamaForCausalLM m = bench_model(cfg, dt);
+        if (comm) comm->barrier();
+        const double t0 = now_s();
+        quant_apply(m, spec, calib, comm, /*keep_codes=*/false);
+        if (comm) comm->barrier();
+        best = std::min(best, now_s() - t0);
+      }
+      BenchQuantRow row;
+      row.model = name;
+      row.method = spec.label;
+      row.linear_params = n;
+      row.bytes = bytes;
+      row.time_s = best;
+      row.gbps = bytes / best / 1e9;
+      row.copy_gbps = bytes / copy_s / 1e9;
+      row.ratio = method == "rtn" ? best / copy_s : 0.0;
+      rows.push_back(row);
+    }
+  }
+  return rows;
+}
+
+std::string bench_quant_format(const std::vector<BenchQuantRow>& rows, const BenchQuantOptions& o,
+                               int ranks) {
+  std::string s;
+  char line[512];
+  std::snprintf(line, sizeof line,
+                "# relapse bench quant: %d rank(s), %s weights, %d-bit, group %lld; GPTQ/AWQ "
+                "calibration %lld x %lld tokens\n"
+                "# GB/s = bytes of the quantized weights / time; copy = Tensor.copy_ of the "
+                "same weights, same run; ratio = time / copy time (RTN, best of %d)\n",
+                ranks, o.dtype.c_str(), o.bits, static_cast<long long>(o.group_size),
+                static_cast<long long>(o.n_samples), static_cast<long long>(o.seq_len), o.repeats);
+  s += line;
+  std::snprintf(line, sizeof line, "%-12s %-10s %12s %10s %10s %10s %10s %8s\n", "#model", "method",
+                "params", "MB", "time(s)", "GB/s", "copy_GB/s", "ratio");
+  s += line;
+  for (const auto& r : rows) {
+    std::snprintf(line, sizeof line, "%-12s %-10s %12lld %10.1f %10.3f %10.3f %10.3f %8.2f\n",
+                  r.model.c_str(), r.method.c_str(), static_cast<long long>(r.linear_params),
+                  r.bytes / 1e6, r.time_s, r.gbps, r.copy_gbps, r.ratio);
+    s += line;
+  }
+  return s;
+}
+
+}  // namespace relapse::quant

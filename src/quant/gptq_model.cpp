@@ -1,0 +1,167 @@
+// src/quant/gptq_model.cpp — GPTQ over a whole Llama model, layer by layer as
+// AutoGPTQ's BaseGPTQForCausalLM.quantize runs it: the inputs of decoder
+// layer l are computed by the already-quantized layers 0..l−1; within a layer
+// (true_sequential) q/k/v, then o, then gate/up, then down are quantized, each
+// subset's Hessians collected with the previous subsets already quantized.
+// Also the linear lookup and the result broadcast the other passes share.
+#include <algorithm>
+
+#include "relapse/core/error.h"
+#include "relapse/core/log.h"
+#include "relapse/quant/calibration.h"
+#include "relapse/quant/model_passes.h"
+
+namespace relapse::quant {
+
+namespace {
+bool wants(const std::vector<std::string>& modules, const std::string& kind) {
+  return std::find(modules.begin(), modules.end(), kind) != modules.end();
+}
+
+template <typename L>
+LinearRef make_ref(const std::string& kind, const std::string& name, L& lin) {
+  LinearRef r;
+  r.kind = kind;
+  r.name = name;
+  r.weight = lin->weight;
+  auto* p = lin.get();
+  r.set_input_hook = [p](std::function<void(const torch::Tensor&)> f) { p->input_hook = f; };
+  r.set_matmul = [p](std::function<torch::Tensor(const torch::Tensor&)> f) {
+    p->matmul_override = f;
+  };
+  return r;
+}
+}  // namespace
+
+std::vector<LinearRef> layer_linears(model::LlamaForCausalLM& m, int64_t i,
+                                     const std::vector<std::string>& modules) {
+  auto layer = m->model->layers->ptr<model::LlamaDecoderLayerImpl>(i);
+  const std::string p = "model.layers." + std::to_string(i) + ".";
+  auto& at = layer->self_attn;
+  auto& mlp = layer->mlp;
+  std::vector<LinearRef> all = {
+      make_ref("q_proj", p + "self_attn.q_proj.weight", at->q_proj),
+      make_ref("k_proj", p + "self_attn.k_proj.weight", at->k_proj),
+      make_ref("v_proj", p + "self_attn.v_proj.weight", at->v_proj),
+      make_ref("o_proj", p + "self_attn.o_proj.weight", at->o_proj),
+      make_ref("gate_proj", p + "mlp.gate_proj.weight", mlp->gate_proj),
+      make_ref("up_proj", p + "mlp.up_proj.weight", mlp->up_proj),
+      make_ref("down_proj", p + "mlp.down_proj.weight", mlp->down_proj),
+  };
+  std::vector<LinearRef> out;
+  for (auto& r : all)
+    if (wants(modules, r.kind)) out.push_back(std::move(r));
+  return out;
+}
+
+void quant_broadcast(LayerQuant& lq, torch::Tensor& w, int owner, Communicator* comm,
+                     bool keep_codes) {
+  if (!comm || comm->size() == 1) return;
+  torch::NoGradGuard no_grad;
+  RtnResult& r = lq.result;
+  const bool mine = comm->rank() == owner;
+  // Header: codes dtype, n_groups, has zeros, has g_idx, group size.
+  torch::Tensor head = torch::zeros({5}, torch::kInt64);
+  if (mine) {
+    head[0] = static_cast<int64_t>(r.codes.defined() ? r.codes.scalar_type() : torch::kUInt8);
+    head[1] = r.scales.size(1);
+    head[2] = r.zeros.defined() ? 1 : 0;
+    head[3] = r.g_idx.defined() ? 1 : 0;
+    head[4] = r.group_size;
+  }
+  comm->broadcast(head, owner);
+  const auto codes_t = static_cast<torch::ScalarType>(head[0].item<int64_t>());
+  const int64_t out = w.size(0), in = w.size(1), ng = head[1].item<int64_t>();
+  r.group_size = head[4].item<int64_t>();
+  // The communicators carry fp32/fp64/int32/int64/uint8: send through those.
+  auto send = [&](torch::Tensor& t, std::vector<int64_t> shape, torch::ScalarType wire,
+                  torch::ScalarType final_t) {
+    torch::Tensor buf = mine ? t.to(wire).contiguous() : torch::empty(shape, wire);
+    comm->broadcast(buf, owner);
+    t = buf.to(final_t);
+  };
+  torch::Tensor deq = mine ? w.detach().clone() : torch::Tensor();
+  send(deq, {out, in}, torch::kFloat32, w.scalar_type());
+  if (!mine) w.copy_(deq);
+  send(r.scales, {out, ng}, torch::kFloat32, torch::kFloat32);
+  if (keep_codes) {
+    send(r.codes, {out, in}, torch::kInt32, codes_t);
+    if (head[2].item<int64_t>()) send(r.zeros, {out, ng}, torch::kInt32, torch::kUInt8);
+    if (head[3].item<int64_t>()) send(r.g_idx, {in}, torch::kInt32, torch::kInt32);
+  }
+}
+
+std::vector<LayerQuant> gptq_quantize_model(model::LlamaForCausalLM& m,
+                                            const torch::Tensor& calib_ids,
+                                            const GptqModelOptions& o, Communicator* comm,
+                                            bool keep_codes) {
+  torch::NoGradGuard no_grad;
+  gptq_config_validate(o.c);
+  RELAPSE_CHECK_CONFIG(m->tp().size == 1,
+                       "GPTQ needs the whole model on each rank (tensor "
+                       "parallel size ",
+                       m->tp().size, "): set parallel.tp = 1 for quantization");
+  const int rank = comm ? comm->rank() : 0, size = comm ? comm->size() : 1;
+  RELAPSE_CHECK_CONFIG(calib_ids.size(0) >= size, "GPTQ: ", calib_ids.size(0),
+                       " calibration samples cannot be shared "
+                       "by ",
+                       size, " ranks (quantize.calibration.n_samples >= ranks)");
+  std::vector<DecoderInputs> in = calib_decoder_inputs(m, calib_shard(calib_ids, comm), o.batch);
+  const int64_t n_local = calib_shard(calib_ids, comm).size(0);
+
+  std::vector<LayerQuant> out;
+  const int64_t n_layers = static_cast<int64_t>(m->model->layers->size());
+  for (int64_t l = 0; l < n_layers; ++l) {
+    auto layer = m->model->layers->ptr<model::LlamaDecoderLayerImpl>(l);
+    std::vector<LinearRef> lin = layer_linears(m, l, o.modules);
+    // Subsets quantized in turn; linears of one subset share their input.
+    std::vector<std::vector<std::string>> order =
+        o.true_sequential ? std::vector<std::vector<std::string>>{{"q_proj", "k_proj", "v_proj"},
+                                                                  {"o_proj"},
+                                                                  {"gate_proj", "up_proj"},
+                                                                  {"down_proj"}}
+                          : std::vector<std::vector<std::string>>{rtn_linear_kinds()};
+    std::vector<LayerQuant> layer_out(lin.size());
+    int job = 0;  // round-robin owner of each solve
+    for (const auto& subset : order) {
+      std::vector<size_t> idx;
+      for (size_t j = 0; j < lin.size(); ++j)
+        if (std::find(subset.begin(), subset.end(), lin[j].kind) != subset.end()) idx.push_back(j);
+      if (idx.empty()) continue;
+      std::vector<GptqHessian> hs;
+      hs.reserve(idx.size());
+      for (size_t j : idx) hs.emplace_back(lin[j].weight.size(1));
+      for (size_t k = 0; k < idx.size(); ++k) {
+        GptqHessian* h = &hs[k];
+        lin[idx[k]].set_input_hook([h](const torch::Tensor& x) { h->add(x, x.size(0)); });
+      }
+      calib_layer_forward(*layer, in, /*update=*/false);
+      for (size_t j : idx) lin[j].set_input_hook(nullptr);
+      for (size_t k = 0; k < idx.size(); ++k) {
+        hs[k].all_reduce(comm);
+        LinearRef& r = lin[idx[k]];
+        const int owner = job++ % size;
+        LayerQuant& lq = layer_out[idx[k]];
+        lq.name = r.name;
+        if (rank == owner) {
+          lq.result = gptq_quantize(r.weight, hs[k].hessian(), o.c, r.name);
+          r.weight.copy_(lq.result.dequant);
+          lq.result.dequant = torch::Tensor();
+        }
+        quant_broadcast(lq, r.weight, owner, comm, keep_codes);
+        if (!keep_codes) {
+          lq.result.codes = torch::Tensor();
+          lq.result.zeros = torch::Tensor();
+          lq.result.g_idx = torch::Tensor();
+        }
+      }
+    }
+    calib_layer_forward(*layer, in, /*update=*/true);  // inputs of layer l+1, from quantized l
+    for (auto& lq : layer_out) out.push_back(std::move(lq));
+  }
+  log_debug("GPTQ ", o.c.bits, "-bit, group ", o.c.group_size, ": ", out.size(),
+            " weights quantized on ", n_local, " local calibration samples");
+  return out;
+}
+
+}  // namespace relapse::quant
