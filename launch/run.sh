@@ -13,6 +13,7 @@ cmake --build "$BUILD_DIR" -j "$(nproc)" --target relapse
 RELAPSE="$BUILD_DIR/src/cli/relapse"
 "$RELAPSE" --version
 # The main job: corpus, base LM, target and retrain models, the unlearning
-# grid, int8/int4 RTN, MUSE evaluation, archive and report (see the README).
+# grid, int8/int4 RTN, GPTQ-4, AWQ-4, MUSE evaluation, archive and report
+# (see the README).
 # Extra arguments are passed on (e.g. --set run.out_dir=/tmp/qs).
 "$RELAPSE" run configs/quickstart.yaml "$@"

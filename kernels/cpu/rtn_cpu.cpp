@@ -13,6 +13,18 @@
 
 namespace relapse::kernels {
 
+namespace {
+// Round half to even, = std::nearbyint under the default rounding mode, without
+// the libm call: for |v| < 2^22 adding and subtracting 1.5·2^23 leaves v
+// rounded to an integer by the fp32 addition itself (ties to even), and the
+// loop vectorizes. The sign is put back so that −0.3 gives −0.0 as nearbyint
+// does (dequantized values keep their sign bit). |v| >= 2^22 is an integer already.
+inline float round_even(float v) {
+  const float a = std::fabs(v);
+  return a < 4194304.0f ? std::copysign((a + 12582912.0f) - 12582912.0f, v) : v;
+}
+}  // namespace
+
 void rtn_quantize_cpu(const float* w, int64_t rows, int64_t cols, int64_t group_size, int bits,
                       RtnKind kind, int32_t* codes, float* scales, int32_t* zeros, float* dequant) {
   detail::check_rtn_args("rtn_quantize_cpu", rows, cols, group_size, bits);
@@ -39,9 +51,9 @@ void rtn_quantize_cpu(const float* w, int64_t rows, int64_t cols, int64_t group_
           xmax = 1.0f;
         }
         const float scale = (xmax - xmin) / maxq;
-        const float zero = std::nearbyint(-xmin / scale);
+        const float zero = round_even(-xmin / scale);
         for (int64_t i = 0; i < group_size; ++i) {
-          float q = std::nearbyint(x[i] / scale) + zero;
+          float q = round_even(x[i] / scale) + zero;
           q = std::min(std::max(q, 0.0f), maxq);
           q_out[i] = static_cast<int32_t>(q);
           if (d_out) d_out[i] = scale * (q - zero);
@@ -54,7 +66,7 @@ void rtn_quantize_cpu(const float* w, int64_t rows, int64_t cols, int64_t group_
         const float delta = amax / half;  // a power of two: exact
         const float safe = delta == 0.0f ? 1.0f : delta;
         for (int64_t i = 0; i < group_size; ++i) {
-          float q = std::nearbyint(x[i] / safe);
+          float q = round_even(x[i] / safe);
           if (kind == RtnKind::kSymClamp) q = std::min(std::max(q, -half), half - 1.0f);
           q_out[i] = static_cast<int32_t>(q);
           if (d_out) d_out[i] = delta * q;

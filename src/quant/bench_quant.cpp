@@ -2,6 +2,8 @@
 // (relapse/quant/bench_quant.h).
 #include "relapse/quant/bench_quant.h"
 
+#include <ATen/Parallel.h>
+
 #include <chrono>
 #include <cstdio>
 
@@ -10,6 +12,7 @@
 #include "relapse/model/presets.h"
 #include "relapse/quant/calibration.h"
 #include "relapse/quant/quant_spec.h"
+#include "relapse_kernels.h"
 
 namespace relapse::quant {
 
@@ -69,7 +72,7 @@ std::vector<BenchQuantRow> bench_quant_run(const BenchQuantOptions& o, Communica
     for (const auto& method : o.methods) {
       QuantizeSection q;
       q.bits.clear();
-      if (method == "rtn") {
+      if (method == "rtn" || method == "rtn_kernel") {
         q.bits = {o.bits};
         q.group_size = static_cast<int>(o.group_size);
       } else if (method == "gptq") {
@@ -82,25 +85,45 @@ std::vector<BenchQuantRow> bench_quant_run(const BenchQuantOptions& o, Communica
         q.bnb.formats = {method};
       }
       const QuantSpec spec = quant_specs(q).at(0);
-      const int reps = method == "rtn" ? o.repeats : 1;
+      const bool rtn = method == "rtn" || method == "rtn_kernel";
+      const int reps = rtn ? o.repeats : 1;
       double best = 1e30;
       for (int r = 0; r < reps; ++r) {
         model::LlamaForCausalLM m = bench_model(cfg, dt);
         if (comm) comm->barrier();
         const double t0 = now_s();
-        quant_apply(m, spec, calib, comm, /*keep_codes=*/false);
+        if (method == "rtn_kernel") {
+          // kernels/'s CPU reference of the same RTN (bit-identical results,
+          // tests/kernels), rows split over libtorch's threads, fp32 in and out.
+          for (auto& [k, w] : rtn_model_weights(m, spec.rtn)) {
+            torch::Tensor x = w.to(torch::kFloat32).contiguous();
+            const int64_t rows = x.size(0), cols = x.size(1), ng = 1;
+            torch::Tensor codes = torch::empty({rows, cols}, torch::kInt32);
+            torch::Tensor scales = torch::empty({rows, ng}, torch::kFloat32);
+            torch::Tensor deq = torch::empty({rows, cols}, torch::kFloat32);
+            at::parallel_for(0, rows, 16, [&](int64_t b, int64_t e) {
+              kernels::rtn_quantize_cpu(
+                  x.data_ptr<float>() + b * cols, e - b, cols, cols, o.bits, kernels::RtnKind::kSym,
+                  codes.data_ptr<int32_t>() + b * cols, scales.data_ptr<float>() + b * ng, nullptr,
+                  deq.data_ptr<float>() + b * cols);
+            });
+            w.copy_(deq);
+          }
+        } else {
+          quant_apply(m, spec, calib, comm, /*keep_codes=*/false);
+        }
         if (comm) comm->barrier();
         best = std::min(best, now_s() - t0);
       }
       BenchQuantRow row;
       row.model = name;
-      row.method = spec.label;
+      row.method = method == "rtn_kernel" ? spec.label + "_kernel" : spec.label;
       row.linear_params = n;
       row.bytes = bytes;
       row.time_s = best;
       row.gbps = bytes / best / 1e9;
       row.copy_gbps = bytes / copy_s / 1e9;
-      row.ratio = method == "rtn" ? best / copy_s : 0.0;
+      row.ratio = rtn ? best / copy_s : 0.0;
       rows.push_back(row);
     }
   }

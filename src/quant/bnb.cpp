@@ -168,42 +168,51 @@ RtnResult bnb4_quantize(const torch::Tensor& w, const Bnb4Config& c, const std::
       c.blocksize >= 32 && c.blocksize <= 4096 && (c.blocksize & (c.blocksize - 1)) == 0,
       "bitsandbytes blocksize must be a power of two in [32, 4096], got ", c.blocksize);
   check_weight(w, label);
-  const int64_t out = w.size(0), in = w.size(1);
-  RELAPSE_CHECK_INPUT(in % c.blocksize == 0, label, " has ", in,
-                      " input columns, not a multiple of blocksize ", c.blocksize);
-  auto x = w.detach()
-               .to(torch::kCPU, torch::kFloat32)
-               .contiguous()
-               .view({out, in / c.blocksize, c.blocksize});
-  auto absmax = x.abs().amax(-1);                  // [out, nb]
+  const int64_t out = w.size(0), in = w.size(1), bs = c.blocksize, n = out * in;
+  // Blocks over the flattened row-major tensor; the last one may be partial
+  // (kQuantizeBlockwise loads valid_items = min(bs, n - i) and pads with 0,
+  // which leaves max|w| of the block unchanged). Padding with zeros here does
+  // the same, and the padded slots are dropped again below.
+  const int64_t nb = (n + bs - 1) / bs;
+  auto flat = w.detach().to(torch::kCPU, torch::kFloat32).contiguous().view({n});
+  auto x = torch::zeros({nb * bs}, torch::kFloat32);
+  x.slice(0, 0, n).copy_(flat);
+  x = x.view({nb, bs});
+  auto absmax = x.abs().amax(-1);                  // [nb]
   auto inv = torch::reciprocal(absmax);            // fp32 1/absmax (inf for a zero block)
   auto xn = (x * inv.unsqueeze(-1)).contiguous();  // NaN in a zero block, as on the GPU
   auto codes = torch::empty({out, in}, torch::kUInt8);
   const float* px = xn.data_ptr<float>();
   uint8_t* pc = codes.data_ptr<uint8_t>();
   const bool fp4 = c.format == Bnb4Format::kFp4;
-  for (int64_t i = 0; i < out * in; ++i) pc[i] = fp4 ? quantize_fp4(px[i]) : quantize_nf4(px[i]);
+  for (int64_t i = 0; i < n; ++i) pc[i] = fp4 ? quantize_fp4(px[i]) : quantize_nf4(px[i]);
 
-  torch::Tensor scales = absmax;
-  if (c.double_quant)
-    scales = double_quant_absmax(absmax.reshape(-1)).view({out, in / c.blocksize});
-
+  // Double quant runs over the nb absmax values in flattened block order.
+  torch::Tensor scales = c.double_quant ? double_quant_absmax(absmax) : absmax;  // [nb]
   auto book = torch::tensor(bnb4_codebook(c.format), torch::kFloat32);
-  auto vals = book.index({codes.to(torch::kLong)}).view({out, in / c.blocksize, c.blocksize});
+  auto vals = torch::zeros({nb * bs}, torch::kFloat32);
+  vals.slice(0, 0, n).copy_(book.index({codes.view({n}).to(torch::kLong)}));
+  auto deq = (vals.view({nb, bs}) * scales.unsqueeze(-1)).view({nb * bs}).slice(0, 0, n);
   RtnResult r;
   r.codes = codes;
-  r.scales = scales.contiguous();
-  r.dequant = (vals * scales.unsqueeze(-1)).view({out, in}).to(w.scalar_type()).to(w.device());
-  r.group_size = c.blocksize;
+  // Blocks inside rows keep the per-row layout [out, in/bs]; otherwise [1, nb].
+  r.scales = (in % bs == 0 ? scales.view({out, in / bs}) : scales.view({1, nb})).contiguous();
+  r.dequant = deq.reshape({out, in}).to(w.scalar_type()).to(w.device());
+  r.group_size = bs;
   return r;
 }
 
 torch::Tensor bnb4_bucket_width(const RtnResult& q, const Bnb4Config& c) {
-  RELAPSE_CHECK_INPUT(q.codes.defined() && q.codes.dim() == 2 && q.scales.defined(),
-                      "bnb4_bucket_width: codes [out, in] and scales are required");
+  RELAPSE_CHECK_INPUT(
+      q.codes.defined() && q.codes.dim() == 2 && q.scales.defined() && q.scales.dim() == 2,
+      "bnb4_bucket_width: codes [out, in] and 2-D scales are required");
   const int64_t bs = q.group_size > 0 ? q.group_size : c.blocksize;
-  RELAPSE_CHECK_INPUT(q.codes.size(1) % bs == 0 && q.scales.size(1) == q.codes.size(1) / bs,
-                      "bnb4_bucket_width: scales shape does not match codes and blocksize ", bs);
+  const int64_t out = q.codes.size(0), in = q.codes.size(1), n = out * in;
+  const int64_t nb = (n + bs - 1) / bs;
+  const bool row_layout = in % bs == 0 && q.scales.size(0) == out && q.scales.size(1) == in / bs;
+  const bool flat_layout = q.scales.size(0) == 1 && q.scales.size(1) == nb;
+  RELAPSE_CHECK_INPUT(row_layout || flat_layout, "bnb4_bucket_width: scales ", q.scales.sizes(),
+                      " do not match codes ", q.codes.sizes(), " and blocksize ", bs);
   // Bucket width of each code in normalised units.
   float wid[16];
   if (c.format == Bnb4Format::kNf4) {
@@ -219,9 +228,12 @@ torch::Tensor bnb4_bucket_width(const RtnResult& q, const Bnb4Config& c) {
     }
   }
   auto table = torch::from_blob(wid, {16}, torch::kFloat32).clone();
-  const int64_t out = q.codes.size(0), in = q.codes.size(1);
-  auto w = table.index({q.codes.to(torch::kCPU).to(torch::kLong)}).view({out, in / bs, bs});
-  return (w * q.scales.to(torch::kCPU, torch::kFloat32).unsqueeze(-1)).view({out, in});
+  // Both layouts list the absmax in flattened block order: element i of the
+  // row-major weight uses scale i / bs.
+  auto bidx = torch::arange(n, torch::kInt64).div(bs, "floor");
+  auto sc = q.scales.to(torch::kCPU, torch::kFloat32).reshape({-1}).index_select(0, bidx);
+  auto w = table.index({q.codes.to(torch::kCPU).reshape({-1}).to(torch::kLong)});
+  return (w * sc).view({out, in});
 }
 
 LlmInt8Weight llm_int8_quantize_weight(const torch::Tensor& w, const std::string& name) {

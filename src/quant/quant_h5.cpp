@@ -58,8 +58,9 @@ void quant_write_codes(archive::H5Group g, const std::vector<LayerQuant>& layers
     const auto out = static_cast<size_t>(r.codes.size(0));
     lg.write("codes", tensor_vec<int32_t>(r.codes, torch::kInt32), out,
              static_cast<size_t>(r.codes.size(1)));
-    lg.write("scales", tensor_vec<float>(r.scales, torch::kFloat32), out,
-             static_cast<size_t>(r.scales.size(1)));
+    // scales' own rows: bitsandbytes 4-bit over blocks spanning rows has [1, n_blocks].
+    lg.write("scales", tensor_vec<float>(r.scales, torch::kFloat32),
+             static_cast<size_t>(r.scales.size(0)), static_cast<size_t>(r.scales.size(1)));
     if (r.zeros.defined())
       lg.write("zeros", tensor_vec<int32_t>(r.zeros, torch::kInt32), out,
                static_cast<size_t>(r.zeros.size(1)));

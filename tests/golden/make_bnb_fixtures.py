@@ -11,14 +11,21 @@
 # writes tests/golden/fixtures/bnb/bnb_cases.safetensors (deterministic bytes):
 #   code/fp4, code/nf4           float32 [16]  bnb.functional.get_4bit_type(...)
 #   code/dynamic                 float32 [256] bnb.functional.create_dynamic_map()
-#   w4/<in>                      the 4-bit input weight (float32 or bfloat16)
-#   w4/<in>/<fmt>/dq<0|1>/codes_bnb   uint8 [out,in]  unpacked codes of F.quantize_4bit
-#                                     (high nibble = even element) — real library, CPU
-#   .../codes_cuda               uint8 [out,in]  the CUDA decision trees on the same
-#                                normalised values (x * (1/absmax), fp32)
-#   .../absmax                   float32 [out, in/64]  the absmax dequantisation uses
-#                                (double quant: dequantize_blockwise(qabsmax) + offset)
-#   .../dequant                  input dtype [out,in]  F.dequantize_4bit (real library)
+#   w4/<in>                      the 4-bit input weight (float32 or bfloat16); <in> is
+#                                f32 / bf16 ([12, 256]) and f32_48x80, bf16_48x80,
+#                                f32_16x352, bf16_16x352, f32_5x72, bf16_5x72 (in % 64 != 0:
+#                                blocks over the flattened tensor span rows; 5x72 = 360
+#                                elements also ends in a partial block of 40)
+#   w4/<in>/<fmt>/codes_bnb      uint8 [numel/2, 1]  F.quantize_4bit's packed output as is
+#                                (high nibble = even element) — real library, CPU; the
+#                                codes do not depend on double quant (asserted)
+#   w4/<in>/<fmt>/codes_cuda     uint8 [numel/2, 1]  the CUDA decision trees on the same
+#                                normalised values (x * (1/absmax), fp32), packed alike
+#   w4/<in>/<fmt>/dq<0|1>/absmax float32, the absmax dequantisation uses (double quant:
+#                                dequantize_blockwise(qabsmax) + offset), in relapse's
+#                                layout: [out, in/64] when in % 64 == 0, else [1, n_blocks]
+#   (F.dequantize_4bit's output is not stored: the script asserts it equals
+#    (code[codes_bnb] * absmax).to(dtype) bit for bit, so the test rebuilds it exactly)
 #   i8/<in>/w, i8/<in>/cb, i8/<in>/scb   weight, F.int8_vectorwise_quant(w.half())
 #   i8/<in>/<case>/x, bias       input activations [rows, in] (x dtype) and bias
 #   i8/<in>/<case>/t<thr>/y_bnb  bnb.matmul(x, W, state=MatmulLtState(CB, SCB,
@@ -34,6 +41,7 @@ from safetensors.torch import save_file
 import bitsandbytes as bnb
 import bitsandbytes.functional as F
 from bitsandbytes.autograd._functions import MatmulLtState
+from bitsandbytes.backends.default.ops import _dequantize_4bit_compute
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "bnb")
 torch.manual_seed(0)
@@ -71,14 +79,27 @@ def nf4_tree(x):
     return k
 
 
-def cuda_codes(w, fmt):
-    x = w.float().reshape(-1, 64).numpy()
-    am = np.abs(x).max(1).astype(f32)
+def cuda_codes(w, fmt, bs=64):
+    # kQuantizeBlockwise: blocks over the flattened tensor, the last one loaded
+    # with valid_items = n - i and padded with 0 (absmax over its own elements).
+    x = w.float().reshape(-1).numpy()
+    n = x.size
+    nb = -(n // -bs)
+    xp = np.zeros(nb * bs, f32)
+    xp[:n] = x
+    xp = xp.reshape(nb, bs)
+    am = np.abs(xp).max(1).astype(f32)
     with np.errstate(divide="ignore", invalid="ignore"):
         inv = (f32(1) / am).astype(f32)
-        xn = (x * inv[:, None]).astype(f32)  # all-zero block: 0*inf = NaN
+        xn = (xp * inv[:, None]).astype(f32)  # all-zero block: 0*inf = NaN
     fn = fp4_tree if fmt == "fp4" else nf4_tree
-    return np.vectorize(fn, otypes=[np.uint8])(xn).reshape(w.shape)
+    return np.vectorize(fn, otypes=[np.uint8])(xn).reshape(-1)[:n].reshape(w.shape)
+
+
+def pack(c):
+    c = c.reshape(-1)
+    assert c.numel() % 2 == 0
+    return ((c[0::2] << 4) | c[1::2]).unsqueeze(1).contiguous()
 
 
 def unpack(q, shape):
@@ -107,7 +128,22 @@ def weights4():
     wb[0, 2] = torch.tensor(0.25 * 0.0859375).to(torch.bfloat16)
     wb[0, 3] = torch.tensor(-0.25 * 0.0859375).to(torch.bfloat16)
     wb[0, 4] = torch.tensor(0.25 * 0.2083333333).to(torch.bfloat16)
-    return {"f32": w, "bf16": wb}
+    ws = {"f32": w, "bf16": wb}
+    # Shapes whose input dimension is not a multiple of 64 (own generator, so the
+    # cases above and the LLM.int8 ones keep their values).
+    g = torch.Generator().manual_seed(1)
+    for out, inn in ((48, 80), (16, 352), (5, 72)):
+        a = torch.randn(out, inn, generator=g) * 0.02
+        a[0, 70] = 0.3                  # an outlier; for [48, 80] its block 1 spans rows 0-1
+        a.view(-1)[384:448] = 0.0       # an all-zero block (spans rows 4-5 for [48, 80])
+        a[-1, -2] = -0.2                # the last block (partial for [5, 72]) has its own max
+        b = (torch.randn(out, inn, generator=g) * 0.02).to(torch.bfloat16)
+        b[0, inn - 1] = 0.25            # a bf16 block spanning rows with absmax 0.25 and ties
+        b[1, 0] = torch.tensor(0.25 * 0.0859375).to(torch.bfloat16)
+        b[1, 1] = torch.tensor(-0.25 * 0.0859375).to(torch.bfloat16)
+        ws[f"f32_{out}x{inn}"] = a
+        ws[f"bf16_{out}x{inn}"] = b
+    return ws
 
 
 def main():
@@ -116,10 +152,14 @@ def main():
     t["code/fp4"] = F.get_4bit_type("fp4", device="cpu").float()
     t["code/nf4"] = F.get_4bit_type("nf4", device="cpu").float()
     t["code/dynamic"] = F.create_dynamic_map().float()
-    mism = {}
+    mism, native_bad = {}, {}
     for name, w in weights4().items():
         t[f"w4/{name}"] = w.contiguous()
+        out, inn = w.shape
+        nb = -(w.numel() // -64)
+        layout = (out, inn // 64) if inn % 64 == 0 else (1, nb)
         for fmt in ("fp4", "nf4"):
+            codes = None
             for dq in (0, 1):
                 p = f"w4/{name}/{fmt}/dq{dq}"
                 q, st = F.quantize_4bit(w, blocksize=64, quant_type=fmt, compress_statistics=bool(dq))
@@ -127,15 +167,35 @@ def main():
                     am = F.dequantize_blockwise(st.absmax, st.state2) + st.offset
                 else:
                     am = st.absmax
+                assert am.numel() == nb
                 deq = F.dequantize_4bit(q, st)
+                # bnb's native CPU dequant kernel (csrc/cpu_ops.cpp dequantizeBlockwise4bitCpu,
+                # AVX-512 path: absmax_dim_1 = n / blocksize per row) assumes blocks inside
+                # rows, which quantize_4bit does not produce when in % 64 != 0. The
+                # library's own flattened dequant (backends/default/ops.py
+                # _dequantize_4bit_compute, the CPU fallback for odd widths, like CUDA's
+                # kDequantizeBlockwise) is the reference then.
+                gen = _dequantize_4bit_compute(q.reshape(-1), am.float(), st.code, 64, w.shape, w.dtype)
+                if inn % 64 == 0:
+                    assert torch.equal(gen, deq), p
+                else:
+                    native_bad[p] = int((gen != deq).sum())
+                    deq = gen
+                if codes is None:
+                    codes = q.clone()
+                assert torch.equal(codes, q), "codes depend on double quant"
                 cb = unpack(q, w.shape)
-                cc = torch.from_numpy(cuda_codes(w, fmt))
-                t[p + "/codes_bnb"] = cb
-                t[p + "/codes_cuda"] = cc
-                t[p + "/absmax"] = am.float().reshape(w.shape[0], -1).contiguous()
-                t[p + "/dequant"] = deq.contiguous()
-                mism[p] = int((cb != cc).sum())
+                rebuilt = (st.code[cb.reshape(-1).long()]
+                           * am.float().repeat_interleave(64)[: w.numel()]).to(w.dtype)
+                assert torch.equal(rebuilt.reshape(w.shape), deq), f"dequant identity fails for {p}"
+                t[p + "/absmax"] = am.float().reshape(layout).contiguous()
+                if dq == 0:
+                    cc = torch.from_numpy(cuda_codes(w, fmt))
+                    t[f"w4/{name}/{fmt}/codes_bnb"] = q.contiguous()
+                    t[f"w4/{name}/{fmt}/codes_cuda"] = pack(cc)
+                    mism[f"w4/{name}/{fmt}"] = int((cb != cc).sum())
     print("4-bit code mismatches real-bnb(CPU) vs CUDA tree:", mism)
+    print("bnb native CPU dequant_4bit vs its flattened dequant (in % 64 != 0):", native_bad)
 
     # --- LLM.int8 ---------------------------------------------------------------------------
     for name, dt in (("f32", torch.float32), ("bf16", torch.bfloat16), ("f16", torch.float16)):
@@ -169,9 +229,12 @@ def main():
                     y = bnb.matmul(x, w, state=st, bias=bias)
                 t[f"i8/{name}/{case}/t{int(thr)}/y_bnb"] = y.contiguous()
                 t[f"i8/{name}/{case}/t{int(thr)}/y_cuda"] = int8_cuda(x, cb, scb, thr, bias).contiguous()
-    save_file(t, os.path.join(OUT, "bnb_cases.safetensors"),
-              metadata={"bitsandbytes": bnb.__version__, "torch": torch.__version__})
-    print("bitsandbytes", bnb.__version__, "tensors", len(t))
+    path = os.path.join(OUT, "bnb_cases.safetensors")
+    save_file(t, path,
+              # ONE metadata key: safetensors writes the metadata map in hash order, so
+              # two keys would make the bytes differ from run to run.
+              metadata={"versions": f"bitsandbytes {bnb.__version__}; torch {torch.__version__}"})
+    print("bitsandbytes", bnb.__version__, "tensors", len(t), "bytes", os.path.getsize(path))
 
 
 def int8_cuda(x, cb, scb, thr, bias):

@@ -186,7 +186,7 @@ TEST(ModelPasses, EveryMethodEvaluates) {
   q.awq.group_size = 32;
   q.awq.n_sample_token = 64;
   q.bnb.formats = {"fp4", "nf4", "llm_int8"};
-  q.bnb.blocksize = 32;  // the fixture's down_proj has 160 input columns
+  q.bnb.blocksize = 64;  // bnb default; down_proj (160 inputs) has blocks spanning rows
   auto specs = quant_specs(q);
   std::vector<std::string> labels;
   for (const auto& s : specs) labels.push_back(s.label);
@@ -222,7 +222,7 @@ TEST(ModelPasses, BucketDiagnosticsCountChangedCodes) {
   q.awq.bits = {4};
   q.awq.group_size = 32;
   q.bnb.formats = {"nf4"};
-  q.bnb.blocksize = 32;
+  q.bnb.blocksize = 64;
   torch::Tensor ids = windows(4, 16);
   for (const auto& s : quant_specs(q)) {
     auto t = load("llama_mha_fp32"), u = load("llama_mha_fp32");

@@ -58,7 +58,6 @@ TEST(QuantSharded, EqualsSingleRank) {
   q.awq.group_size = 32;
   q.awq.n_sample_token = 40;  // 7 samples x 16 tokens = 112: every 2nd token, spanning ranks
   q.bnb.formats = {"nf4"};
-  q.bnb.blocksize = 32;
   std::vector<QuantSpec> specs = quant_specs(q);
   // A GPTQ variant with act-order, asymmetric, and an odd sample count.
   QuantSpec act = specs[1];

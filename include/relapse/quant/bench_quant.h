@@ -15,10 +15,12 @@ struct BenchQuantOptions {
   // 12 heads, FFN 2048, vocab 32000: 85M decoder-linear + 49M embedding
   // parameters).
   std::vector<std::string> models = {"tiny", "llama-134m"};
-  std::vector<std::string> methods = {"rtn", "gptq", "awq"};
+  // rtn (what relapse runs: torch ops), rtn_kernel (kernels/'s CPU reference
+  // of the same RTN, per-row groups only), gptq, awq, fp4, nf4, llm_int8.
+  std::vector<std::string> methods = {"rtn", "rtn_kernel", "gptq", "awq"};
   std::string dtype = "bfloat16";
   int bits = 4;
-  int64_t group_size = 128;
+  int64_t group_size = -1;  // per row: the tiny preset's FFN (352) has no 128-column groups
   int64_t n_samples = 8, seq_len = 128;  // GPTQ / AWQ calibration
   int repeats = 3;                       // RTN and copy: best of
 };

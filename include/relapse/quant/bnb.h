@@ -9,7 +9,8 @@
 // autograd/_functions.py MatMul8bitLt, backends/default/ops.py
 // (int8_mixed_scaled_mm), nn/modules.py Int8Params._quantize (bnb 0.50.2).
 //
-// 4-bit: blocks of `blocksize` consecutive elements of the row-major weight;
+// 4-bit: blocks of `blocksize` consecutive elements of the row-major weight
+// (flattened; the last block may be partial, see bnb4_quantize);
 // absmax = max|w| (fp32); x = fp32(w) * fp32(1/absmax); the code is chosen by
 // the CUDA decision trees (fp32 threshold literals, `x > t` so a value exactly
 // on a threshold takes the code of smaller value for NF4 and of smaller
@@ -53,19 +54,29 @@ struct Bnb4Config {
   bool double_quant = false;  // bnb_4bit_use_double_quant (off in the paper's code)
 };
 
-// Quantizes a weight [out, in] (fp32/bf16/fp16; in % blocksize == 0, so the
-// blocks over the flattened tensor never straddle rows — kInput error naming
-// the tensor otherwise, as for non-2-D, non-floating or non-finite weights).
-// Result: codes uint8 [out, in] (the 4-bit index), scales fp32
-// [out, in/blocksize] = the absmax dequantization uses (after double quant
-// when on), zeros undefined, dequant = codebook[code] * scale in w's dtype,
+// Quantizes a weight [out, in] (fp32/bf16/fp16, any shape; kInput error naming
+// the tensor for non-2-D, non-floating or non-finite weights). As bitsandbytes
+// does (functional.quantize_4bit; kQuantizeBlockwise; backends/default/ops.py
+// quantize_4bit), the blocks run over the FLATTENED row-major tensor: with
+// numel = out·in and n_blocks = ceil(numel / blocksize), block b covers the
+// flattened elements [b·blocksize, min((b+1)·blocksize, numel)), so blocks may
+// span rows and the last one may be partial; a partial block's absmax is the
+// max |w| over the elements it has. Double quant runs over the n_blocks absmax
+// values in that order (its own blocks of 256, the last one partial too).
+// Result: codes uint8 [out, in] (the 4-bit index), scales fp32 = the absmax
+// dequantization uses (after double quant when on), laid out
+//   [out, in/blocksize]  when in % blocksize == 0 (blocks never span rows),
+//   [1, n_blocks]        otherwise (flattened block order);
+// in both layouts scales.reshape(-1)[i / blocksize] is the scale of flattened
+// element i. zeros undefined, dequant = codebook[code] * scale in w's dtype,
 // group_size = blocksize.
 RtnResult bnb4_quantize(const torch::Tensor& w, const Bnb4Config& c, const std::string& name = "");
 
 // Width in weight units of the bucket each weight's code stands for: the
 // distance between the decision thresholds around its code (ends clipped to
 // ±1, FP4 buckets by magnitude with 0 as the boundary between +0 and −0)
-// times the block's absmax. fp32 [out, in].
+// times the block's absmax. Accepts both scales layouts of bnb4_quantize.
+// fp32 [out, in].
 torch::Tensor bnb4_bucket_width(const RtnResult& q, const Bnb4Config& c);
 
 // LLM.int8 weights: Int8Params casts the weight to fp16, then per output row
