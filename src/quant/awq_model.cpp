@@ -143,8 +143,10 @@ std::vector<LayerQuant> awq_quantize_model(model::LlamaForCausalLM& m,
       for (auto& x : feat[g.kinds[0]]) x = x / g.scales.to(x.scalar_type());
     }
     // 3. Clipping on one global token sample (AutoAWQ: every
-    //    (T_total / n_sample_token)-th token), except q/k.
+    //    (T_total / n_sample_token)-th token), except q/k. Each linear's
+    //    search is dealt to one rank (round robin) and its max_val broadcast.
     if (o.c.clip) {
+      int job = 0;
       for (auto& r : all) {
         if (r.kind == "q_proj" || r.kind == "k_proj") continue;
         if (std::find(o.modules.begin(), o.modules.end(), r.kind) == o.modules.end()) continue;
@@ -157,7 +159,16 @@ std::vector<LayerQuant> awq_quantize_model(model::LlamaForCausalLM& m,
         const int64_t step =
             awq_clip_token_step(static_cast<int64_t>(total.item<double>()), o.c.n_sample_token);
         torch::Tensor xs = calib_gather_every(x_local, row_offset, step, comm);
-        awq_apply_clip(r.weight, awq_search_clip(r.weight, xs, o.c));
+        const int owner = job++ % size;
+        torch::Tensor max_val;
+        if (rank == owner) max_val = awq_search_clip(r.weight, xs, o.c).contiguous();
+        if (comm && size > 1) {
+          const int64_t gs = o.c.group_size == -1 ? r.weight.size(1) : o.c.group_size;
+          if (rank != owner)
+            max_val = torch::empty({r.weight.size(0), r.weight.size(1) / gs}, torch::kFloat32);
+          comm->broadcast(max_val, owner);
+        }
+        awq_apply_clip(r.weight, max_val);
       }
     }
     // 4. Quantize.
