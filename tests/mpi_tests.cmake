@@ -95,6 +95,25 @@ relapse_add_exit_check(NAME cli_config_unknown_key TARGET relapse ARGS config --
                        EXPECT_CODE 3 EXPECT_STDERR "model.dtyp" "did you mean 'model.dtype'")
 relapse_add_exit_check(NAME cli_config_dump TARGET relapse ARGS config ${PROJECT_SOURCE_DIR}/configs/example.yaml
                        --set generate.max_new_tokens=7 EXPECT_CODE 0)
+# relapse quantize: GPTQ on 2 ranks (calibration shared) exported in the GPTQ
+# layout, calibrated on a text file; the bitsandbytes emulations; GPTQ without
+# calibration text is a config error (3) saying what to pass.
+relapse_add_exit_check(NAME cli_quantize_gptq_export_np2 TARGET relapse NP 2
+                       ARGS quantize --model ${_fx}/llama_mha_fp32 --out ${_out}/gptq --method gptq
+                            --group-size 32 --calib-text ${PROJECT_SOURCE_DIR}/README.md --n-samples 4
+                            --seq-len 32 --export gptq
+                       EXPECT_CODE 0 EXPECT_STDERR "GPTQ layout" FORBID_STDERR "error")
+relapse_add_exit_check(NAME cli_quantize_awq TARGET relapse
+                       ARGS quantize --model ${_fx}/llama_gqa_bf16 --out ${_out}/awq --method awq
+                            --group-size 32 --calib-text ${PROJECT_SOURCE_DIR}/README.md --n-samples 4
+                            --seq-len 32
+                       EXPECT_CODE 0 FORBID_STDERR "error")
+relapse_add_exit_check(NAME cli_quantize_nf4 TARGET relapse
+                       ARGS quantize --model ${_fx}/llama_mha_fp32 --out ${_out}/nf4 --method nf4
+                       EXPECT_CODE 0 FORBID_STDERR "error")
+relapse_add_exit_check(NAME cli_quantize_gptq_needs_calibration TARGET relapse
+                       ARGS quantize --model ${_fx}/llama_mha_fp32 --out ${_out}/x --method gptq
+                       EXPECT_CODE 3 EXPECT_STDERR "needs calibration text" "--calib-text")
 
 # The communicator against its naive reference at 2 and 4 ranks (np 1 is the plain test).
 relapse_add_mpi_test(NAME test_communicator_np2 TARGET test_communicator NP 2 LABELS dist TIMEOUT 120)
