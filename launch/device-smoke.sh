@@ -3,7 +3,9 @@
 # CUDA device: builds relapse against that machine's CUDA libtorch and NCCL in
 # a separate build directory, then runs the communicator tests (MPI and NCCL
 # backends) at world size 1 (and 2 when there are two or more GPUs), the model
-# golden tests, and `relapse bench comm --backend nccl`, and prints a summary.
+# golden tests, the quantization kernels (every CUDA kernel against its CPU
+# reference: test_kernels), `relapse bench comm --backend nccl` and
+# `relapse bench quant`, and prints a summary.
 #
 #   TORCH_PREFIX  libtorch's CMake prefix (default: pip torch's
 #                 `torch.utils.cmake_prefix_path`, via $PYTHON or python3)
@@ -38,7 +40,8 @@ echo "device-smoke: libtorch $TORCH_ROOT (CUDA ${TORCH_CUDA:-unknown}), nvcc $(n
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_PREFIX_PATH="$TORCH_ROOT;$TORCH_PREFIX" -DRELAPSE_WITH_CUDA=ON -DRELAPSE_WITH_NCCL=ON ||
   die "cmake configure failed"
-TARGETS=(relapse test_communicator test_comm_nccl test_bench_comm test_llama_golden test_tensor_parallel)
+TARGETS=(relapse test_communicator test_comm_nccl test_bench_comm test_llama_golden test_tensor_parallel
+         test_kernels)
 cmake --build "$BUILD_DIR" -j "$JOBS" --target "${TARGETS[@]}" || die "build failed"
 
 # The model tests read RELAPSE_TEST_DEVICE only if they support it.
@@ -75,12 +78,18 @@ if [ "$NGPU" -ge 2 ]; then
 fi
 run_step test_llama_golden "$B/test_llama_golden"
 run_step test_tensor_parallel_np1 "$B/test_tensor_parallel"
+run_step test_kernels "$B/test_kernels"
+run_step bench_quant "$B/relapse" bench quant --models tiny --methods rtn rtn_kernel gptq awq
 NP_BENCH=$((NGPU >= 2 ? 2 : 1))
 run_step bench_comm_nccl "${MPIRUN[@]}" -np "$NP_BENCH" "$B/relapse" bench comm --backend nccl \
   --max-bytes 268435456
 run_step bench_comm_mpi "${MPIRUN[@]}" -np "$NP_BENCH" "$B/relapse" bench comm --backend mpi \
   --max-bytes 16777216
 
+# The CUDA kernel comparisons skip themselves without a device: say so loudly.
+if grep -q "SKIPPED" "$LOG_DIR/test_kernels.log"; then
+  echo "device-smoke: WARNING: test_kernels skipped its CUDA comparisons"
+fi
 # The NCCL op checks skip themselves without CUDA tensors: say so loudly.
 if grep -q "SKIPPED" "$LOG_DIR/test_comm_nccl_np1.log"; then
   echo "device-smoke: WARNING: test_comm_nccl skipped tests:"
