@@ -8,6 +8,7 @@
 // through torch (BLAS/LAPACK).
 #include "relapse/quant/gptq.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -44,7 +45,20 @@ GptqHessian::GptqHessian(int64_t in_features) : in_(in_features) {
   RELAPSE_CHECK_INPUT(in_features > 0, "GptqHessian: in_features must be positive, got ",
                       in_features);
   sum_ = torch::zeros({in_, in_}, torch::kFloat64);
+  lo_ = torch::zeros({in_, in_}, torch::kFloat64);
 }
+
+namespace {
+// Knuth's TwoSum, elementwise: hi + b = t + e exactly (t = fl(hi + b)).
+// Returns e; hi becomes t.
+torch::Tensor two_sum_into(torch::Tensor& hi, const torch::Tensor& b) {
+  torch::Tensor t = hi + b;
+  torch::Tensor z = t - hi;
+  torch::Tensor e = (hi - (t - z)) + (b - z);
+  hi = t;
+  return e;
+}
+}  // namespace
 
 void GptqHessian::add(const torch::Tensor& x, int64_t n_samples) {
   RELAPSE_CHECK_INPUT(x.defined() && (x.dim() == 2 || x.dim() == 3),
@@ -57,8 +71,15 @@ void GptqHessian::add(const torch::Tensor& x, int64_t n_samples) {
   RELAPSE_CHECK_INPUT(n_samples > 0, "GptqHessian: n_samples must be positive, got ", n_samples);
   torch::NoGradGuard no_grad;
   torch::Tensor xs = x.detach().reshape({-1, in_}).to(torch::kFloat64);
-  if (n_ == 0 && sum_.device() != xs.device()) sum_ = sum_.to(xs.device());
-  sum_.add_(xs.t().mm(xs.to(sum_.device())).to(sum_.device()));
+  if (n_ == 0 && sum_.device() != xs.device()) {
+    sum_ = sum_.to(xs.device());
+    lo_ = lo_.to(xs.device());
+  }
+  // S as a double-double (sum_ + lo_): the order in which samples (and ranks)
+  // are added then changes S by ~1e-32 relative instead of fp64's ~1e-16, so
+  // the fp32 H is the same however the calibration samples are sharded — GPTQ
+  // turns a last-bit change of H into different codes.
+  lo_.add_(two_sum_into(sum_, xs.t().mm(xs.to(sum_.device())).to(sum_.device())));
   n_ += n_samples;
 }
 
@@ -71,7 +92,25 @@ void GptqHessian::all_reduce(Communicator* comm) {
     comm->all_reduce(u, ReduceOp::kSum);
     return u.to(t.device());
   };
-  sum_ = reduce(sum_);
+  // The double-double sums of every rank, combined in rank order with TwoSum
+  // (an all-reduce would round each partial sum to fp64). Gathered in row
+  // chunks of at most ~64 MiB over all ranks.
+  const int size = comm->size();
+  const int64_t chunk =
+      std::max<int64_t>(1, (int64_t(64) << 20) / (2 * in_ * 8 * static_cast<int64_t>(size)));
+  for (int64_t r0 = 0; r0 < in_; r0 += chunk) {
+    const int64_t rows = std::min(chunk, in_ - r0);
+    torch::Tensor mine = torch::cat({sum_.narrow(0, r0, rows), lo_.narrow(0, r0, rows)}, 0);
+    if (nccl && !mine.is_cuda()) mine = mine.to(torch::kCUDA);
+    torch::Tensor all = comm->all_gather(mine.contiguous()).to(sum_.device());  // [size*2*rows, in]
+    torch::Tensor hi = all.narrow(0, 0, rows).clone(), lo = all.narrow(0, rows, rows).clone();
+    for (int r = 1; r < size; ++r) {
+      const int64_t at = static_cast<int64_t>(r) * 2 * rows;
+      lo = lo + two_sum_into(hi, all.narrow(0, at, rows)) + all.narrow(0, at + rows, rows);
+    }
+    sum_.narrow(0, r0, rows).copy_(hi);
+    lo_.narrow(0, r0, rows).copy_(lo);
+  }
   torch::Tensor n = torch::full({1}, n_, torch::dtype(torch::kInt64).device(sum_.device()));
   n_ = reduce(n).cpu().item<int64_t>();
 }
@@ -81,7 +120,7 @@ torch::Tensor GptqHessian::hessian() const {
                       ")");
   torch::NoGradGuard no_grad;
   // (S * 2) / n in fp64 (true division by a tensor), rounded once to fp32.
-  torch::Tensor h = sum_ * 2.0;
+  torch::Tensor h = (sum_ + lo_) * 2.0;
   h = h / torch::full_like(h, static_cast<double>(n_));
   return h.to(torch::kFloat32);
 }

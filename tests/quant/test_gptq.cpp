@@ -110,7 +110,8 @@ TEST(Gptq, MatchesPythonReference) {
 }
 
 // A Communicator stand-in for one process: all_reduce adds the next queued
-// tensor (what "the other rank" holds), so a sharded sum is checked in-process.
+// tensor (what "the other rank" holds) and all_gather appends it, so a sharded
+// sum is checked in-process.
 class QueueComm : public Communicator {
  public:
   std::deque<torch::Tensor> others;
@@ -121,7 +122,11 @@ class QueueComm : public Communicator {
     t.add_(others.front().to(t.dtype()));
     others.pop_front();
   }
-  torch::Tensor all_gather(const torch::Tensor& t) override { return t; }
+  torch::Tensor all_gather(const torch::Tensor& t) override {
+    torch::Tensor o = others.front().to(t.dtype());
+    others.pop_front();
+    return torch::cat({t, o}, 0);
+  }
   torch::Tensor reduce_scatter(const torch::Tensor& t, ReduceOp) override { return t; }
   void broadcast(torch::Tensor&, int) override {}
   void barrier() override {}
@@ -146,10 +151,13 @@ TEST(Gptq, HessianHalvesAllReduceAndScaling) {
   r0.add(x.slice(0, 0, 2).reshape({-1, 64}), 2);
   r1.add(x.slice(0, 2, 6), 4);
   QueueComm comm;
-  comm.others = {r1.sum().clone(), torch::full({1}, r1.n_samples(), torch::kInt64)};
+  // What rank 1 contributes: its double-double S (hi rows, then lo rows), then its count.
+  comm.others = {torch::cat({r1.sum(), r1.sum_lo()}, 0),
+                 torch::full({1}, r1.n_samples(), torch::kInt64)};
   r0.all_reduce(&comm);
   EXPECT_EQ(r0.n_samples(), 6);
-  EXPECT_LE(max_ulp(r0.hessian(), all.hessian()), 1);
+  // S is a double-double: the split into "ranks" leaves H bit-identical.
+  EXPECT_TRUE(torch::equal(r0.hessian(), all.hessian()));
   EXPECT_TRUE(torch::allclose(r0.sum(), all.sum(), 1e-12, 1e-12));
   r0.all_reduce(nullptr);  // no-op
   EXPECT_EQ(r0.n_samples(), 6);

@@ -62,8 +62,9 @@ void gptq_config_validate(const GptqConfig& c);
 // Running statistics of one linear layer's input: S = sum over tokens of
 // x x^T in float64, and the number of samples (sequences, as AutoGPTQ's
 // add_batch counts inp.shape[0]). Sharded calibration: each rank adds its own
-// samples, then all_reduce sums S and the counts (fp64, so the fp32 H is the
-// same at any rank count up to fp64 rounding of S).
+// samples, then all_reduce sums S and the counts. S is kept as a double-double
+// (TwoSum), so its value does not depend on the order samples and ranks are
+// added in beyond ~1e-32 relative: the fp32 H is the same at any rank count.
 class GptqHessian {
  public:
   explicit GptqHessian(int64_t in_features);
@@ -80,12 +81,13 @@ class GptqHessian {
   torch::Tensor hessian() const;
   int64_t n_samples() const { return n_; }
   int64_t in_features() const { return in_; }
-  const torch::Tensor& sum() const { return sum_; }  // S, fp64 [in, in]
+  const torch::Tensor& sum() const { return sum_; }    // S's leading fp64 part [in, in]
+  const torch::Tensor& sum_lo() const { return lo_; }  // S's trailing part (S = sum + sum_lo)
 
  private:
   int64_t in_;
   int64_t n_ = 0;
-  torch::Tensor sum_;
+  torch::Tensor sum_, lo_;  // S = sum_ + lo_ (double-double, see add())
 };
 
 // Quantizes W [out, in] (any floating dtype) given its input Hessian H [in, in]
