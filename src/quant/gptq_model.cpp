@@ -5,6 +5,7 @@
 // subset's Hessians collected with the previous subsets already quantized.
 // Also the linear lookup and the result broadcast the other passes share.
 #include <algorithm>
+#include <map>
 
 #include "relapse/core/error.h"
 #include "relapse/core/log.h"
@@ -106,8 +107,9 @@ std::vector<LayerQuant> gptq_quantize_model(model::LlamaForCausalLM& m,
                        " calibration samples cannot be shared "
                        "by ",
                        size, " ranks (quantize.calibration.n_samples >= ranks)");
-  std::vector<DecoderInputs> in = calib_decoder_inputs(m, calib_shard(calib_ids, comm), o.batch);
-  const int64_t n_local = calib_shard(calib_ids, comm).size(0);
+  const torch::Tensor ids_local = calib_shard(calib_ids, comm);
+  std::vector<DecoderInputs> in = calib_decoder_inputs(m, ids_local, o.batch);
+  const int64_t n_local = ids_local.size(0);
 
   std::vector<LayerQuant> out;
   const int64_t n_layers = static_cast<int64_t>(m->model->layers->size());
@@ -128,23 +130,29 @@ std::vector<LayerQuant> gptq_quantize_model(model::LlamaForCausalLM& m,
       for (size_t j = 0; j < lin.size(); ++j)
         if (std::find(subset.begin(), subset.end(), lin[j].kind) != subset.end()) idx.push_back(j);
       if (idx.empty()) continue;
-      std::vector<GptqHessian> hs;
-      hs.reserve(idx.size());
-      for (size_t j : idx) hs.emplace_back(lin[j].weight.size(1));
-      for (size_t k = 0; k < idx.size(); ++k) {
-        GptqHessian* h = &hs[k];
-        lin[idx[k]].set_input_hook([h](const torch::Tensor& x) { h->add(x, x.size(0)); });
+      // One Hessian per distinct input: q/k/v see the same x, so do gate/up.
+      auto input_of = [](const std::string& kind) {
+        if (kind == "k_proj" || kind == "v_proj") return std::string("q_proj");
+        if (kind == "up_proj") return std::string("gate_proj");
+        return kind;
+      };
+      std::map<std::string, GptqHessian> hs;
+      for (size_t j : idx) {
+        const std::string key = input_of(lin[j].kind);
+        if (hs.count(key)) continue;
+        GptqHessian* h = &hs.emplace(key, GptqHessian(lin[j].weight.size(1))).first->second;
+        lin[j].set_input_hook([h](const torch::Tensor& x) { h->add(x, x.size(0)); });
       }
       calib_layer_forward(*layer, in, /*update=*/false);
       for (size_t j : idx) lin[j].set_input_hook(nullptr);
+      for (auto& [key, h] : hs) h.all_reduce(comm);
       for (size_t k = 0; k < idx.size(); ++k) {
-        hs[k].all_reduce(comm);
         LinearRef& r = lin[idx[k]];
         const int owner = job++ % size;
         LayerQuant& lq = layer_out[idx[k]];
         lq.name = r.name;
         if (rank == owner) {
-          lq.result = gptq_quantize(r.weight, hs[k].hessian(), o.c, r.name);
+          lq.result = gptq_quantize(r.weight, hs.at(input_of(r.kind)).hessian(), o.c, r.name);
           r.weight.copy_(lq.result.dequant);
           lq.result.dequant = torch::Tensor();
         }
