@@ -67,14 +67,22 @@ int64_t planned_steps(int64_t n, const LoopOptions& o) {
 using RowsLoss = std::function<MicroLoss(const std::vector<int64_t>& rows,
                                          const std::vector<int64_t>& global_rows)>;
 
-LoopResult run_loop(model::LlamaForCausalLM& m, int64_t n, int64_t tokens_per_row,
-                    const LoopOptions& o, Communicator* dp, const RowsLoss& micro_loss,
-                    const EpochHook& on_epoch_end) {
-  const int64_t total = planned_steps(n, o);
+using UpdateMaskFn = std::function<std::vector<torch::Tensor>(const std::vector<torch::Tensor>&)>;
+
+void check_loop_shape(int64_t n, const LoopOptions& o, Communicator* dp) {
   RELAPSE_CHECK_CONFIG(std::min(o.batch_size, n) >= dp_size(dp), "the global batch (",
                        std::min(o.batch_size, n), " rows) must have at least one row per ",
                        "data-parallel rank (", dp_size(dp), ")");
-  Trainer trainer(trainable_parameters(*m), resolved_train_config(o, total, m, dp));
+}
+
+LoopResult run_loop(model::LlamaForCausalLM& m, int64_t n, int64_t tokens_per_row,
+                    const LoopOptions& o, Communicator* dp, const RowsLoss& micro_loss,
+                    const EpochHook& on_epoch_end, const UpdateMaskFn& update_mask = {}) {
+  const int64_t total = planned_steps(n, o);
+  check_loop_shape(n, o, dp);
+  TrainConfig tc = resolved_train_config(o, total, m, dp);
+  tc.update_mask = update_mask;
+  Trainer trainer(trainable_parameters(*m), tc);
   at::Generator gen = RngStreams(o.seed).torch_generator(o.shuffle_stream);
   m->train();
   const int D = dp_size(dp);
@@ -93,6 +101,7 @@ LoopResult run_loop(model::LlamaForCausalLM& m, int64_t n, int64_t tokens_per_ro
         MicroLoss ml = micro_loss({mine.begin() + mb, mine.begin() + me}, rows);
         if (D > 1) {  // gradients are averaged over DP: see loops.h
           ml.loss = ml.loss * static_cast<double>(D);
+          if (ml.extra.defined()) ml.extra = ml.extra * static_cast<double>(D);
           ml.forget_term *= D;
           ml.retain_term *= D;
         }
@@ -129,6 +138,42 @@ LoopResult run_loop(model::LlamaForCausalLM& m, int64_t n, int64_t tokens_per_ro
   return r;
 }
 
+// SURE module mode: the forget-term gradient over the whole forget set at the
+// current (original) weights — batches of batch_size rows in sorted order,
+// each rank its contiguous share split into micro-batches, every loss
+// normalised over the whole set, then summed over DP.
+std::vector<torch::Tensor> module_forget_grads(model::LlamaForCausalLM& m,
+                                               model::LlamaForCausalLM* ref_model,
+                                               const Chunks& forget, const UnlearnLossConfig& loss,
+                                               const LoopOptions& o, Communicator* dp,
+                                               const std::vector<torch::Tensor>& params,
+                                               const SaliencyTracker& tracker) {
+  const int64_t n = static_cast<int64_t>(forget.size());
+  std::vector<int64_t> all(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) all[static_cast<size_t>(i)] = i;
+  const LossNormalizer norm =
+      loss_normalizer(batch_from_rows(forget, all, "forget"), TokenBatch{}, m->config().vocab_size);
+  std::vector<torch::Tensor> acc(params.size());
+  for (int64_t start = 0; start < n; start += o.batch_size) {
+    const int64_t len = std::min(o.batch_size, n - start);
+    auto [b, e] = rank_share(len, dp_rank(dp), dp_size(dp));
+    const int64_t n_micro = std::min<int64_t>(o.train.micro_batches, e - b);
+    for (int64_t micro = 0; micro < n_micro; ++micro) {
+      auto [mb, me] = rank_share(e - b, (int)micro, (int)n_micro);
+      std::vector<int64_t> rows(all.begin() + start + b + mb, all.begin() + start + b + me);
+      std::vector<torch::Tensor> g = saliency_forget_grads(
+          m, ref_model, batch_from_rows(forget, rows, "forget"), loss, norm, params);
+      torch::NoGradGuard ng;
+      for (size_t i = 0; i < g.size(); ++i) {
+        if (!g[i].defined()) continue;
+        acc[i] = acc[i].defined() ? acc[i].add_(g[i]) : g[i];
+      }
+    }
+  }
+  tracker.dp_sum(acc);
+  return acc;
+}
+
 }  // namespace
 
 int64_t loop_batches_per_epoch(int64_t n, int64_t batch_size) {
@@ -138,6 +183,8 @@ int64_t loop_batches_per_epoch(int64_t n, int64_t batch_size) {
 LoopResult lm_train(model::LlamaForCausalLM& m, const Chunks& chunks, const LoopOptions& o,
                     Communicator* dp) {
   RELAPSE_CHECK_INPUT(!chunks.empty(), o.label, ": no training chunks");
+  RELAPSE_CHECK_CONFIG(o.saliency.mode == SaliencyMode::kNone, o.label,
+                       ": SURE applies to unlearning only");
   const int64_t T = static_cast<int64_t>(chunks[0].size());
   auto micro = [&](const std::vector<int64_t>& rows, const std::vector<int64_t>& global) {
     TokenBatch b = batch_from_rows(chunks, rows, o.label);
@@ -159,6 +206,22 @@ LoopResult unlearn_train(model::LlamaForCausalLM& m, model::LlamaForCausalLM* re
                       objective_name(loss.objective), " needs retain chunks, got none");
   const int64_t n_retain = static_cast<int64_t>(retain.size());
   const int64_t vocab = m->config().vocab_size;
+  const SaliencyMode sure = o.saliency.mode;
+  saliency_config_validate(o.saliency);
+  RELAPSE_CHECK_CONFIG(
+      m->tp().size <= 1 || sure == SaliencyMode::kNone || sure == SaliencyMode::kReleased,
+      "SURE (unlearn.sure) does not support parallel.tp > 1 yet");
+  const std::vector<torch::Tensor> params = trainable_parameters(*m);
+  SaliencyTracker tracker(m, params, o.saliency, dp);
+  UpdateMaskFn update_mask;
+  if (sure == SaliencyMode::kModule || sure == SaliencyMode::kRow) {
+    update_mask = [&tracker](const std::vector<torch::Tensor>&) { return tracker.update_masks(); };
+  }
+  if (sure == SaliencyMode::kModule) {
+    check_loop_shape(static_cast<int64_t>(forget.size()), o, dp);
+    tracker.set_module_masks(
+        module_forget_grads(m, ref_model, forget, loss, o, dp, params, tracker));
+  }
   auto micro = [&](const std::vector<int64_t>& rows, const std::vector<int64_t>& global) {
     TokenBatch gf = batch_from_rows(forget, global, "forget");
     TokenBatch gr = uses_retain
@@ -168,12 +231,27 @@ LoopResult unlearn_train(model::LlamaForCausalLM& m, model::LlamaForCausalLM* re
     TokenBatch f = batch_from_rows(forget, rows, "forget");
     TokenBatch r = uses_retain ? batch_from_rows(retain, retain_rows_for(rows, n_retain), "retain")
                                : TokenBatch{};
+    // SURE row mode: this micro-batch's share of the update's forget-term
+    // gradient, before the objective's own forward (saliency.h).
+    if (sure == SaliencyMode::kRow) {
+      tracker.add(saliency_forget_grads(m, ref_model, f, loss, norm, params));
+    }
     LossParts p = unlearn_loss(m, ref_model, f, r, loss, &norm);
-    return MicroLoss{p.total, p.forget_term, p.retain_term};
+    MicroLoss ml{p.total, p.forget_term, p.retain_term};
+    if (sure == SaliencyMode::kReleased) {
+      // The released SURE back-propagates the forget loss on its own and then
+      // the total: 2·∇forget + α·∇retain (saliency.h).
+      ml.extra =
+          unlearn_loss(m, ref_model, f, TokenBatch{}, saliency_forget_config(loss), &norm).total;
+    }
+    return ml;
   };
   const int64_t T = static_cast<int64_t>(forget[0].size());
-  return run_loop(m, static_cast<int64_t>(forget.size()), T * (uses_retain ? 2 : 1), o, dp, micro,
-                  on_epoch_end);
+  LoopResult res = run_loop(m, static_cast<int64_t>(forget.size()), T * (uses_retain ? 2 : 1), o,
+                            dp, micro, on_epoch_end, update_mask);
+  res.mask = tracker.result();
+  if (sure == SaliencyMode::kReleased) res.mask.steps = res.steps;
+  return res;
 }
 
 }  // namespace relapse::unlearn

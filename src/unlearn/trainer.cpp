@@ -26,12 +26,27 @@ AdamW::AdamW(std::vector<torch::Tensor> params, AdamWOptions opts)
   }
 }
 
-void AdamW::step(double lr) {
+void AdamW::step(double lr, const std::vector<torch::Tensor>* masks) {
   torch::NoGradGuard ng;
+  RELAPSE_CHECK(!masks || masks->size() == params_.size(), "AdamW: wrong number of update masks");
   for (size_t i = 0; i < params_.size(); ++i) {
     torch::Tensor& p = params_[i];
     const torch::Tensor& g = p.grad();
     if (!g.defined()) continue;
+    // Update masks: nothing selected = skip (weight, moments and step count
+    // untouched); partly selected = update, then restore the masked entries
+    // from copies, so they stay bit for bit what they were.
+    torch::Tensor mask;
+    if (masks && (*masks)[i].defined() && !(*masks)[i].all().item<bool>()) {
+      mask = (*masks)[i];
+      if (!mask.any().item<bool>()) continue;
+    }
+    torch::Tensor p_old, m_old, v_old;
+    if (mask.defined()) {
+      p_old = p.clone();
+      m_old = exp_avg_[i].clone();
+      v_old = exp_avg_sq_[i].clone();
+    }
     int64_t k = ++steps_[i];
     if (opts_.weight_decay != 0) p.mul_(1 - lr * opts_.weight_decay);
     exp_avg_[i].lerp_(g, 1 - opts_.beta1);
@@ -41,6 +56,11 @@ void AdamW::step(double lr) {
     double step_size = lr / bias1;
     torch::Tensor denom = (exp_avg_sq_[i].sqrt() / std::sqrt(bias2)).add_(opts_.eps);
     p.addcdiv_(exp_avg_[i], denom, -step_size);
+    if (mask.defined()) {
+      p.copy_(torch::where(mask, p, p_old));
+      exp_avg_[i].copy_(torch::where(mask, exp_avg_[i], m_old));
+      exp_avg_sq_[i].copy_(torch::where(mask, exp_avg_sq_[i], v_old));
+    }
   }
 }
 
@@ -109,15 +129,28 @@ const StepStats& Trainer::step(const MicroLossFn& loss_fn, int64_t tokens) {
     MicroLoss ml = loss_fn(updates(), m);
     RELAPSE_CHECK(ml.loss.defined() && ml.loss.numel() == 1,
                   "the loss callback must return a scalar");
+    if (ml.extra.defined()) ml.extra.backward();
     ml.loss.backward();
     s.loss += ml.loss.item<double>();
     s.forget_term += ml.forget_term;
     s.retain_term += ml.retain_term;
   }
   if (cfg_.grad_reduce) cfg_.grad_reduce(opt_.params());
+  std::vector<torch::Tensor> masks;
+  if (cfg_.update_mask) {
+    masks = cfg_.update_mask(opt_.params());
+    RELAPSE_CHECK(masks.size() == opt_.params().size(), "update_mask returned ", masks.size(),
+                  " masks for ", opt_.params().size(), " parameters");
+    torch::NoGradGuard ng;
+    for (size_t i = 0; i < masks.size(); ++i) {
+      torch::Tensor g = opt_.params()[i].grad();
+      // masked_fill, not a multiply: a non-finite masked gradient becomes 0.
+      if (g.defined() && masks[i].defined()) g.masked_fill_(masks[i].logical_not(), 0);
+    }
+  }
   s.grad_norm = cfg_.clip ? cfg_.clip(opt_.params(), cfg_.max_grad_norm)
                           : clip_grad_norm(opt_.params(), cfg_.max_grad_norm);
-  opt_.step(s.lr);
+  opt_.step(s.lr, masks.empty() ? nullptr : &masks);
   curve_.push_back(s);
   return curve_.back();
 }

@@ -32,6 +32,14 @@
 // counts replicated parameters once (tp_clip_grad_norm). The frozen reference
 // model must be split the same way (reference_model_copy of the split model,
 // or hf_load with the same TpContext).
+//
+// SURE (LoopOptions::saliency, saliency.h; unlearn_train only): module mode
+// first runs one pass over the whole forget set (sorted order, batches of
+// batch_size rows, DP-sharded like the updates) for the fixed mask; row mode
+// adds, per micro-batch, a forward/backward of the forget term alone for the
+// saliency gradient; released mode adds the forget term once more to the
+// back-propagated loss (the curve's loss stays forget + α·retain). Module and
+// row modes reject tensor parallelism (kConfig); released mode runs under it.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -40,6 +48,7 @@
 
 #include "relapse/model/llama.h"
 #include "relapse/unlearn/losses.h"
+#include "relapse/unlearn/saliency.h"
 #include "relapse/unlearn/trainer.h"
 
 namespace relapse {
@@ -58,6 +67,7 @@ struct LoopOptions {
   uint64_t seed = 0;       // root seed of the RNG streams
   std::string shuffle_stream = "train/shuffle";
   std::string label = "train";  // progress line label
+  SaliencyConfig saliency;      // SURE (unlearn_train only; lm_train needs mode none)
 };
 
 struct LoopResult {
@@ -65,6 +75,7 @@ struct LoopResult {
   int64_t steps = 0;
   int64_t epochs_run = 0;      // epochs started (the last may be partial with max_steps)
   bool stopped_early = false;  // on_epoch_end returned false
+  SaliencyMask mask;           // SURE's selections (mode none: empty, steps 0)
 };
 
 // Updates per epoch for n examples.

@@ -26,6 +26,17 @@
 //             (get_cosine_schedule_with_warmup, num_cycles 0.5);
 //   warmup factor: step / max(1, warmup).
 //
+// Update masks (SURE, saliency.h): TrainConfig::update_mask returns, after
+// the DP reduction and before clipping, one bool mask per parameter
+// (broadcastable to it; undefined = the whole parameter). The trainer zeroes
+// the gradient outside the mask (so clipping sees only selected gradients)
+// and AdamW::step leaves the entries outside it exactly as they were — the
+// weight, both moments — so neither decoupled weight decay nor momentum from
+// earlier steps moves them; a parameter with nothing selected is skipped
+// entirely (its step count does not advance). A partly selected parameter
+// advances its step count and updates only the selected entries (lazy Adam,
+// as torch.optim.SparseAdam treats rows absent from a step).
+//
 // Clipping: torch::nn::utils::clip_grad_norm_ over every parameter that has a
 // gradient (PyTorch's: scale by max_norm / (‖g‖₂ + 1e-6) when that is < 1);
 // HF's Trainer clips at 1.0 by default, so the released trainers did.
@@ -50,8 +61,9 @@ class AdamW {
  public:
   AdamW(std::vector<torch::Tensor> params, AdamWOptions opts);
   // One update at learning rate `lr`; parameters without a gradient are skipped
-  // (their step count does not advance).
-  void step(double lr);
+  // (their step count does not advance). masks (optional, one per parameter,
+  // see "Update masks" above): entries outside a mask do not change.
+  void step(double lr, const std::vector<torch::Tensor>* masks = nullptr);
   void zero_grad();
   const std::vector<torch::Tensor>& params() const { return params_; }
   const torch::Tensor& exp_avg(size_t i) const { return exp_avg_.at(i); }
@@ -95,6 +107,9 @@ struct TrainConfig {
   // (tensor parallelism counts replicated parameters once, grad_sync.h);
   // empty = clip_grad_norm.
   std::function<double(const std::vector<torch::Tensor>&, double)> clip;
+  // SURE: the update masks of this update (see "Update masks" above), called
+  // after grad_reduce and before clipping; empty = no masks.
+  std::function<std::vector<torch::Tensor>(const std::vector<torch::Tensor>&)> update_mask;
   // Data parallelism: bytes per gradient all-reduce bucket (grad_sync.h).
   int64_t grad_bucket_bytes = 25ll << 20;
 };
@@ -107,6 +122,9 @@ struct MicroLoss {
   torch::Tensor loss;
   double forget_term = 0.0;
   double retain_term = 0.0;
+  // Optional: back-propagated before `loss` but not counted in the curve
+  // (SURE "as released" counts the forget gradient twice, saliency.h).
+  torch::Tensor extra = {};
 };
 
 // One point of the loss curve (sums over the micro-batches of an update).
