@@ -91,6 +91,10 @@ relapse_add_exit_check(NAME cli_generate TARGET relapse
 relapse_add_exit_check(NAME cli_missing_model_np2 TARGET relapse NP 2
                        ARGS score --model ${_out}/no-such-model --text-file ${_fx}/texts.json --out ${_out}/x.json
                        EXPECT_CODE 4 EXPECT_STDERR "no-such-model")
+# relapse report: a missing archive is an input error (4) naming the file.
+relapse_add_exit_check(NAME cli_report_missing_archive TARGET relapse
+                       ARGS report ${_out}/no-such-archive.h5 --out ${_out}/report
+                       EXPECT_CODE 4 EXPECT_STDERR "no-such-archive.h5")
 relapse_add_exit_check(NAME cli_config_unknown_key TARGET relapse ARGS config --set model.dtyp=bfloat16
                        EXPECT_CODE 3 EXPECT_STDERR "model.dtyp" "did you mean 'model.dtype'")
 relapse_add_exit_check(NAME cli_config_dump TARGET relapse ARGS config ${PROJECT_SOURCE_DIR}/configs/example.yaml

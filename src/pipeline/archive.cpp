@@ -62,6 +62,24 @@ SummaryRow summary_row(const ModelInfo& info, const PrecisionEval& e) {
   s.codes_changed_frac = nan_unless(e.has_code_change, e.code_change.frac_codes_changed());
   s.mean_dw_over_delta = nan_unless(e.has_code_change, e.code_change.mean_ratio());
   s.wall_s = e.wall_s;
+  s.group = info.group;
+  s.seed = info.seed;
+  s.saliency = info.saliency;
+  for (int k = 0; k < 4; ++k) {
+    const std::string metric = kSummaryCiMetrics[k];
+    SummaryBand& b = s.band[k];
+    for (const auto& [name, ci] : e.ci)
+      if (name == metric) {
+        b.lo = ci.lo;
+        b.hi = ci.hi;
+      }
+    for (const auto& d : e.vs_full)
+      if (d.metric == metric) {
+        b.d = d.mean;
+        b.d_lo = d.lo;
+        b.d_hi = d.hi;
+      }
+  }
   return s;
 }
 
@@ -106,16 +124,25 @@ void write_code_change(H5Group g, const PrecisionEval& e) {
   g.set_attr("n_groups", c.n_groups);
   g.set_attr("n_groups_params_changed", c.n_groups_params_changed);
   g.set_attr("n_zero_delta_moved", c.n_zero_delta_moved);
+  g.set_attr("sum_ratio", c.sum_ratio);
+  g.set_attr("n_finite", c.n_finite);
   g.write("hist", c.hist);
   g.write("bin_edges", c.bin_edges);
   std::vector<std::string> name;
-  std::vector<int64_t> n_weights, n_changed, n_moved;
-  std::vector<double> frac_changed, mean_ratio, max_ratio;
+  std::vector<int64_t> n_weights, n_changed, n_moved, n_groups, n_groups_chg, n_zero, n_finite;
+  std::vector<double> frac_changed, mean_ratio, max_ratio, sum_ratio;
   // The per-layer histogram of |w_unl − w_target| / Δ: one column per bin
   // (hist_0 counts [bin_edges[0], bin_edges[1]), the last one [edges.back(), inf]).
   std::vector<std::vector<int64_t>> hist(c.bin_edges.size());
   for (const auto& [layer, s] : e.code_change_layers) {
+    RELAPSE_CHECK(s.hist.size() == hist.size(), "code-change layer '", layer, "' has ",
+                  s.hist.size(), " histogram bins, expected ", hist.size());
     for (size_t b = 0; b < hist.size(); ++b) hist[b].push_back(s.hist[b]);
+    n_groups.push_back(s.n_groups);
+    n_groups_chg.push_back(s.n_groups_params_changed);
+    n_zero.push_back(s.n_zero_delta_moved);
+    n_finite.push_back(s.n_finite);
+    sum_ratio.push_back(s.sum_ratio);
     name.push_back(layer);
     n_weights.push_back(s.n_weights);
     n_changed.push_back(s.n_codes_changed);
@@ -132,6 +159,12 @@ void write_code_change(H5Group g, const PrecisionEval& e) {
                               {"mean_ratio", mean_ratio},
                               {"max_ratio", max_ratio}};
   for (size_t b = 0; b < hist.size(); ++b) cols.push_back({"hist_" + std::to_string(b), hist[b]});
+  // What the merged stats are made of, so a reader can rebuild every field.
+  cols.push_back({"n_groups", n_groups});
+  cols.push_back({"n_groups_params_changed", n_groups_chg});
+  cols.push_back({"n_zero_delta_moved", n_zero});
+  cols.push_back({"n_finite", n_finite});
+  cols.push_back({"sum_ratio", sum_ratio});
   g.write_table("layers", cols);
 }
 
@@ -145,6 +178,30 @@ void write_precision(H5Group g, const PrecisionEval& e, const SummaryRow& s) {
   g.set_attr("privleak", s.privleak);
   g.set_attr("privleak_auc", s.privleak_auc);
   g.set_attr("wall_s", e.wall_s);
+  if (!e.ci.empty()) {
+    std::vector<std::string> names;
+    for (const auto& [metric, ci] : e.ci) {
+      names.push_back(metric);
+      g.set_attr(metric + "_lo", ci.lo);
+      g.set_attr(metric + "_hi", ci.hi);
+      g.set_attr(metric + "_ci_value", ci.value);
+    }
+    g.set_attr("ci_metrics", names);
+  }
+  if (!e.vs_full.empty()) {
+    std::vector<std::string> metric;
+    std::vector<double> mean, lo, hi;
+    std::vector<int64_t> n;
+    for (const auto& d : e.vs_full) {
+      metric.push_back(d.metric);
+      mean.push_back(d.mean);
+      lo.push_back(d.lo);
+      hi.push_back(d.hi);
+      n.push_back(d.n);
+    }
+    g.write_table("vs_full",
+                  {{"metric", metric}, {"mean", mean}, {"lo", lo}, {"hi", hi}, {"n", n}});
+  }
   const auto& m = e.metrics;
   if (m.has_verbmem) {
     H5Group v = g.group("verbmem");
@@ -166,6 +223,26 @@ void write_precision(H5Group g, const PrecisionEval& e, const SummaryRow& s) {
   if (e.has_code_change) write_code_change(g.group("code_change"), e);
 }
 
+// The SURE mask as one ragged array (names / offsets / selected_steps): one
+// object per field instead of one per parameter keeps a 70B model's mask to
+// three datasets and any parameter name legal.
+void write_mask(H5Group g, const SaliencyMaskInfo& mask, const std::string& model,
+                const std::string& path) {
+  RELAPSE_CHECK_INPUT(mask.names.size() == mask.selected_steps.size(), "archive '", path,
+                      "': saliency mask of model '", model, "' has ", mask.names.size(),
+                      " names but ", mask.selected_steps.size(), " count vectors");
+  std::vector<int64_t> offsets = {0};
+  std::vector<int32_t> counts;
+  for (const auto& v : mask.selected_steps) {
+    counts.insert(counts.end(), v.begin(), v.end());
+    offsets.push_back(static_cast<int64_t>(counts.size()));
+  }
+  g.set_attr("steps", mask.steps);
+  g.write_strings("names", mask.names);
+  g.write("offsets", offsets);
+  g.write("selected_steps", counts);
+}
+
 void write_model(H5Group models, const ModelResult& mr, const std::string& path) {
   const ModelInfo& info = mr.info;
   H5Group g = models.group(info.name);
@@ -179,21 +256,51 @@ void write_model(H5Group models, const ModelResult& mr, const std::string& path)
   g.set_attr("steps", info.steps);
   g.set_attr("lr_regime", info.lr_regime);
   g.set_attr("checkpoint", info.checkpoint);
+  g.set_attr("group", info.group);
+  g.set_attr("seed", info.seed);
+  g.set_attr("saliency", info.saliency);
+  g.set_attr("saliency_threshold", info.saliency_threshold);
   if (!info.curve.empty()) write_curve(g, info.curve);
+  if (!info.mask.names.empty()) write_mask(g.group("saliency_mask"), info.mask, info.name, path);
   std::set<std::string> seen;
   for (const auto& e : mr.evals) {
-    archive_check_name(e.precision, "precision of model '" + info.name + "'", path, {"curve"});
+    archive_check_name(e.precision, "precision of model '" + info.name + "'", path,
+                       {"curve", "saliency_mask"});
     RELAPSE_CHECK_INPUT(seen.insert(e.precision).second, "archive '", path, "': model '", info.name,
                         "' has precision '", e.precision, "' twice");
     write_precision(g.group(e.precision), e, summary_row(info, e));
   }
 }
 
+// Column j of metric k's band: m_lo, m_hi, d_m, d_m_lo, d_m_hi.
+std::string band_column(int k, int j) {
+  const std::string m = kSummaryCiMetrics[k];
+  static const char* const kFmt[5] = {"_lo", "_hi", "", "_lo", "_hi"};
+  return (j >= 2 ? "d_" + m : m) + kFmt[j];
+}
+double& band_ref(SummaryBand& b, int j) {
+  double* f[5] = {&b.lo, &b.hi, &b.d, &b.d_lo, &b.d_hi};
+  return *f[j];
+}
+double band_value(const SummaryBand& b, int j) {
+  const double f[5] = {b.lo, b.hi, b.d, b.d_lo, b.d_hi};
+  return f[j];
+}
+
 void write_summary(H5Group root, const std::vector<SummaryRow>& rows) {
   std::vector<std::string> model, kind, method, variant, regime, precision, scheme;
   std::vector<double> lr, alpha, beta, vm, kf, kr, pl, auc, ccf, mdw, wall;
-  std::vector<int64_t> bits, gs, steps;
+  std::vector<int64_t> bits, gs, steps, seed;
+  std::vector<std::string> group, saliency;
+  std::vector<std::vector<double>> band(20);  // 4 metrics × (lo, hi, d, d_lo, d_hi)
   for (const auto& s : rows) {
+    group.push_back(s.group);
+    seed.push_back(s.seed);
+    saliency.push_back(s.saliency);
+    for (int k = 0; k < 4; ++k) {
+      const SummaryBand& b = s.band[k];
+      for (int j = 0; j < 5; ++j) band[5 * k + j].push_back(band_value(b, j));
+    }
     model.push_back(s.model);
     kind.push_back(s.kind);
     method.push_back(s.method);
@@ -216,27 +323,33 @@ void write_summary(H5Group root, const std::vector<SummaryRow>& rows) {
     mdw.push_back(s.mean_dw_over_delta);
     wall.push_back(s.wall_s);
   }
-  root.write_table("summary", {{"model", model},
-                               {"kind", kind},
-                               {"method", method},
-                               {"variant", variant},
-                               {"lr_regime", regime},
-                               {"precision", precision},
-                               {"scheme", scheme},
-                               {"lr", lr},
-                               {"alpha", alpha},
-                               {"beta", beta},
-                               {"bits", bits},
-                               {"group_size", gs},
-                               {"steps", steps},
-                               {"verbmem_f", vm},
-                               {"knowmem_f", kf},
-                               {"knowmem_r", kr},
-                               {"privleak", pl},
-                               {"privleak_auc", auc},
-                               {"codes_changed_frac", ccf},
-                               {"mean_dw_over_delta", mdw},
-                               {"wall_s", wall}});
+  std::vector<Column> cols = {{"model", model},
+                              {"kind", kind},
+                              {"method", method},
+                              {"variant", variant},
+                              {"lr_regime", regime},
+                              {"precision", precision},
+                              {"scheme", scheme},
+                              {"lr", lr},
+                              {"alpha", alpha},
+                              {"beta", beta},
+                              {"bits", bits},
+                              {"group_size", gs},
+                              {"steps", steps},
+                              {"verbmem_f", vm},
+                              {"knowmem_f", kf},
+                              {"knowmem_r", kr},
+                              {"privleak", pl},
+                              {"privleak_auc", auc},
+                              {"codes_changed_frac", ccf},
+                              {"mean_dw_over_delta", mdw},
+                              {"wall_s", wall},
+                              {"group", group},
+                              {"seed", seed},
+                              {"saliency", saliency}};
+  for (int k = 0; k < 4; ++k)
+    for (int j = 0; j < 5; ++j) cols.push_back({band_column(k, j), band[5 * k + j]});
+  root.write_table("summary", cols);
 }
 
 const Column& find_column(const std::vector<Column>& cols, const std::string& name,
@@ -244,6 +357,21 @@ const Column& find_column(const std::vector<Column>& cols, const std::string& na
   for (const auto& c : cols)
     if (c.name == name) return c;
   RELAPSE_THROW(ExitCode::kInput, "archive '", path, "': /summary has no column '", name, "'");
+}
+
+// A column added after the first archives (group, seed, saliency, bands):
+// absent → every row keeps its default.
+template <typename T>
+const std::vector<T>* optional_column(const std::vector<Column>& cols, const std::string& name,
+                                      const std::string& path, size_t nrows) {
+  for (const auto& c : cols)
+    if (c.name == name) {
+      const auto* v = std::get_if<std::vector<T>>(&c.values);
+      RELAPSE_CHECK_INPUT(v != nullptr && v->size() == nrows, "archive '", path,
+                          "': /summary column '", name, "' has the wrong type or length");
+      return v;
+    }
+  return nullptr;
 }
 
 template <typename T>
@@ -288,6 +416,13 @@ void archive_write(const RunResult& r, const std::string& path) {
     prov.set_attr("config_yaml", r.config_yaml);
     prov.set_attr("run_name", r.name);
     prov.set_attr("total_wall_s", r.total_wall_s);
+    prov.set_attr("bootstrap_resamples", r.bootstrap.resamples);
+    prov.set_attr("bootstrap_level", r.bootstrap.level);
+    prov.set_attr("bootstrap_seed", std::to_string(r.bootstrap.seed));  // uint64, as decimal text
+    prov.set_attr("relearn_steps", r.relearn.steps);
+    prov.set_attr("relearn_lr", r.relearn.lr);
+    prov.set_attr("relearn_source", r.relearn.source);
+    prov.set_attr("relearn_rows", r.relearn.rows);
     if (r.calibration.used) {
       // What GPTQ/AWQ were calibrated on: enough to redraw the same windows.
       H5Group cal = root.group("calibration");
@@ -348,8 +483,21 @@ std::vector<SummaryRow> archive_read_summary(const std::string& path) {
   const auto& ccf = column_values<double>(cols, "codes_changed_frac", path, n);
   const auto& mdw = column_values<double>(cols, "mean_dw_over_delta", path, n);
   const auto& wall = column_values<double>(cols, "wall_s", path, n);
+  const auto* group = optional_column<std::string>(cols, "group", path, n);
+  const auto* seed = optional_column<int64_t>(cols, "seed", path, n);
+  const auto* saliency = optional_column<std::string>(cols, "saliency", path, n);
+  const std::vector<double>* band[20];
+  for (int k = 0; k < 4; ++k)
+    for (int j = 0; j < 5; ++j)
+      band[5 * k + j] = optional_column<double>(cols, band_column(k, j), path, n);
   std::vector<SummaryRow> rows(n);
   for (size_t i = 0; i < n; ++i) {
+    if (group) rows[i].group = (*group)[i];
+    if (seed) rows[i].seed = (*seed)[i];
+    if (saliency) rows[i].saliency = (*saliency)[i];
+    for (int k = 0; k < 4; ++k)
+      for (int j = 0; j < 5; ++j)
+        if (band[5 * k + j]) band_ref(rows[i].band[k], j) = (*band[5 * k + j])[i];
     SummaryRow& s = rows[i];
     s.model = model[i];
     s.kind = kind[i];

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "relapse/core/error.h"
+#include "relapse/pipeline/recovery_stats.h"
 
 namespace relapse::pipeline {
 
@@ -113,6 +114,36 @@ std::string md_cell(const std::string& s) {
   return out.empty() ? kDash : out;
 }
 
+// "value [lo, hi]" with the bootstrap interval when there is one.
+std::string fmt_ci(double v, const SummaryBand& b) {
+  std::string s = fmt_m(v);
+  if (std::isfinite(v) && std::isfinite(b.lo) && std::isfinite(b.hi))
+    s += " [" + fmt_m(b.lo) + ", " + fmt_m(b.hi) + "]";
+  return s;
+}
+
+// "SURE row p90" for a SURE run ("" otherwise).
+std::string sure_label(const ModelInfo& i) {
+  if (i.saliency.empty()) return "";
+  return "SURE " + i.saliency + (i.saliency_threshold.empty() ? "" : " " + i.saliency_threshold);
+}
+
+// The figures of one section as markdown images (files written by report_write).
+std::string figures_section(const RunResult& r, const std::string& section) {
+  std::ostringstream os;
+  for (const auto& f : report_figures(r))
+    if (f.section == section) {
+      std::string alt;  // brackets would end the alt text early
+      for (char ch : f.caption) alt += (ch == '[' || ch == ']' || ch == '\n') ? ' ' : ch;
+      os << "\n![" << alt << "](" << f.file << ")\n";
+    }
+  if (os.tellp() == 0) return "";
+  const char* head = section == "overview"  ? "\n## At a glance\n"
+                     : section == "methods" ? "\n## Per method\n"
+                                            : "\n## How far unlearning moved the weights\n";
+  return head + os.str();
+}
+
 std::string py_string(const std::string& s) {
   std::string out = "\"";
   for (char c : s) {
@@ -130,22 +161,17 @@ double retention_percent(const RunResult& r, const std::string& precision) {
   std::vector<SummaryRow> rows = summary_rows(r);
   const SummaryRow* t = find_row(rows, target->info.name, precision);
   if (!t) return kNaN;
-  double per_model = t->verbmem_f + t->knowmem_f;
-  if (!std::isfinite(per_model) || per_model == 0.0) return kNaN;
-  double num = 0.0;
-  int n = 0;
+  std::vector<std::pair<double, double>> unlearned;
   for (const auto& m : r.models) {
     // The paper's figure is over the utility-constrained methods at their
-    // (small) tuned learning rates; the large-LR runs are its contrast.
-    if (m.info.kind == "target" || !utility_constrained(m.info) || m.info.lr_regime == "large")
+    // (small) tuned learning rates; the large-LR and SURE runs are its contrast.
+    if (m.info.kind == "target" || !utility_constrained(m.info) || m.info.lr_regime == "large" ||
+        m.info.lr_regime == "sure")
       continue;
-    const SummaryRow* s = find_row(rows, m.info.name, precision);
-    if (!s || !std::isfinite(s->verbmem_f + s->knowmem_f)) continue;
-    num += s->verbmem_f + s->knowmem_f;
-    ++n;
+    if (const SummaryRow* s = find_row(rows, m.info.name, precision))
+      unlearned.emplace_back(s->verbmem_f, s->knowmem_f);
   }
-  if (n == 0) return kNaN;
-  return 100.0 * num / (n * per_model);
+  return retention_percent_of(unlearned, {t->verbmem_f, t->knowmem_f});
 }
 
 double recovery(const RunResult& r, const std::string& model, const std::string& precision,
@@ -265,23 +291,35 @@ std::string report_markdown(const RunResult& r, const std::string& archive_name)
     if (it != r.provenance.fields.end()) os << "- " << k << ": `" << it->second << "`\n";
   }
   os << "- total wall time: " << fmt(r.total_wall_s, 1) << " s\n\n";
-  os << "| model | kind | method | variant | LR | LR regime | steps |\n"
-        "|---|---|---|---|---:|---|---:|\n";
+  os << "| model | kind | method | variant | LR | LR regime | steps | group | seed | SURE |\n"
+        "|---|---|---|---|---:|---|---:|---|---:|---|\n";
   for (const auto& m : r.models) {
     const auto& i = m.info;
     os << "| " << md_cell(i.name) << " | " << md_cell(i.kind) << " | " << md_cell(i.method) << " | "
        << md_cell(i.variant) << " | " << fmt_g(i.lr) << " | " << md_cell(i.lr_regime) << " | "
-       << i.steps << " |\n";
+       << i.steps << " | " << md_cell(i.group) << " | "
+       << (i.seed >= 0 ? std::to_string(i.seed) : kDash) << " | " << md_cell(sure_label(i))
+       << " |\n";
   }
 
   os << "\n## Summary\n\n"
         "| model | precision | VerbMem | KnowMem forget | KnowMem retain | PrivLeak | "
         "int codes changed vs Q(target) (%) | mean \\|Δw\\|/Δ |\n"
         "|---|---|---:|---:|---:|---:|---:|---:|\n";
-  for (const auto& s : rows)
-    os << "| " << md_cell(s.model) << " | " << md_cell(s.precision) << " | " << fmt_m(s.verbmem_f)
-       << " | " << fmt_m(s.knowmem_f) << " | " << fmt_m(s.knowmem_r) << " | " << fmt_m(s.privleak)
-       << " | " << pct_codes(s) << " | " << fmt(s.mean_dw_over_delta, 3) << " |\n";
+  for (const auto& s : rows) {
+    const ModelResult* m = run_find_model(r, s.model);
+    std::string sure = m ? sure_label(m->info) : "";
+    os << "| " << md_cell(s.model) << (sure.empty() ? "" : " (" + md_cell(sure) + ")") << " | "
+       << md_cell(s.precision) << " | " << fmt_ci(s.verbmem_f, s.band[0]) << " | "
+       << fmt_ci(s.knowmem_f, s.band[1]) << " | " << fmt_ci(s.knowmem_r, s.band[2]) << " | "
+       << fmt_ci(s.privleak, s.band[3]) << " | " << pct_codes(s) << " | "
+       << fmt(s.mean_dw_over_delta, 3) << " |\n";
+  }
+  if (r.bootstrap.resamples > 0)
+    os << "\nBrackets: " << fmt(100.0 * r.bootstrap.level, 0) << "% bootstrap interval over the "
+       << "evaluation samples (" << r.bootstrap.resamples << " resamples, seed " << r.bootstrap.seed
+       << ").\n";
+  os << figures_section(r, "overview");
 
   os << "\n## Retention\n\n"
         "Σ (VerbMem + KnowMem forget) over the utility-constrained unlearned models (*_gdr, "
@@ -290,7 +328,8 @@ std::string report_markdown(const RunResult& r, const std::string& archive_name)
         "paper: ~21% at full precision, ~83% at int4).\n\n"
         "| precision | retention (%) |\n|---|---:|\n";
   for (const auto& p : precisions)
-    os << "| " << md_cell(p) << " | " << fmt(retention_percent(r, p), 1) << " |\n";
+    if (p != "relearn")  // the target has no relearned version: no retention there
+      os << "| " << md_cell(p) << " | " << fmt(retention_percent(r, p), 1) << " |\n";
 
   os << "\n## Recovery under quantization\n\n"
         "(M(Q(u)) − M(u)) ÷ (M(Q(target)) − M(u)) × 100 for each unlearned model u and "
@@ -300,14 +339,17 @@ std::string report_markdown(const RunResult& r, const std::string& archive_name)
   for (const auto& m : r.models) {
     if (m.info.kind != "unlearned") continue;
     for (const auto& e : m.evals) {
-      if (e.precision == "full") continue;
+      if (e.precision == "full" || e.precision == "relearn") continue;  // relearn: own table
       os << "| " << md_cell(m.info.name) << " | " << md_cell(e.precision) << " | "
          << fmt(100.0 * recovery(r, m.info.name, e.precision, "knowmem_f"), 1) << " | "
          << fmt(100.0 * recovery(r, m.info.name, e.precision, "verbmem_f"), 1) << " |\n";
     }
   }
 
+  os << report_paired_section(r) << report_seeds_section(r) << report_relearn_section(r);
+  os << figures_section(r, "methods");
   os << bucket_section(r);
+  os << figures_section(r, "dw");
 
   os << "\n## What the numbers say\n\n";
   const SummaryRow* tf = target ? find_row(rows, target->info.name, "full") : nullptr;
@@ -348,7 +390,7 @@ std::string report_markdown(const RunResult& r, const std::string& archive_name)
                                   : "loses retain KnowMem")
        << " " << fmt_m(uf->knowmem_r) << " (" << fmt(kept, 1) << "% of the target's)\n";
     for (const auto& e : m.evals) {
-      if (e.precision == "full") continue;
+      if (e.precision == "full" || e.precision == "relearn") continue;
       const SummaryRow* uq = find_row(rows, name, e.precision);
       double rk = 100.0 * recovery(r, name, e.precision, "knowmem_f");
       double rv = 100.0 * recovery(r, name, e.precision, "verbmem_f");
@@ -409,13 +451,11 @@ std::string report_markdown(const RunResult& r, const std::string& archive_name)
   return os.str();
 }
 
-void report_write(const RunResult& r, const std::string& dir, const std::string& archive_name) {
+// PATH.tmp, then rename: a reader never sees a half-written file.
+static void write_atomic(const std::string& path, const std::string& text) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  fs::create_directories(dir, ec);
-  RELAPSE_CHECK_INPUT(!ec, "cannot create report directory '", dir, "': ", ec.message());
-  std::string path = (fs::path(dir) / "report.md").string(), tmp = path + ".tmp";
-  std::string text = report_markdown(r, archive_name);
+  std::string tmp = path + ".tmp";
   {
     std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
     RELAPSE_CHECK_INPUT(f.good(), "cannot write '", tmp, "'");
@@ -432,6 +472,16 @@ void report_write(const RunResult& r, const std::string& dir, const std::string&
     fs::remove(tmp, ec2);
     RELAPSE_THROW(ExitCode::kInput, "cannot rename '", tmp, "' to '", path, "': ", ec.message());
   }
+}
+
+void report_write(const RunResult& r, const std::string& dir, const std::string& archive_name) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  RELAPSE_CHECK_INPUT(!ec, "cannot create report directory '", dir, "': ", ec.message());
+  // Figures first, so report.md never links a file that is not there yet.
+  for (const auto& f : report_figures(r)) write_atomic((fs::path(dir) / f.file).string(), f.svg);
+  write_atomic((fs::path(dir) / "report.md").string(), report_markdown(r, archive_name));
 }
 
 }  // namespace relapse::pipeline

@@ -21,7 +21,11 @@ F64_COLS = ["lr", "alpha", "beta"]
 I64_COLS = ["bits", "group_size", "steps"]
 MET_COLS = ["verbmem_f", "knowmem_f", "knowmem_r", "privleak", "privleak_auc",
             "codes_changed_frac", "mean_dw_over_delta", "wall_s"]
-SUMMARY_COLS = STR_COLS + F64_COLS + I64_COLS + MET_COLS
+# Added with issue 6 (SURE, seeds, bootstrap intervals, paired differences).
+NEW_COLS = ["group", "seed", "saliency"] + [
+    c for m in ("verbmem_f", "knowmem_f", "knowmem_r", "privleak")
+    for c in (f"{m}_lo", f"{m}_hi", f"d_{m}", f"d_{m}_lo", f"d_{m}_hi")]
+SUMMARY_COLS = STR_COLS + F64_COLS + I64_COLS + MET_COLS + NEW_COLS
 
 
 def read_table(g):
@@ -52,8 +56,9 @@ def check(path, check_means=True):
     assert list(df.columns) == SUMMARY_COLS, list(df.columns)
     for c in I64_COLS:
         assert df[c].dtype == np.int64, (c, df[c].dtype)
-    for c in F64_COLS + MET_COLS:
+    for c in F64_COLS + MET_COLS + NEW_COLS[3:]:
         assert df[c].dtype == np.float64, (c, df[c].dtype)
+    assert df["seed"].dtype == np.int64
     for c in ("verbmem_f", "knowmem_f", "knowmem_r"):
         v = df[c].dropna()
         assert ((v >= 0) & (v <= 100)).all(), c
@@ -65,6 +70,14 @@ def check(path, check_means=True):
         mg = f["models"][row["model"]]
         assert mg.attrs["kind"] == row["kind"] and mg.attrs["method"] == row["method"]
         assert int(mg.attrs["steps"]) == row["steps"]
+        if "group" in mg.attrs:
+            assert mg.attrs["group"] == row["group"] and int(mg.attrs["seed"]) == row["seed"]
+        if "saliency_mask" in mg:
+            sm = mg["saliency_mask"]
+            off = sm["offsets"][()]
+            assert off[0] == 0 and off[-1] == len(sm["selected_steps"])
+            assert len(off) == len(sm["names"]) + 1
+            assert (sm["selected_steps"][()] <= sm.attrs["steps"]).all()
         if "curve" in mg:
             curve = read_table(mg["curve"])
             assert list(curve.columns) == ["step", "tokens", "lr", "loss", "forget_term",
@@ -89,6 +102,15 @@ def check(path, check_means=True):
                         "knowmem_retain": "knowmem_r"}[sect]
                 mean = 100 * g[sect]["rouge"][()].mean()
                 assert abs(mean - g.attrs[attr]) < 1e-9 * max(1.0, mean), (g.name, sect)
+        if "ci_metrics" in g.attrs:
+            for m in g.attrs["ci_metrics"]:
+                m = m.decode() if isinstance(m, bytes) else m
+                if m in ("verbmem_f", "knowmem_f", "knowmem_r", "privleak"):
+                    assert same(g.attrs[m + "_lo"], row[m + "_lo"]), (g.name, m)
+        if "vs_full" in g:
+            vs = read_table(g["vs_full"])
+            for _, d in vs.iterrows():
+                assert same(d["mean"], row["d_" + d["metric"]]), (g.name, d["metric"])
         if "code_change" in g:
             cc = g["code_change"]
             assert same(cc.attrs["frac_codes_changed"], row["codes_changed_frac"])

@@ -1,0 +1,52 @@
+// src/cli/cmd_report.cpp — `relapse report ARCHIVE --out DIR`: reads a run
+// archive back (pipeline::archive_read_run) and writes DIR/report.md with its
+// SVG figures (pipeline::report_write), the same report `relapse run` writes
+// beside its archive. Serial: rank 0 does the work; every rank checks the
+// archive exists, so a bad path fails on every rank with the file named.
+#include <filesystem>
+#include <iostream>
+
+#include "commands.h"
+#include "relapse/core/error.h"
+#include "relapse/pipeline/archive.h"
+#include "relapse/pipeline/report.h"
+
+namespace relapse::cli {
+
+namespace {
+struct ReportArgs {
+  std::string archive;
+  std::string out;
+};
+}  // namespace
+
+void cmd_report_register(CLI::App& app, CommandRun& run) {
+  auto a = std::make_shared<ReportArgs>();
+  CLI::App* c = app.add_subcommand(
+      "report", "Write report.md and its figures (SVG) from a run archive (relapse.h5)");
+  c->add_option("archive", a->archive, "HDF5 archive written by `relapse run`")->required();
+  c->add_option("--out", a->out, "Output directory (created); default: the archive's directory");
+  c->callback([a, &run] {
+    run = [a](Runtime& rt) {
+      namespace fs = std::filesystem;
+      std::error_code ec;
+      RELAPSE_CHECK_INPUT(fs::is_regular_file(a->archive, ec), "archive '", a->archive,
+                          "' does not exist or is not a file");
+      if (rt.rank() != 0) return 0;
+      fs::path dir = a->out.empty() ? fs::path(a->archive).parent_path() : fs::path(a->out);
+      if (dir.empty()) dir = ".";
+      pipeline::RunResult r = pipeline::archive_read_run(a->archive);
+      // How report.md refers to the archive: relative to the report when possible.
+      fs::path rel = fs::absolute(a->archive, ec).lexically_relative(fs::absolute(dir, ec));
+      std::string name = rel.empty() ? fs::absolute(a->archive, ec).string() : rel.string();
+      pipeline::report_write(r, dir.string(), name);
+      std::cout << "relapse report: wrote " << (dir / "report.md").string() << " and "
+                << pipeline::report_figures(r).size() << " figure(s) from " << a->archive << "\n";
+      return 0;
+    };
+  });
+}
+
+RELAPSE_REGISTER_COMMAND(60, cmd_report_register);
+
+}  // namespace relapse::cli
