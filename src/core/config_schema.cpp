@@ -69,6 +69,44 @@ void config_fields(ConfigBinder& b, FinetuneSection& s) {
   b.field("retrain", s.retrain, "existing HF directory of the retrain model: skip training it");
 }
 
+void config_fields(ConfigBinder& b, SureSection& s) {
+  b.field("lrs", s.lrs, "SURE learning rates (large): one run per sure.methods x lr; [] = no SURE");
+  b.field("methods", s.methods, "objectives that get SURE runs ([] = every unlearn.methods entry)");
+  b.field("mode", s.mode,
+          "module: one mask bit per weight from the forget gradient at the target (the paper); "
+          "row: every output row, re-selected each step; released: the published code (no mask, "
+          "forget gradient counted twice)",
+          {"module", "row", "released"});
+  b.field("percentile", s.percentile,
+          "update the modules / rows whose forget-gradient norm is >= this percentile of all "
+          "norms (numpy's linear interpolation)");
+  b.field("gamma", s.gamma, ">= 0: an absolute norm threshold instead of the percentile");
+  b.check("percentile", s.percentile >= 0 && s.percentile <= 100, "must be in [0, 100], got ",
+          s.percentile);
+  for (double lr : s.lrs) b.check("lrs", lr > 0, "entries must be > 0, got ", lr);
+}
+
+void config_fields(ConfigBinder& b, RelearnSection& s) {
+  b.field("steps", s.steps,
+          "optimizer updates of fine-tuning on the source (0 = no relearning attack)");
+  b.field("lr", s.lr, "learning rate of the attack (AdamW, constant)");
+  b.field("batch_size", s.batch_size, "rows per update");
+  b.field("source", s.source, "text the attacker fine-tunes on", {"forget", "holdout"});
+  b.field("fraction", s.fraction, "share of the source's chunks used (a seeded random subset)");
+  b.check("steps", s.steps >= 0, "must be >= 0, got ", s.steps);
+  b.check("lr", s.lr > 0, "must be > 0, got ", s.lr);
+  b.check("batch_size", s.batch_size >= 1, "must be >= 1, got ", s.batch_size);
+  b.check("fraction", s.fraction > 0 && s.fraction <= 1, "must be in (0, 1], got ", s.fraction);
+}
+
+void config_fields(ConfigBinder& b, BootstrapSection& s) {
+  b.field("resamples", s.resamples,
+          "bootstrap resamples of the evaluation samples for every interval (0 = none)");
+  b.field("level", s.level, "confidence level of the intervals");
+  b.check("resamples", s.resamples >= 0, "must be >= 0, got ", s.resamples);
+  b.check("level", s.level > 0 && s.level < 1, "must be in (0, 1), got ", s.level);
+}
+
 void config_fields(ConfigBinder& b, UnlearnSection& s) {
   b.field("methods", s.methods, "objectives: ga, ga_gdr, ga_klr, npo, npo_gdr, npo_klr");
   b.field("lrs", s.lrs, "small learning rates: one run per method x lr");
@@ -93,6 +131,10 @@ void config_fields(ConfigBinder& b, UnlearnSection& s) {
   b.field("stop_rule", s.stop_rule,
           "MUSE's rule: evaluate forget KnowMem after each epoch and stop at the first one "
           "<= the retrain model's");
+  b.field("seeds", s.seeds,
+          "repeat every run with these data-order seeds; the report gives the mean and interval "
+          "across them ([] = one run, ordered by run.seed)");
+  b.section("sure", s.sure, "SURE: saliency-masked unlearning at a large learning rate");
   b.check("epochs", s.epochs >= 1, "must be >= 1, got ", s.epochs);
   b.check("batch_size", s.batch_size >= 1, "must be >= 1, got ", s.batch_size);
   b.check("micro_batches", s.micro_batches >= 1, "must be >= 1, got ", s.micro_batches);
@@ -207,6 +249,7 @@ void config_fields(ConfigBinder& b, EvalSection& s) {
   b.field("privleak_auc_retrain", s.privleak_auc_retrain,
           "> 0: normalise PrivLeak with this retrain AUC (MUSE News 0.4772, Books 0.5393) "
           "instead of the retrain model's, computed in the same run");
+  b.section("bootstrap", s.bootstrap, "confidence intervals over the evaluation samples");
   b.check("batch_size", s.batch_size >= 1, "must be >= 1, got ", s.batch_size);
   b.check("min_k", s.min_k > 0 && s.min_k <= 1, "must be in (0, 1], got ", s.min_k);
   b.check("max_samples", s.max_samples >= 0, "must be >= 0, got ", s.max_samples);
@@ -235,6 +278,7 @@ void config_fields(ConfigBinder& b, RelapseConfig& c) {
   b.section("train", c.train,
             "fine-tuning the target (forget + retain) and retrain (retain) models");
   b.section("unlearn", c.unlearn, "the unlearning grid: methods x learning rates");
+  b.section("relearn", c.relearn, "the relearning attack on every unlearned model");
   b.section("quantize", c.quantize, "quantized evaluations of every model");
   b.section("eval", c.eval, "the MUSE evaluation");
 }

@@ -157,7 +157,9 @@ RunResult pipeline_run(const RelapseConfig& cfg, Runtime&, Stage last,
     ModelInfo info;
     model::LlamaForCausalLM u = stage_unlearn(
         ctx, d, tm, spec, info, cfg.unlearn.stop_rule ? retrain_knowmem_f : std::nan(""));
-    if (last == Stage::kEval) result.models.push_back(stage_eval(ctx, d, u, info, &tm.target));
+    if (last != Stage::kEval) continue;
+    result.models.push_back(stage_eval(ctx, d, u, info, &tm.target));
+    if (cfg.relearn.steps > 0) result.models.back().evals.push_back(stage_relearn(ctx, d, u, info));
   }
   if (last != Stage::kEval) return result;
 
@@ -172,6 +174,7 @@ RunResult pipeline_run(const RelapseConfig& cfg, Runtime&, Stage last,
     for (auto& pe : mr.evals)
       if (pe.metrics.has_privleak && std::isfinite(auc_retrain) && auc_retrain > 0)
         pe.privleak = eval::privleak_normalise(pe.metrics.privleak_auc, auc_retrain);
+  stage_bootstrap(ctx, result, auc_retrain);
 
   result.total_wall_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

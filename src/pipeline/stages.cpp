@@ -3,6 +3,7 @@
 // target / retrain models, one unlearning run; model caching by config key.
 #include "stages.h"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -96,6 +97,16 @@ void info_from_stamp(const std::string& dir, ModelInfo& info) {
   if (j.contains("curve")) info.curve = curve_from_json(j["curve"]);
 }
 
+// The SURE mask stage_save recorded beside a cached unlearned model.
+void mask_from_stamp(const std::string& dir, SaliencyMaskInfo& mask) {
+  auto j = nlohmann::json::parse(read_text(dir + "/relapse_stage.json"));
+  if (!j.contains("saliency_mask")) return;
+  const auto& m = j["saliency_mask"];
+  mask.steps = m["steps"].get<int64_t>();
+  mask.names = m["names"].get<std::vector<std::string>>();
+  mask.selected_steps = m["selected_steps"].get<std::vector<std::vector<int32_t>>>();
+}
+
 }  // namespace
 
 model::LlamaForCausalLM model_clone(const model::LlamaForCausalLM& m, torch::ScalarType dtype) {
@@ -146,6 +157,7 @@ CorpusData stage_data(RunContext& ctx) {
   d.forget = chunk(d.corpus.forget);
   d.retain1 = chunk(d.corpus.retain1);
   d.retain2 = chunk(d.corpus.retain2);
+  d.holdout = chunk(d.corpus.holdout);
   log_info("data: ", d.dir, ": chunks of ", L, " tokens: world ", d.world.size(), ", forget ",
            d.forget.size(), ", retain1 ", d.retain1.size(), ", retain2 ", d.retain2.size());
   ctx.add_stage_time("data", timer.elapsed_s());
@@ -172,6 +184,10 @@ void stage_save(RunContext& ctx, const model::LlamaForCausalLM& m, const std::st
       j["steps"] = info->steps;
       j["epochs"] = info->epochs;
       j["curve"] = curve_to_json(info->curve);
+      if (!info->mask.names.empty())
+        j["saliency_mask"] = {{"steps", info->mask.steps},
+                              {"names", info->mask.names},
+                              {"selected_steps", info->mask.selected_steps}};
     }
     std::ofstream(dir + "/relapse_stage.json") << j.dump(2) << "\n";
   }
@@ -286,16 +302,31 @@ TrainedModels stage_train(RunContext& ctx, CorpusData& d) {
 std::vector<UnlearnSpec> unlearn_grid(const UnlearnSection& u) {
   std::vector<UnlearnSpec> out;
   auto add = [&](const std::string& method, double lr, const std::string& regime) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%s_lr%g",
-                  unlearn::objective_name(unlearn::objective_from_name(method)).c_str(), lr);
-    out.push_back({buf, unlearn::objective_name(unlearn::objective_from_name(method)), regime, lr});
+    const std::string obj = unlearn::objective_name(unlearn::objective_from_name(method));
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "%s%s_lr%g", regime == "sure" ? "sure_" : "", obj.c_str(), lr);
+    if (u.seeds.empty()) {
+      out.push_back({buf, buf, obj, regime, lr, -1});
+      return;
+    }
+    for (int seed : u.seeds)
+      out.push_back({std::string(buf) + "_s" + std::to_string(seed), buf, obj, regime, lr, seed});
   };
   for (const auto& m : u.methods)
     for (double lr : u.lrs) add(m, lr, "small");
   const auto& large = u.large_lr_methods.empty() ? u.methods : u.large_lr_methods;
   for (const auto& m : large)
     for (double lr : u.large_lrs) add(m, lr, "large");
+  const auto& sure = u.sure.methods.empty() ? u.methods : u.sure.methods;
+  for (const auto& m : sure)
+    for (double lr : u.sure.lrs) add(m, lr, "sure");
+  std::vector<std::string> seen;
+  for (const auto& s : out) {
+    RELAPSE_CHECK_CONFIG(std::find(seen.begin(), seen.end(), s.name) == seen.end(),
+                         "unlearn: the grid has two runs named ", s.name,
+                         " (a method, learning rate or seed is listed twice)");
+    seen.push_back(s.name);
+  }
   return out;
 }
 
@@ -312,6 +343,25 @@ model::LlamaForCausalLM stage_unlearn(RunContext& ctx, CorpusData& d, const Trai
   info.alpha = u.alpha;
   info.beta = u.beta;
   info.lr_regime = spec.lr_regime;
+  info.group = spec.group;
+  info.seed = spec.seed;
+  const bool sure = spec.lr_regime == "sure";
+  unlearn::SaliencyConfig sal;
+  if (sure) {
+    sal.mode = unlearn::saliency_mode_from_name(u.sure.mode);
+    sal.percentile = u.sure.percentile;
+    sal.gamma = u.sure.gamma;
+    unlearn::saliency_config_validate(sal);
+    info.saliency = u.sure.mode;
+    char buf[64];
+    if (sal.mode == unlearn::SaliencyMode::kReleased)
+      buf[0] = 0;
+    else if (sal.gamma >= 0)
+      std::snprintf(buf, sizeof buf, "gamma=%g", sal.gamma);
+    else
+      std::snprintf(buf, sizeof buf, "p%g", sal.percentile);
+    info.saliency_threshold = buf;
+  }
   const std::string dir = cfg.run.out_dir + "/models/" + spec.name;
   // The key holds this run's settings only, so adding a learning rate to the
   // grid does not redo the runs already there.
@@ -320,13 +370,22 @@ model::LlamaForCausalLM stage_unlearn(RunContext& ctx, CorpusData& d, const Trai
   one.lrs = {spec.lr};
   one.large_lrs.clear();
   one.large_lr_methods.clear();
+  one.seeds.clear();
+  if (sure) {
+    one.sure.lrs = {spec.lr};
+    one.sure.methods = {spec.method};
+  } else {
+    one.sure = SureSection{};  // adding SURE runs does not redo the others
+  }
   std::string key = tm.key + dump(one) + "run: " + spec.name + "\n";
+  if (spec.seed >= 0) key += "seed: " + std::to_string(spec.seed) + "\n";
   if (u.stop_rule) key += dump(cfg.eval);  // the rule's evaluation decides where it stops
   info.checkpoint = dir;
   const torch::ScalarType dt = model::dtype_from_name(u.precision);
   if (stage_cached(dir, key)) {
     log_info("unlearn: ", spec.name, " cached in ", dir);
     info_from_stamp(dir, info);
+    mask_from_stamp(dir, info.mask);
     return stage_load(ctx, dir, u.precision);
   }
   Progress timer("", 0);
@@ -346,9 +405,14 @@ model::LlamaForCausalLM stage_unlearn(RunContext& ctx, CorpusData& d, const Trai
   ts.weight_decay = u.weight_decay;
   ts.max_grad_norm = u.max_grad_norm;
   ts.epochs = u.epochs;
-  auto o = loop_options(ts, static_cast<uint64_t>(cfg.run.seed),
-                        "unlearn/" + spec.name + "/shuffle", "unlearn " + spec.name);
+  // Seeded repeats differ only in the data order: the root seed of the
+  // group's shuffle stream.
+  const uint64_t order_seed =
+      spec.seed >= 0 ? static_cast<uint64_t>(spec.seed) : static_cast<uint64_t>(cfg.run.seed);
+  auto o =
+      loop_options(ts, order_seed, "unlearn/" + spec.group + "/shuffle", "unlearn " + spec.name);
   o.max_steps = u.max_steps;
+  o.saliency = sal;
   set_warmup(o, u.warmup_ratio, (int64_t)d.forget.size());
   // MUSE's stopping rule: after each epoch, forget KnowMem vs the retrain model's.
   unlearn::EpochHook hook;
@@ -370,6 +434,9 @@ model::LlamaForCausalLM stage_unlearn(RunContext& ctx, CorpusData& d, const Trai
   info.curve = r.curve;
   info.steps = r.steps;
   info.epochs = r.epochs_run;
+  info.mask.steps = r.mask.steps;
+  info.mask.names = r.mask.names;
+  info.mask.selected_steps = r.mask.selected_steps;
   ctx.add_stage_time("unlearn/" + spec.name, timer.elapsed_s());
   stage_save(ctx, m, dir, key, d.tok->path(), &info);
   m->eval();

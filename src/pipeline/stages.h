@@ -49,7 +49,7 @@ struct CorpusData {
   std::string fingerprint;  // hash of the tokenizer and every split's text (cache keys)
   data::MuseCorpus corpus;
   std::unique_ptr<model::Tokenizer> tok;
-  unlearn::Chunks world, forget, retain1, retain2;
+  unlearn::Chunks world, forget, retain1, retain2, holdout;
 };
 
 // data: synthesizes OUT/data when data.corpus is empty (rank 0, reused when
@@ -71,11 +71,15 @@ struct TrainedModels {
 };
 TrainedModels stage_train(RunContext& ctx, CorpusData& d);
 
-// One unlearning grid entry.
+// One unlearning grid entry: name = group, plus "_s<seed>" when
+// unlearn.seeds repeats it (seed = -1: ordered by run.seed). lr_regime
+// "small", "large" or "sure" (saliency-masked, unlearn.sure.mode).
 struct UnlearnSpec {
-  std::string name, method, lr_regime;
+  std::string name, group, method, lr_regime;
   double lr = 0;
+  int64_t seed = -1;
 };
+// small-LR runs (methods × lrs), large-LR runs, SURE runs, each × seeds.
 std::vector<UnlearnSpec> unlearn_grid(const UnlearnSection& u);
 
 // unlearn: one run from the target (cached); `retrain_knowmem_f` feeds the
@@ -93,6 +97,16 @@ void stage_quant_setup(RunContext& ctx, const CorpusData& d);
 // unlearned ones.
 ModelResult stage_eval(RunContext& ctx, CorpusData& d, const model::LlamaForCausalLM& m,
                        const ModelInfo& info, const model::LlamaForCausalLM* target);
+
+// The relearning attack on an unlearned model (relearn.steps > 0): fine-tunes
+// a copy on the configured slice and evaluates it at full precision; the
+// result is the PrecisionEval "relearn" (the model is not modified).
+PrecisionEval stage_relearn(RunContext& ctx, CorpusData& d, const model::LlamaForCausalLM& m,
+                            const ModelInfo& info);
+
+// Bootstrap intervals (eval.bootstrap) of every evaluation of the run, and
+// the paired quantized − full differences; after PrivLeak's normalisation.
+void stage_bootstrap(RunContext& ctx, RunResult& r, double auc_retrain);
 
 // The evaluation settings of cfg.eval (every metric on).
 eval::MuseEvalOptions eval_options(const EvalSection& e);

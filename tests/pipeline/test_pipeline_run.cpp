@@ -148,6 +148,7 @@ TEST(PipelineRun, StopRuleEndsUnlearningAtTheFirstQualifyingEpoch) {
   cfg.unlearn.epochs = 3;
   cfg.unlearn.max_steps = 0;
   cfg.unlearn.large_lrs.clear();
+  cfg.unlearn.sure.lrs.clear();
   RunResult r = pipeline_run(cfg, rt, Stage::kEval, "test");
   const ModelResult* retrain = run_find_model(r, "retrain");
   ASSERT_NE(retrain, nullptr);
@@ -172,6 +173,7 @@ TEST(PipelineRun, TensorParallelRunsEndToEnd) {
   RelapseConfig cfg = reduced_config(out_dir() + "_tp");
   cfg.parallel.tp = 2;
   cfg.unlearn.large_lrs.clear();
+  cfg.unlearn.sure.lrs.clear();  // SURE's masks refuse TP > 1
   if (rt.world_size() % 2 == 0) {
     // GPTQ/AWQ walk the whole model on each rank: refused under TP, before training.
     test::expect_error([&] { pipeline_run(cfg, rt, Stage::kEval, "test tp"); }, ExitCode::kConfig,
@@ -203,4 +205,127 @@ TEST(PipelineRun, TensorParallelRunsEndToEnd) {
       c.intermediate_size);
   EXPECT_EQ(target->model->embed_tokens->weight.size(0), c.vocab_size);
   EXPECT_TRUE(fs::exists(pipeline_archive_path(cfg)));
+}
+
+// Issue 6 end to end at the reduced size: unlearn.seeds repeats a run with two
+// data orders (same group, different curves), SURE (module mask, a large LR)
+// runs beside it and leaves every masked weight of the target bit-identical
+// in the saved checkpoint, the relearning attack adds the precision "relearn"
+// to every unlearned model, and the bootstrap gives every evaluation its
+// intervals (value inside [lo, hi]) and every non-full one its paired
+// difference vs full — all of it in the archive and the report's figures.
+TEST(PipelineRun, SeedsSureRelearnAndIntervals) {
+  Runtime& rt = *Runtime::instance();
+  RelapseConfig cfg = reduced_config(out_dir() + "_seeds");
+  cfg.unlearn.methods = {"ga_gdr"};
+  cfg.unlearn.large_lrs.clear();
+  cfg.unlearn.seeds = {1, 2};
+  cfg.unlearn.sure.lrs = {1e-3};
+  cfg.unlearn.sure.mode = "module";
+  cfg.unlearn.sure.percentile = 75;
+  cfg.quantize.bits = {4};
+  cfg.quantize.gptq.bits.clear();
+  cfg.quantize.awq.bits.clear();
+  cfg.relearn.steps = 2;
+  cfg.relearn.batch_size = 2;
+  cfg.eval.bootstrap.resamples = 200;
+  RunResult r = pipeline_run(cfg, rt, Stage::kEval, "test seeds");
+  const std::vector<std::string> names = {"target",
+                                          "retrain",
+                                          "ga_gdr_lr0.0001_s1",
+                                          "ga_gdr_lr0.0001_s2",
+                                          "sure_ga_gdr_lr0.001_s1",
+                                          "sure_ga_gdr_lr0.001_s2"};
+  ASSERT_EQ(r.models.size(), names.size());
+  for (size_t i = 0; i < names.size(); ++i) EXPECT_EQ(r.models[i].info.name, names[i]);
+  const ModelInfo& s1 = r.models[2].info;
+  const ModelInfo& s2 = r.models[3].info;
+  EXPECT_EQ(s1.group, "ga_gdr_lr0.0001");
+  EXPECT_EQ(s2.group, s1.group);
+  EXPECT_EQ(s1.seed, 1);
+  EXPECT_EQ(s2.seed, 2);
+  ASSERT_EQ(s1.curve.size(), 2u);
+  ASSERT_EQ(s2.curve.size(), 2u);
+  // Different data orders: the first batch differs, so does its loss.
+  EXPECT_NE(s1.curve[0].loss, s2.curve[0].loss);
+
+  // SURE: the module mask selects some weights and freezes the others; the
+  // frozen ones are the target's, bit for bit, in the saved checkpoint.
+  const ModelResult& sure = r.models[4];
+  EXPECT_EQ(sure.info.lr_regime, "sure");
+  EXPECT_EQ(sure.info.saliency, "module");
+  EXPECT_EQ(sure.info.saliency_threshold, "p75");
+  const SaliencyMaskInfo& mask = sure.info.mask;
+  ASSERT_FALSE(mask.names.empty());
+  EXPECT_EQ(mask.steps, 2);
+  auto target = model::hf_load(cfg.run.out_dir + "/models/target");
+  auto unlearned = model::hf_load(sure.info.checkpoint);
+  auto tp = target->named_parameters();
+  auto up = unlearned->named_parameters();
+  int frozen = 0, moved = 0;
+  for (size_t i = 0; i < mask.names.size(); ++i) {
+    SCOPED_TRACE(mask.names[i]);
+    // Module mode: one bit per parameter, so all its rows share one count.
+    ASSERT_FALSE(mask.selected_steps[i].empty());
+    const int32_t c = mask.selected_steps[i][0];
+    ASSERT_TRUE(c == 0 || c == mask.steps);
+    for (int32_t x : mask.selected_steps[i]) ASSERT_EQ(x, c);
+    const torch::Tensor* a = tp.find(mask.names[i]);
+    const torch::Tensor* b = up.find(mask.names[i]);
+    ASSERT_TRUE(a && b);
+    if (c == 0) {
+      ++frozen;
+      EXPECT_TRUE(torch::equal(*a, *b));
+    } else if (!torch::equal(*a, *b)) {
+      ++moved;
+    }
+  }
+  EXPECT_GT(frozen, 0);
+  EXPECT_GT(moved, 0);
+
+  // Relearning: one extra evaluation per unlearned model, none for the others.
+  for (const auto& m : r.models) {
+    SCOPED_TRACE(m.info.name);
+    const bool unlearned_model = m.info.kind == "unlearned";
+    EXPECT_EQ(model_find_eval(m, "relearn") != nullptr, unlearned_model);
+    for (const auto& e : m.evals) {
+      SCOPED_TRACE(e.precision);
+      ASSERT_GE(e.ci.size(), 3u);
+      for (const auto& [metric, ci] : e.ci) {
+        SCOPED_TRACE(metric);
+        EXPECT_LE(ci.lo, ci.value + 1e-9);
+        EXPECT_GE(ci.hi, ci.value - 1e-9);
+      }
+      if (e.precision == "full") {
+        EXPECT_TRUE(e.vs_full.empty());
+      } else {
+        ASSERT_GE(e.vs_full.size(), 3u);
+        for (const auto& d : e.vs_full) {
+          SCOPED_TRACE(d.metric);
+          EXPECT_LE(d.lo, d.mean + 1e-9);
+          EXPECT_GE(d.hi, d.mean - 1e-9);
+          EXPECT_GT(d.n, 0);
+        }
+      }
+    }
+  }
+  EXPECT_EQ(r.relearn.steps, 2);
+  EXPECT_EQ(r.bootstrap.resamples, 200);
+
+  // The archive holds it all: summary rows with group/seed/saliency, and
+  // the report's figures beside report.md.
+  const auto rows = archive_read_summary(pipeline_archive_path(cfg));
+  // 2 models × 2 precisions + 4 unlearned × 3 (full, int4, relearn).
+  ASSERT_EQ(rows.size(), 2u * 2u + 4u * 3u);
+  int sure_rows = 0;
+  for (const auto& row : rows)
+    if (row.saliency == "module") {
+      ++sure_rows;
+      EXPECT_EQ(row.group, "sure_ga_gdr_lr0.001");
+    }
+  EXPECT_EQ(sure_rows, 2 * 3);
+  if (rt.rank() == 0) {
+    EXPECT_TRUE(fs::exists(cfg.run.out_dir + "/report.md"));
+    EXPECT_TRUE(fs::exists(cfg.run.out_dir + "/fig_overview.svg"));
+  }
 }

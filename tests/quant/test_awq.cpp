@@ -404,10 +404,12 @@ TEST(Awq, ShardedSearchPicksTheSameRatio) {
     SCOPED_TRACE("rank " + std::to_string(r));
     EXPECT_EQ(part[r].best_index, whole.best_index);
     // fp64 sums in another order (and the fp32 x_mean from two fp64 partial
-    // sums): the scales agree to an ulp, the losses to ~1e-12.
+    // sums): the scales agree to an ulp; the losses (fp32 block outputs of
+    // the scaled, quantized weights) to ~1e-12 on one CPU and ~1e-7 relative
+    // where the fp32 GEMM kernel differs (7e-8 seen on AMD EPYC): 1e-6.
     EXPECT_LE(max_rel(part[r].scales, whole.scales), 1.2e-7);
     for (int i = 0; i < c.n_grid; ++i)
-      EXPECT_NEAR(part[r].losses[i], whole.losses[i], 1e-9 * whole.losses[i]);
+      EXPECT_NEAR(part[r].losses[i], whole.losses[i], 1e-6 * whole.losses[i]);
     EXPECT_TRUE(torch::equal(part[r].scales, part[0].scales));
     EXPECT_EQ(part[r].losses, part[0].losses);
   }

@@ -54,6 +54,16 @@ struct FinetuneSection {
   std::string retrain;  // existing HF directory of the retrain model
 };
 
+// SURE (Zhang et al. 2025): saliency-masked unlearning at a large learning
+// rate. One run per sure.methods × sure.lrs, next to the small/large-LR runs.
+struct SureSection {
+  std::vector<double> lrs = {};           // [] = no SURE runs
+  std::vector<std::string> methods = {};  // [] = every unlearn.methods entry
+  std::string mode = "module";            // module | row | released
+  double percentile = 90.0;               // threshold: this percentile of the norms ...
+  double gamma = -1.0;                    // ... or, when >= 0, this absolute threshold
+};
+
 struct UnlearnSection {
   std::vector<std::string> methods = {"ga_gdr", "npo_gdr"};
   std::vector<double> lrs = {1e-5};                // the small-LR runs (every method × lr)
@@ -72,6 +82,26 @@ struct UnlearnSection {
   double max_grad_norm = 1.0;
   std::string precision = "bfloat16";  // the paper's trainer: pure bf16
   bool stop_rule = false;              // MUSE: stop at the first epoch with KnowMem_f <= retrain's
+  std::vector<int> seeds = {};  // repeat every run with these data-order seeds ([] = run.seed)
+  SureSection sure;
+};
+
+// The relearning attack: k updates of fine-tuning of every unlearned model on
+// a slice of the forget set (or on the holdout text), evaluated at full
+// precision as the extra precision "relearn".
+struct RelearnSection {
+  int steps = 0;  // 0 = no attack
+  double lr = 1e-5;
+  int batch_size = 8;
+  std::string source = "forget";  // forget | holdout
+  double fraction = 0.5;          // share of the source's chunks (a seeded random subset)
+};
+
+// Bootstrap confidence intervals of every metric and of the paired
+// quantized − full differences.
+struct BootstrapSection {
+  int resamples = 1000;  // 0 = no intervals
+  double level = 0.95;
 };
 
 // GPTQ (Frantar et al.; AutoGPTQ's defaults), one evaluation per entry of bits.
@@ -139,6 +169,7 @@ struct EvalSection {
   bool clean_up_tokenization = false;
   int max_samples = 0;                // 0 = every sample
   double privleak_auc_retrain = 0.0;  // > 0: use this retrain AUC instead of computing it
+  BootstrapSection bootstrap;
 };
 
 struct ParallelSection {
@@ -159,6 +190,7 @@ struct RelapseConfig {
   TrainStageSection pretrain;
   FinetuneSection train;
   UnlearnSection unlearn;
+  RelearnSection relearn;
   QuantizeSection quantize;
   EvalSection eval;
 };
@@ -170,7 +202,10 @@ void config_fields(ConfigBinder& b, GenerateSection& s);
 void config_fields(ConfigBinder& b, DataSection& s);
 void config_fields(ConfigBinder& b, TrainStageSection& s);
 void config_fields(ConfigBinder& b, FinetuneSection& s);
+void config_fields(ConfigBinder& b, SureSection& s);
 void config_fields(ConfigBinder& b, UnlearnSection& s);
+void config_fields(ConfigBinder& b, RelearnSection& s);
+void config_fields(ConfigBinder& b, BootstrapSection& s);
 void config_fields(ConfigBinder& b, GptqSection& s);
 void config_fields(ConfigBinder& b, AwqSection& s);
 void config_fields(ConfigBinder& b, BnbSection& s);

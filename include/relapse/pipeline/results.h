@@ -20,6 +20,31 @@ namespace relapse::pipeline {
 
 inline constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
+// The SURE saliency mask of one unlearning run, per parameter (named as in
+// the HF checkpoint): how many of the `steps` updates selected each output
+// row (dim 0; 1-D parameters have one row per element). Module granularity:
+// the module's bit is fixed for the run, so every row of a parameter has the
+// same count, 0 or steps. Row granularity: rows re-selected every step.
+// Empty when the run had no mask ("released" mode, or no SURE).
+struct SaliencyMaskInfo {
+  int64_t steps = 0;
+  std::vector<std::string> names;
+  std::vector<std::vector<int32_t>> selected_steps;  // [param][row]
+};
+
+// A bootstrap confidence interval (eval/bootstrap.h): the point estimate,
+// the interval at `level`, and how it was drawn.
+struct MetricCI {
+  double value = kNaN, lo = kNaN, hi = kNaN;
+};
+// Paired difference of one metric between this precision and "full" of the
+// same model, per sample (quantized − full), with a bootstrap interval.
+struct PairedDiff {
+  std::string metric;  // verbmem_f | knowmem_f | knowmem_r | privleak
+  double mean = kNaN, lo = kNaN, hi = kNaN;
+  int64_t n = 0;  // paired samples (forget + holdout texts for privleak)
+};
+
 // One model that was trained or unlearned.
 struct ModelInfo {
   std::string name;     // unique, archive-safe ([a-z0-9_.-]): "target", "retrain", "ga_gdr_lr1e-05"
@@ -33,6 +58,17 @@ struct ModelInfo {
   std::string lr_regime;                  // "small" | "large" | "" (set by the grid)
   std::string checkpoint;                 // HF directory it was saved to ("" = not saved)
   std::vector<unlearn::StepStats> curve;  // training / unlearning loss curve
+  // Repeats with different data orders (unlearn.seeds): models that differ
+  // only by seed share `group` (the name without its "_s<seed>" suffix); the
+  // report aggregates over a group. seed = the unlearning data-order seed
+  // (-1 for target / retrain and single-seed runs keep group == name).
+  std::string group;
+  int64_t seed = -1;
+  // SURE (unlearn.sure): "" (not SURE), "module", "row" or "released"; the
+  // threshold rule as text ("p90", "gamma=0.001"); the saliency mask.
+  std::string saliency;
+  std::string saliency_threshold;
+  SaliencyMaskInfo mask;
 };
 
 // One model evaluated at one precision.
@@ -50,6 +86,12 @@ struct PrecisionEval {
   quant::CodeChangeStats code_change;
   std::vector<std::pair<std::string, quant::CodeChangeStats>> code_change_layers;
   double wall_s = 0.0;  // quantize + evaluate time
+  // Bootstrap intervals (eval.bootstrap): per metric ("verbmem_f",
+  // "knowmem_f", "knowmem_r", "privleak") the value × 100 with its interval;
+  // and for every precision other than "full" the paired differences vs the
+  // same model's "full" evaluation. Empty when bootstrap is off.
+  std::vector<std::pair<std::string, MetricCI>> ci;
+  std::vector<PairedDiff> vs_full;
 };
 
 struct ModelResult {
@@ -64,6 +106,22 @@ struct StageTime {
 
 // The calibration data GPTQ and AWQ saw (used = false when no precision
 // needed any): enough to redraw the same windows.
+// How the bootstrap intervals were drawn (eval.bootstrap).
+struct BootstrapInfo {
+  int64_t resamples = 0;  // 0 = no intervals
+  double level = 0.95;
+  uint64_t seed = 0;
+};
+
+// The relearning attack (relearn.*): k updates of fine-tuning on `source`
+// (rows used), evaluated as precision "relearn" of every unlearned model.
+struct RelearnInfo {
+  int64_t steps = 0;  // 0 = no attack
+  double lr = 0.0;
+  std::string source;  // forget | holdout
+  int64_t rows = 0;
+};
+
 struct CalibrationInfo {
   bool used = false;
   std::string source, file;  // quantize.calibration.source / .file
@@ -79,6 +137,8 @@ struct RunResult {
   std::vector<ModelResult> models;  // target, retrain, then unlearning runs in grid order
   std::vector<StageTime> stages;
   CalibrationInfo calibration;
+  BootstrapInfo bootstrap;
+  RelearnInfo relearn;
   double total_wall_s = 0.0;
 };
 
