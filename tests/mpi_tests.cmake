@@ -95,6 +95,12 @@ relapse_add_exit_check(NAME cli_missing_model_np2 TARGET relapse NP 2
 relapse_add_exit_check(NAME cli_report_missing_archive TARGET relapse
                        ARGS report ${_out}/no-such-archive.h5 --out ${_out}/report
                        EXPECT_CODE 4 EXPECT_STDERR "no-such-archive.h5")
+# ... and the committed small archive (tests/golden/make_report_archive.sh)
+# renders: report.md and its figures (checked in test_report_figures).
+relapse_add_exit_check(NAME cli_report_small_run TARGET relapse
+                       ARGS report ${PROJECT_SOURCE_DIR}/tests/golden/fixtures/pipeline/small_run.h5
+                            --out ${_out}/small_run_report
+                       EXPECT_CODE 0)
 relapse_add_exit_check(NAME cli_config_unknown_key TARGET relapse ARGS config --set model.dtyp=bfloat16
                        EXPECT_CODE 3 EXPECT_STDERR "model.dtyp" "did you mean 'model.dtype'")
 relapse_add_exit_check(NAME cli_config_dump TARGET relapse ARGS config ${PROJECT_SOURCE_DIR}/configs/example.yaml

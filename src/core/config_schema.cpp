@@ -81,6 +81,10 @@ void config_fields(ConfigBinder& b, SureSection& s) {
           "update the modules / rows whose forget-gradient norm is >= this percentile of all "
           "norms (numpy's linear interpolation)");
   b.field("gamma", s.gamma, ">= 0: an absolute norm threshold instead of the percentile");
+  b.field("modules", s.modules,
+          "parameters that may be selected: names containing one of these (e.g. q_proj, "
+          "down_proj); the others stay frozen and are not in the percentile; [] = every "
+          "parameter, embeddings and norms included (the published code)");
   b.check("percentile", s.percentile >= 0 && s.percentile <= 100, "must be in [0, 100], got ",
           s.percentile);
   for (double lr : s.lrs) b.check("lrs", lr > 0, "entries must be > 0, got ", lr);

@@ -197,14 +197,16 @@ std::string report_relearn_section(const RunResult& r) {
         "after the relearning attack ("
      << r.relearn.steps << " fine-tuning steps at LR " << r.relearn.lr << " on " << r.relearn.rows
      << " rows of the " << (r.relearn.source.empty() ? "?" : r.relearn.source)
-     << " set, full precision). Higher = more of the forgotten facts back.\n\n"
+     << " set, full precision). Higher = more of the forgotten facts back; the retrain model "
+        "(never saw the forget set) under the same attack shows how much the attack teaches "
+        "from scratch.\n\n"
         "| model | full";
   for (const auto& p : quant) os << " | " << p;
   os << " | relearn |\n|---|---:";
   for (size_t i = 0; i <= quant.size(); ++i) os << "|---:";
   os << "|\n";
   for (const auto& m : r.models) {
-    if (m.info.kind != "unlearned") continue;
+    if (m.info.kind != "unlearned" && m.info.kind != "retrain") continue;
     auto cell = [&](const std::string& p) {
       const PrecisionEval* e = model_find_eval(m, p);
       return e ? fmt1(eval_metric(*e, "knowmem_f")) : std::string(kDash);

@@ -151,6 +151,10 @@ RunResult pipeline_run(const RelapseConfig& cfg, Runtime&, Stage last,
       result.models.push_back(stage_eval(ctx, d, tm.target, tm.target_info, nullptr));
     result.models.push_back(stage_eval(ctx, d, tm.retrain, tm.retrain_info, nullptr));
     retrain_knowmem_f = result.models.back().evals[0].metrics.knowmem_forget.mean;
+    // The retrain model under the same relearning attack: how much k updates
+    // teach a model that never saw the forget set (the attack's baseline).
+    if (last == Stage::kEval && cfg.relearn.steps > 0)
+      result.models.back().evals.push_back(stage_relearn(ctx, d, tm.retrain, tm.retrain_info));
   }
   if (last == Stage::kTrain) return result;
   for (const auto& spec : grid) {

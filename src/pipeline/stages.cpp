@@ -351,6 +351,7 @@ model::LlamaForCausalLM stage_unlearn(RunContext& ctx, CorpusData& d, const Trai
     sal.mode = unlearn::saliency_mode_from_name(u.sure.mode);
     sal.percentile = u.sure.percentile;
     sal.gamma = u.sure.gamma;
+    sal.modules = u.sure.modules;
     unlearn::saliency_config_validate(sal);
     info.saliency = u.sure.mode;
     char buf[64];

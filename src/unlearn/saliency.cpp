@@ -35,6 +35,11 @@ std::vector<int64_t> mask_shape(const torch::Tensor& p) {
   return s;
 }
 
+// Whether parameter i may be selected (unlearn.sure.modules).
+bool is_candidate(const SaliencyConfig& c, size_t i) {
+  return c.candidate.empty() || (i < c.candidate.size() && c.candidate[i]);
+}
+
 }  // namespace
 
 SaliencyMode saliency_mode_from_name(const std::string& name) {
@@ -105,14 +110,18 @@ std::vector<torch::Tensor> saliency_module_masks(const std::vector<torch::Tensor
                                                  const std::vector<torch::Tensor>& grads,
                                                  const SaliencyConfig& c, double* threshold) {
   RELAPSE_CHECK(params.size() == grads.size(), "params and grads differ in number");
-  std::vector<double> norms;
-  for (const auto& g : grads) norms.push_back(g.defined() ? saliency_module_norm(g) : 0.0);
-  const double gamma = saliency_threshold(c, norms);
+  std::vector<double> norms, pool;
+  for (size_t i = 0; i < grads.size(); ++i) {
+    norms.push_back(grads[i].defined() ? saliency_module_norm(grads[i]) : 0.0);
+    if (is_candidate(c, i)) pool.push_back(norms.back());
+  }
+  RELAPSE_CHECK_CONFIG(!pool.empty(), "SURE: no parameter matches unlearn.sure.modules");
+  const double gamma = saliency_threshold(c, pool);
   if (threshold) *threshold = gamma;
   std::vector<torch::Tensor> masks;
   for (size_t i = 0; i < params.size(); ++i) {
     masks.push_back(
-        torch::full(mask_shape(params[i]), norms[i] >= gamma,
+        torch::full(mask_shape(params[i]), is_candidate(c, i) && norms[i] >= gamma,
                     torch::TensorOptions().dtype(torch::kBool).device(params[i].device())));
   }
   return masks;
@@ -129,14 +138,17 @@ std::vector<torch::Tensor> saliency_row_masks(const std::vector<torch::Tensor>& 
                           ? saliency_row_norms(grads[i])
                           : torch::zeros({saliency_rows(params[i])}, torch::kFloat64);
     const double* d = n.data_ptr<double>();
-    all.insert(all.end(), d, d + n.numel());
+    if (is_candidate(c, i)) all.insert(all.end(), d, d + n.numel());
     norms.push_back(n);
   }
+  RELAPSE_CHECK_CONFIG(!all.empty(), "SURE: no parameter matches unlearn.sure.modules");
   const double gamma = saliency_threshold(c, all);
   if (threshold) *threshold = gamma;
   std::vector<torch::Tensor> masks;
   for (size_t i = 0; i < params.size(); ++i) {
-    masks.push_back(norms[i].ge(gamma).reshape(mask_shape(params[i])).to(params[i].device()));
+    torch::Tensor sel =
+        is_candidate(c, i) ? norms[i].ge(gamma) : torch::zeros_like(norms[i]).to(torch::kBool);
+    masks.push_back(sel.reshape(mask_shape(params[i])).to(params[i].device()));
   }
   return masks;
 }
@@ -180,6 +192,14 @@ SaliencyTracker::SaliencyTracker(const model::LlamaForCausalLM& m,
   }
   RELAPSE_CHECK(record_.names.size() == params_.size(),
                 "SURE: named parameters and trainable parameters differ");
+  cfg_.candidate.clear();
+  if (!cfg_.modules.empty()) {
+    for (const auto& name : record_.names) {
+      bool match = false;
+      for (const auto& frag : cfg_.modules) match = match || name.find(frag) != std::string::npos;
+      cfg_.candidate.push_back(match);
+    }
+  }
   for (const auto& p : params_) record_.selected_steps.emplace_back(saliency_rows(p), 0);
 }
 

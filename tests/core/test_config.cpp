@@ -203,6 +203,7 @@ TEST(Config, DumpIsCompleteAndOrdered) {
             "    mode: \"module\"\n"
             "    percentile: 90.0\n"
             "    gamma: -1.0\n"
+            "    modules: []\n"
             "relearn:\n"
             "  steps: 0\n"
             "  lr: 1e-05\n"

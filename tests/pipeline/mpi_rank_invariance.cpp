@@ -29,7 +29,10 @@ RelapseConfig reduced_config(const std::string& out) {
        "unlearn.epochs=1", "unlearn.max_steps=2", "unlearn.lrs=[1e-4]", "unlearn.large_lrs=[]",
        "eval.max_samples=10", "eval.batch_size=3", "eval.verbmem_max_new_tokens=8",
        "eval.knowmem_max_new_tokens=8", "data.max_len=64", "quantize.calibration.n_samples=6",
-       "quantize.calibration.seq_len=32", "quantize.awq.n_sample_token=64"});
+       "quantize.calibration.seq_len=32", "quantize.awq.n_sample_token=64",
+       // The evaluation is what must not depend on the rank count; the
+       // relearning attack trains at each rank count (DP reduction order).
+       "relearn.steps=0", "unlearn.sure.lrs=[]"});
 }
 
 // Rank 0's scratch directory, broadcast so every rank uses the same paths.

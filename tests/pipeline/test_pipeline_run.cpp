@@ -58,15 +58,16 @@ TEST(PipelineRun, ReducedQuickstartWritesACompleteArchive) {
   const RelapseConfig cfg = reduced_config(out_dir());
   RunResult r = pipeline_run(cfg, rt, Stage::kEval, "test");
   const std::string path = pipeline_archive_path(cfg);
-  ASSERT_EQ(r.models.size(), 5u);
+  ASSERT_EQ(r.models.size(), 6u);
   ASSERT_TRUE(fs::exists(path));
   EXPECT_FALSE(fs::exists(path + ".tmp"));
   EXPECT_TRUE(fs::exists(cfg.run.out_dir + "/report.md"));
 
-  // 2 + 2 small-LR (ga_gdr, npo_gdr) + 1 large-LR (ga_gdr) models × 5
-  // precisions (full, int8, int4, gptq4, awq4).
+  // 2 + 2 small-LR (ga_gdr, npo_gdr) + 1 large-LR (ga_gdr) + 1 SURE
+  // (npo_gdr) models × 5 precisions (full, int8, int4, gptq4, awq4), and the
+  // relearning attack on the retrain and the 4 unlearned models.
   const auto rows = archive_read_summary(path);
-  ASSERT_EQ(rows.size(), 5u * 5u);
+  ASSERT_EQ(rows.size(), 6u * 5u + 5u);
   int with_codes = 0;
   for (const auto& row : rows) {
     SCOPED_TRACE(row.model + " @ " + row.precision);
@@ -75,12 +76,12 @@ TEST(PipelineRun, ReducedQuickstartWritesACompleteArchive) {
     EXPECT_TRUE(in_range(row.knowmem_r, 0, 100));
     EXPECT_TRUE(in_range(row.privleak_auc, 0, 1));
     EXPECT_TRUE(std::isfinite(row.privleak));
-    if (row.kind == "unlearned" && row.precision != "full") {
+    if (row.kind == "unlearned" && row.precision != "full" && row.precision != "relearn") {
       ++with_codes;
       EXPECT_TRUE(in_range(row.codes_changed_frac, 0, 1));
     }
   }
-  EXPECT_EQ(with_codes, 3 * 4);
+  EXPECT_EQ(with_codes, 4 * 4);
   // The retrain model's PrivLeak is 0 by construction (its own AUC).
   for (const auto& row : rows) {
     if (row.model == "retrain" && row.precision == "full") {
@@ -189,7 +190,8 @@ TEST(PipelineRun, TensorParallelRunsEndToEnd) {
   RunResult r = pipeline_run(cfg, rt, Stage::kEval, "test tp");
   ASSERT_EQ(r.models.size(), 4u);  // target, retrain, ga_gdr, npo_gdr
   for (const auto& m : r.models) {
-    ASSERT_EQ(m.evals.size(), 3u) << m.info.name;
+    // full, int8, int4, and the relearning attack (TP fine-tuning) but for the target
+    ASSERT_EQ(m.evals.size(), m.info.kind == "target" ? 3u : 4u) << m.info.name;
     for (const auto& e : m.evals) {
       SCOPED_TRACE(m.info.name + " @ " + e.precision);
       EXPECT_TRUE(in_range(e.metrics.knowmem_forget.mean, 0, 100));
@@ -221,6 +223,7 @@ TEST(PipelineRun, SeedsSureRelearnAndIntervals) {
   cfg.unlearn.large_lrs.clear();
   cfg.unlearn.seeds = {1, 2};
   cfg.unlearn.sure.lrs = {1e-3};
+  cfg.unlearn.sure.methods = {"ga_gdr"};
   cfg.unlearn.sure.mode = "module";
   cfg.unlearn.sure.percentile = 75;
   cfg.quantize.bits = {4};
@@ -283,11 +286,11 @@ TEST(PipelineRun, SeedsSureRelearnAndIntervals) {
   EXPECT_GT(frozen, 0);
   EXPECT_GT(moved, 0);
 
-  // Relearning: one extra evaluation per unlearned model, none for the others.
+  // Relearning: one extra evaluation per unlearned model and for the retrain
+  // model (the attack's baseline), none for the target.
   for (const auto& m : r.models) {
     SCOPED_TRACE(m.info.name);
-    const bool unlearned_model = m.info.kind == "unlearned";
-    EXPECT_EQ(model_find_eval(m, "relearn") != nullptr, unlearned_model);
+    EXPECT_EQ(model_find_eval(m, "relearn") != nullptr, m.info.kind != "target");
     for (const auto& e : m.evals) {
       SCOPED_TRACE(e.precision);
       ASSERT_GE(e.ci.size(), 3u);
@@ -315,8 +318,8 @@ TEST(PipelineRun, SeedsSureRelearnAndIntervals) {
   // The archive holds it all: summary rows with group/seed/saliency, and
   // the report's figures beside report.md.
   const auto rows = archive_read_summary(pipeline_archive_path(cfg));
-  // 2 models × 2 precisions + 4 unlearned × 3 (full, int4, relearn).
-  ASSERT_EQ(rows.size(), 2u * 2u + 4u * 3u);
+  // target × 2 precisions + retrain and 4 unlearned × 3 (full, int4, relearn).
+  ASSERT_EQ(rows.size(), 2u + 5u * 3u);
   int sure_rows = 0;
   for (const auto& row : rows)
     if (row.saliency == "module") {

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <regex>
 #include <set>
 
@@ -429,6 +430,45 @@ TEST(ReportFigures, FiguresExistAreWellFormedAndCarryTheValues) {
   for (const char* t : {"## Quantized vs full precision (paired)", "## Across seeds",
                         "## Relearning attack vs quantization", "SURE row p90", "47.3 [43.1, 51.1]",
                         "6.3 [2.1, 9.9]"})
+    EXPECT_TRUE(contains(md, t)) << t;
+}
+
+// The committed small archive of a real run (tests/golden/make_report_archive.sh:
+// nano model, two seeds of GA_GDR and of SURE, relearning, bootstrap, int8 /
+// int4 / GPTQ-4) renders: every figure is well-formed SVG, the overview
+// carries each group's forget KnowMem (mean over its seeds, computed here
+// from /summary) at every precision, and report.md links every figure.
+TEST(ReportFigures, CommittedSmallArchiveRenders) {
+  const std::string path = relapse::test::fixture_path("pipeline/small_run.h5");
+  RunResult r = archive_read_run(path);
+  std::vector<SummaryRow> rows = archive_read_summary(path);
+  ASSERT_FALSE(rows.empty());
+  const std::string out = relapse::test::scratch_dir("small_run_report");
+  report_write(r, out, "small_run.h5");
+  int svgs = 0;
+  for (const auto& e : fs::directory_iterator(out)) {
+    const std::string n = e.path().filename().string();
+    if (n.size() < 4 || n.substr(n.size() - 4) != ".svg") continue;
+    ++svgs;
+    EXPECT_EQ(xml_check(relapse::test::read_file(e.path().string())), "") << n;
+  }
+  EXPECT_GE(svgs, 4);  // overview, ga_gdr, sure_ga_gdr, at least one |dw|/Δ map
+  const std::string o = relapse::test::read_file(out + "/fig_overview.svg");
+  std::map<std::pair<std::string, std::string>, std::vector<double>> by_group;
+  for (const auto& row : rows)
+    if (row.kind == "unlearned") by_group[{row.group, row.precision}].push_back(row.knowmem_f);
+  ASSERT_FALSE(by_group.empty());
+  for (const auto& [key, v] : by_group) {
+    double mean = 0;
+    for (double x : v) mean += x;
+    mean /= static_cast<double>(v.size());
+    EXPECT_TRUE(contains(o, "data-value=\"" + f1(mean) + "\""))
+        << key.first << " @ " << key.second << " mean " << mean;
+  }
+  const std::string md = relapse::test::read_file(out + "/report.md");
+  for (const char* t :
+       {"fig_overview.svg", "fig_ga_gdr_lr0.0001.svg", "fig_sure_ga_gdr_lr0.001.svg",
+        "## Across seeds", "## Relearning attack vs quantization"})
     EXPECT_TRUE(contains(md, t)) << t;
 }
 

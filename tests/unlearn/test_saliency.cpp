@@ -171,6 +171,48 @@ TEST(Saliency, ModuleMaskAndFrozenParameters) {
   EXPECT_LT(selected, (int)norms.size());
 }
 
+// unlearn.sure.modules: only parameters whose names contain a fragment are
+// candidates; the percentile is taken over their norms alone, the others are
+// never selected and stay bit-identical (here: the MLP projections only).
+TEST(Saliency, ModuleCandidatesRestrictTheSelection) {
+  const Chunks forget = token_chunks(6, 8, 2), retain = token_chunks(4, 8, 3);
+  auto m = unlearn::testing::tiny_model(torch::kFloat64, 3);
+  const auto before = snapshot(m);
+  std::vector<std::string> names;
+  for (const auto& kv : m->named_parameters()) names.push_back(kv.key());
+  std::vector<double> norms, pool;
+  for (const auto& g : grads_of(-plain_nll(m, forget), params_of(m)))
+    norms.push_back(g.defined() ? g.norm().item<double>() : 0.0);
+  auto is_mlp = [](const std::string& n) { return n.find("mlp") != std::string::npos; };
+  for (size_t i = 0; i < names.size(); ++i)
+    if (is_mlp(names[i])) pool.push_back(norms[i]);
+  ASSERT_GE(pool.size(), 3u);
+  const double gamma = torch_percentile(pool, 45);  // between two norms
+  expect_clear_of(pool, gamma);
+  UnlearnLossConfig lc;
+  lc.objective = Objective::kGA_GDR;
+  LoopOptions o = sure_options(SaliencyMode::kModule, 45, 4, 2);
+  o.saliency.modules = {"mlp"};
+  LoopResult r = unlearn_train(m, nullptr, forget, retain, lc, o);
+  ASSERT_EQ(r.mask.thresholds.size(), 1u);
+  EXPECT_NEAR(r.mask.thresholds[0], gamma, 1e-12 * gamma);
+  const auto after = params_of(m);
+  int selected = 0;
+  for (size_t i = 0; i < names.size(); ++i) {
+    const bool want = is_mlp(names[i]) && norms[i] >= gamma;
+    selected += want;
+    EXPECT_EQ(r.mask.selected_steps[i][0], want ? 2 : 0) << names[i];
+    if (!want) {
+      EXPECT_TRUE(torch::equal(after[i], before[i])) << names[i] << " moved";
+    }
+  }
+  EXPECT_GT(selected, 0);
+  o.saliency.modules = {"no_such_module"};
+  auto m2 = unlearn::testing::tiny_model(torch::kFloat64, 3);
+  test::expect_error([&] { unlearn_train(m2, nullptr, forget, retain, lc, o); }, ExitCode::kConfig,
+                     {"unlearn.sure.modules"});
+}
+
 // Row mode, one update over the whole set: each row is selected iff its
 // forget-gradient row norm (|g| for 1-D parameters) >= the P90 of all rows;
 // unselected rows bit-identical, selected ones moved.

@@ -62,6 +62,7 @@ struct SureSection {
   std::string mode = "module";            // module | row | released
   double percentile = 90.0;               // threshold: this percentile of the norms ...
   double gamma = -1.0;                    // ... or, when >= 0, this absolute threshold
+  std::vector<std::string> modules = {};  // candidate parameters (name fragments); [] = all
 };
 
 struct UnlearnSection {

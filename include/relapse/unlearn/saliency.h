@@ -96,6 +96,13 @@ struct SaliencyConfig {
   SaliencyMode mode = SaliencyMode::kNone;
   double percentile = 90.0;  // threshold = np.percentile(norms, percentile) ...
   double gamma = -1.0;       // ... unless gamma >= 0: absolute threshold
+  // Candidate parameters: those whose name contains one of these fragments
+  // ("q_proj", "mlp", ...); the others are never selected and their norms
+  // are not part of the percentile. [] = every parameter (the released code).
+  std::vector<std::string> modules;
+  // Per parameter (params order): candidate or not; filled by SaliencyTracker
+  // from `modules` and the parameter names ([] = all candidates).
+  std::vector<bool> candidate;
 };
 // percentile in [0, 100] and finite, gamma finite (kConfig naming the field).
 void saliency_config_validate(const SaliencyConfig& c);
@@ -126,7 +133,9 @@ double saliency_threshold(const SaliencyConfig& c, const std::vector<double>& no
 // Update masks from forget-term gradients (one per parameter; an undefined
 // gradient counts as zero). Each mask is a bool tensor on the parameter's
 // device shaped [rows, 1, ...] (the parameter's dim, broadcastable to it; [] for
-// 0-D). *threshold receives γ when non-null.
+// 0-D). *threshold receives γ when non-null. Parameters with
+// c.candidate[i] == false (when c.candidate is non-empty) are masked and left
+// out of the norms the percentile is taken over.
 std::vector<torch::Tensor> saliency_module_masks(const std::vector<torch::Tensor>& params,
                                                  const std::vector<torch::Tensor>& grads,
                                                  const SaliencyConfig& c, double* threshold);
