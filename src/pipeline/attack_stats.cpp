@@ -132,13 +132,13 @@ void stage_bootstrap(RunContext& ctx, RunResult& r, double auc_retrain) {
         pe.ci.emplace_back("privleak", to_ci(eval::bootstrap_privleak(
                                                  m.mink_forget, m.mink_holdout, rm.mink_forget,
                                                  rm.mink_holdout, opts(base + "privleak")),
-                                             1.0));
+                                             100.0));  // the ratio × 100, as privleak_normalise
         if (f && f->has_privleak) {
           eval::Interval d = eval::bootstrap_privleak_diff(
               f->mink_forget, f->mink_holdout, m.mink_forget, m.mink_holdout, rm.mink_forget,
               rm.mink_holdout, opts(base + "privleak/vs_full"));
           pe.vs_full.push_back(
-              {"privleak", d.value, d.lo, d.hi,
+              {"privleak", 100.0 * d.value, 100.0 * d.lo, 100.0 * d.hi,
                static_cast<int64_t>(m.mink_forget.size() + m.mink_holdout.size())});
         }
       }
