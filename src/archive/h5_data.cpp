@@ -190,4 +190,22 @@ std::vector<Column> H5Group::read_table(const std::string& name) const {
   return out;
 }
 
+// ---- copying
+
+void H5Group::copy_from(const H5Group& src, const std::string& src_name,
+                        const std::string& dst_name) {
+  RELAPSE_CHECK_INPUT(src.has(src_name), "object ", in_file(src.full(src_name), src.file_),
+                      " not found");
+  // Parents of the destination first (H5Ocopy creates only the last link).
+  const std::vector<std::string> parts = name_split(dst_name);
+  H5Group parent = *this;
+  std::string last = parts.back();
+  if (parts.size() > 1) parent = walk(dst_name.substr(0, dst_name.size() - last.size() - 1), true);
+  parent.prepare_write(last);
+  h5_ok(H5Ocopy(src.id_.get(), src_name.c_str(), parent.id_.get(), last.c_str(), H5P_DEFAULT,
+                H5P_DEFAULT),
+        "cannot copy " + in_file(src.full(src_name), src.file_) + " to " +
+            in_file(full(dst_name), file_));
+}
+
 }  // namespace relapse::archive

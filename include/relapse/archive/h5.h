@@ -147,6 +147,12 @@ class H5Group {
   // int64, strings as strings.
   std::vector<Column> read_table(const std::string& name) const;
 
+  // ---- copying. Copies object `src_name` of `src` (a group with everything
+  // below it, or a dataset; attributes included) to `dst_name` here (parents
+  // created, an existing object replaced), byte for byte (H5Ocopy). kInput
+  // naming the source file and path when it is missing.
+  void copy_from(const H5Group& src, const std::string& src_name, const std::string& dst_name);
+
  private:
   friend class H5File;
   H5Group(detail::Handle id, std::string file, std::string path, bool writable)
