@@ -10,6 +10,10 @@ void config_fields(ConfigBinder& b, RunSection& s) {
   b.field("seed", s.seed,
           "root seed; every random choice comes from a named stream derived from it");
   b.field("out_dir", s.out_dir, "directory for the archive, checkpoints and logs");
+  b.field("cache_dir", s.cache_dir,
+          "directory shared between runs (a sweep's cells) for the synthesized corpus and the "
+          "trained base / target / retrain models, each in a sub-directory named by the hash of "
+          "what produced it; empty = OUT/data and OUT/models");
   b.field("log_level", s.log_level, "log verbosity", {"error", "warn", "info", "debug"});
   b.check("name", !s.name.empty(), "must not be empty");
   b.check("seed", s.seed >= 0, "must be >= 0, got ", s.seed);
@@ -261,7 +265,16 @@ void config_fields(ConfigBinder& b, EvalSection& s) {
 
 void config_fields(ConfigBinder& b, ParallelSection& s) {
   b.field("tp", s.tp, "tensor-parallel ranks per model replica; data parallel = world size / tp");
+  b.field("ranks", s.ranks,
+          "ranks (DP x TP) the run is planned for: a sweep cell's size, `relapse plan`'s world; "
+          "0 = the world it is launched with");
+  b.field("memory_gib", s.memory_gib,
+          "memory per rank in GiB the memory plan must fit in before launch; 0 = detect (the "
+          "GPU's memory, or this node's RAM / ranks on the node)");
   b.check("tp", s.tp >= 1, "must be >= 1, got ", s.tp);
+  b.check("ranks", s.ranks >= 0 && (s.ranks == 0 || s.ranks % s.tp == 0),
+          "must be 0 or a multiple of parallel.tp = ", s.tp, ", got ", s.ranks);
+  b.check("memory_gib", s.memory_gib >= 0, "must be >= 0, got ", s.memory_gib);
 }
 
 void config_fields(ConfigBinder& b, GenerateSection& s) {

@@ -125,18 +125,35 @@ CorpusData stage_data(RunContext& ctx) {
   if (!cfg.data.corpus.empty()) {
     d.dir = cfg.data.corpus;
   } else {
-    d.dir = cfg.run.out_dir + "/data";
     data::SynthConfig sc;
     sc.seed = static_cast<uint64_t>(cfg.run.seed);
     sc.size = cfg.data.synth_size;
     sc.vocab_size = cfg.data.synth_vocab_size;
     const std::string meta = data::synth_meta_json(sc);
-    const bool fresh =
-        read_text(d.dir + "/synth.json") == meta && fs::exists(d.dir + "/tokenizer.model");
-    if (!fresh && ctx.rank == 0) {
+    d.dir = cfg.run.cache_dir.empty() ? cfg.run.out_dir + "/data"
+                                      : cfg.run.cache_dir + "/data-" + key_hash(meta);
+    auto fresh = [&] {
+      return read_text(d.dir + "/synth.json") == meta && fs::exists(d.dir + "/tokenizer.model");
+    };
+    if (!fresh() && ctx.rank == 0) {
       log_info("data: synthesizing the embedded default corpus (", sc.size, ", seed ", sc.seed,
                ") into ", d.dir);
-      data::synth_write(sc, d.dir);
+      if (cfg.run.cache_dir.empty()) {
+        data::synth_write(sc, d.dir);
+      } else {
+        // Shared between runs: written aside and renamed into place (as stage_save).
+        const std::string tmp = d.dir + ".tmp-" + cfg.run.name;
+        if (fs::exists(tmp)) fs::remove_all(tmp);
+        data::synth_write(sc, tmp);
+        std::error_code ec;
+        fs::rename(tmp, d.dir, ec);
+        if (ec && fresh()) {
+          fs::remove_all(tmp);
+        } else if (ec) {
+          fs::remove_all(d.dir);
+          fs::rename(tmp, d.dir);
+        }
+      }
     }
     ctx.barrier();
   }
@@ -174,10 +191,26 @@ bool stage_cached(const std::string& dir, const std::string& key) {
   }
 }
 
+static std::string stage_model_dir(const RunContext& ctx, const std::string& name,
+                                   const std::string& key) {
+  const RunSection& r = ctx.cfg->run;
+  if (r.cache_dir.empty()) return r.out_dir + "/models/" + name;
+  return r.cache_dir + "/" + name + "-" + key_hash(key);
+}
+
+// The model is written to DIR.tmp-<run name> and renamed to DIR when complete
+// (stamp included), so a killed run never leaves a directory that looks
+// cached, and runs sharing run.cache_dir (a sweep's concurrent cells, which
+// have distinct run names) never write into the same directory. When another
+// run renamed the same model into place first, ours is dropped (same key,
+// same bytes).
 void stage_save(RunContext& ctx, const model::LlamaForCausalLM& m, const std::string& dir,
                 const std::string& key, const std::string& tokenizer_model, const ModelInfo* info) {
+  const std::string tmp = dir + ".tmp-" + ctx.cfg->run.name;
+  if (ctx.rank == 0 && fs::exists(tmp)) fs::remove_all(tmp);
+  ctx.barrier();
   if (ctx.writes_models())
-    model::hf_save(m, dir, tokenizer_model);  // TP: gathers, TP rank 0 writes
+    model::hf_save(m, tmp, tokenizer_model);  // TP: gathers, TP rank 0 writes
   if (ctx.rank == 0) {
     nlohmann::json j = {{"key", key_hash(key)}, {"config", key}};
     if (info) {
@@ -189,7 +222,15 @@ void stage_save(RunContext& ctx, const model::LlamaForCausalLM& m, const std::st
                               {"names", info->mask.names},
                               {"selected_steps", info->mask.selected_steps}};
     }
-    std::ofstream(dir + "/relapse_stage.json") << j.dump(2) << "\n";
+    std::ofstream(tmp + "/relapse_stage.json") << j.dump(2) << "\n";
+    std::error_code ec;
+    fs::rename(tmp, dir, ec);  // fails when DIR exists and is not empty
+    if (ec && stage_cached(dir, key)) {
+      fs::remove_all(tmp);  // another run sharing the cache finished it first
+    } else if (ec) {
+      fs::remove_all(dir);  // a stale model of another config
+      fs::rename(tmp, dir);
+    }
   }
   ctx.barrier();
 }
@@ -214,7 +255,8 @@ TrainedModels stage_train(RunContext& ctx, CorpusData& d) {
   // The base LM: model.path, or a preset from scratch pretrained on world/.
   const std::string base_key = "seed: " + std::to_string(seed) + "\ncorpus: " + d.fingerprint +
                                "\n" + dump(cfg.data) + dump(cfg.model) + dump(cfg.pretrain);
-  const std::string base_dir = cfg.model.path.empty() ? models + "/base" : cfg.model.path;
+  const std::string base_dir =
+      cfg.model.path.empty() ? stage_model_dir(ctx, "base", base_key) : cfg.model.path;
   auto base = [&]() -> model::LlamaForCausalLM {
     if (!cfg.model.path.empty()) return stage_load(ctx, cfg.model.path, cfg.pretrain.precision);
     if (stage_cached(base_dir, base_key)) {
@@ -266,8 +308,8 @@ TrainedModels stage_train(RunContext& ctx, CorpusData& d) {
       info.checkpoint = given;
       return stage_load(ctx, given, ft.precision);
     }
-    const std::string dir = models + "/" + name;
     const std::string key = base_key + "finetune: " + name + "\n" + dump(cfg.train);
+    const std::string dir = stage_model_dir(ctx, name, key);
     info.checkpoint = dir;
     if (stage_cached(dir, key)) {
       log_info("train: ", name, " cached in ", dir);

@@ -15,6 +15,7 @@ struct RunSection {
   std::string name = "relapse";  // run name, used in archive and log names
   int64_t seed = 1234;           // root seed of every named RNG stream
   std::string out_dir = "runs/default";
+  std::string cache_dir;  // shared corpus + base/target/retrain models ("" = under out_dir)
   std::string log_level = "info";  // error|warn|info|debug
 };
 
@@ -174,7 +175,9 @@ struct EvalSection {
 };
 
 struct ParallelSection {
-  int tp = 1;  // tensor-parallel ranks (DP = world / tp)
+  int tp = 1;     // tensor-parallel ranks (DP = world / tp)
+  int ranks = 0;  // ranks the run is planned for (sweep cells, `relapse plan`); 0 = the world
+  double memory_gib = 0.0;  // memory per rank the plan must fit in; 0 = detect (GPU or RAM)
 };
 
 struct GenerateSection {
