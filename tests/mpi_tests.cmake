@@ -186,3 +186,18 @@ relapse_add_mpi_test(NAME test_tp_cross_entropy_np4 TARGET test_tp_cross_entropy
 # equals the single-rank step (np 1 is the plain test).
 relapse_add_mpi_test(NAME test_parallel_step_np2 TARGET test_parallel_step NP 2 LABELS unlearn TIMEOUT 600)
 relapse_add_mpi_test(NAME test_parallel_step_np4 TARGET test_parallel_step NP 4 LABELS unlearn TIMEOUT 600)
+
+# --- memory planner (issue 7)
+# `relapse plan` of the quickstart fits this machine (exit 0); the 70B fragment
+# on an 8 GiB budget is refused with the config exit code (3), naming the
+# total, the budget and where it came from, and the largest items.
+relapse_add_exit_check(NAME cli_plan_quickstart TARGET relapse ARGS plan configs/quickstart.yaml
+                       EXPECT_CODE 0 FORBID_STDERR "error")
+relapse_add_exit_check(NAME cli_plan_70b_refused TARGET relapse
+                       ARGS plan configs/models/llama2-70b.yaml --set parallel.memory_gib=8
+                       EXPECT_CODE 3
+                       EXPECT_STDERR "memory plan: preset 70b needs 63.25 GiB per rank"
+                                     "but has 8.00 GiB (parallel.memory_gib) at DP 1 x TP 32"
+                                     "largest: activations 33.47 GiB")
+# The planner against the measured peak on each rank of a TP-2 model.
+relapse_add_mpi_test(NAME test_memory_plan_np2 TARGET test_memory_plan NP 2 LABELS pipeline TIMEOUT 300)

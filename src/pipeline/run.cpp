@@ -13,6 +13,7 @@
 #include "relapse/eval/muse_metrics.h"
 #include "relapse/model/llama_config.h"
 #include "relapse/pipeline/archive.h"
+#include "relapse/pipeline/memory_plan.h"
 #include "relapse/pipeline/report.h"
 #include "relapse/quant/quantize_model.h"
 #include "stages.h"
@@ -133,6 +134,11 @@ RunResult pipeline_run(const RelapseConfig& cfg, Runtime&, Stage last,
   RELAPSE_MPI_CHECK(MPI_Comm_size(comm, &ctx.world));
   RELAPSE_CHECK_CONFIG(ctx.world % cfg.parallel.tp == 0, "parallel.tp = ", cfg.parallel.tp,
                        " does not divide the ", ctx.world, " ranks of this run (world = DP x TP)");
+  RELAPSE_CHECK_CONFIG(cfg.parallel.ranks == 0 || cfg.parallel.ranks == ctx.world,
+                       "parallel.ranks = ", cfg.parallel.ranks, " but this run has ", ctx.world,
+                       " ranks (launch it with that many, or set parallel.ranks = 0)");
+  // Refuse before anything is trained when the plan cannot fit (memory_plan.h).
+  memory_plan_require_fit(memory_plan(cfg, ctx.world));
   ctx.grid = grid_create(comm, static_cast<int>(cfg.parallel.tp));
   ctx.result = &result;
   result.provenance = provenance_collect(ctx.world, runtime_gather_hostnames(comm), command_line);

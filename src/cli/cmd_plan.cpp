@@ -1,0 +1,50 @@
+// src/cli/cmd_plan.cpp — `relapse plan CONFIG`: the memory plan of a config
+// before anything is launched (relapse/pipeline/memory_plan.h): bytes per rank
+// for weights, gradients, optimizer state, the reference model, activations
+// and logits at the chosen DP × TP and precision, against the budget. Exits
+// with the config error code (3) naming the numbers when it does not fit.
+#include <iostream>
+
+#include "commands.h"
+#include "relapse/core/config_schema.h"
+#include "relapse/pipeline/memory_plan.h"
+
+namespace relapse::cli {
+
+namespace {
+struct PlanArgs {
+  std::string file;
+  std::vector<std::string> sets;
+  int ranks = 0;
+};
+}  // namespace
+
+void cmd_plan_register(CLI::App& app, CommandRun& run) {
+  auto a = std::make_shared<PlanArgs>();
+  CLI::App* c = app.add_subcommand(
+      "plan",
+      "Memory per rank of CONFIG's unlearning step (weights, gradients, AdamW, reference, "
+      "activations) against the budget; exit 3 when it does not fit");
+  c->add_option("config", a->file, "YAML config file (configs/models/llama2-7b.yaml, ...)")
+      ->required();
+  c->add_option("--set", a->sets, "Override: section.key=value (repeatable; later wins)");
+  c->add_option("--ranks", a->ranks,
+                "Ranks (DP x TP) to plan for (default: parallel.ranks, else this job's world)")
+      ->check(CLI::NonNegativeNumber);
+  c->callback([a, &run] {
+    run = [a](Runtime& rt) {
+      RelapseConfig cfg = config_load(a->file, a->sets);
+      const int ranks = a->ranks > 0             ? a->ranks
+                        : cfg.parallel.ranks > 0 ? cfg.parallel.ranks
+                                                 : rt.world_size();
+      const pipeline::MemoryPlan p = pipeline::memory_plan(cfg, ranks);
+      if (rt.rank() == 0) std::cout << pipeline::memory_plan_text(p) << std::flush;
+      pipeline::memory_plan_require_fit(p);
+      return 0;
+    };
+  });
+}
+
+RELAPSE_REGISTER_COMMAND(9, cmd_plan_register);
+
+}  // namespace relapse::cli
