@@ -1,0 +1,108 @@
+// src/cli/cmd_sweep.cpp — `relapse sweep plan|run|slurm SWEEP`: a study of
+// many runs (relapse/pipeline/sweep.h). plan lists the cells, their size and
+// memory and what is done; run runs the cells that are not done (resumable,
+// concurrent cells on sub-communicators); slurm writes (and with --submit
+// submits) job arrays that run them on a cluster (pipeline/sweep_slurm.h).
+#include <iostream>
+#include <sstream>
+
+#include "cli_util.h"
+#include "commands.h"
+#include "relapse/core/error.h"
+#include "relapse/core/log.h"
+#include "relapse/pipeline/sweep.h"
+#include "relapse/pipeline/sweep_slurm.h"
+
+namespace relapse::cli {
+
+namespace {
+struct SweepArgs {
+  std::string file;
+  std::vector<std::string> sets;
+  std::string cells;  // run: comma-separated ids
+  bool submit = false;
+};
+
+void add_common(CLI::App* c, SweepArgs& a) {
+  c->add_option("sweep", a.file, "sweep file (configs/sweeps/*.yaml)")->required();
+  c->add_option("--set", a.sets,
+                "Override for every cell: section.key=value (repeatable; after the file's set:)");
+}
+
+std::vector<std::string> split_ids(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string id;
+  while (std::getline(ss, id, ','))
+    if (!id.empty()) out.push_back(id);
+  return out;
+}
+}  // namespace
+
+void cmd_sweep_register(CLI::App& app, CommandRun& run) {
+  auto a = std::make_shared<SweepArgs>();
+  CLI::App* sw = app.add_subcommand(
+      "sweep", "A study of many runs: the cells of a sweep file (base config x axes)");
+  sw->require_subcommand(1, 1);
+
+  CLI::App* plan = sw->add_subcommand(
+      "plan", "List the cells: id, axis values, ranks (DP x TP), memory per rank, done or not");
+  add_common(plan, *a);
+  plan->callback([a, &run] {
+    run = [a](Runtime& rt) {
+      pipeline::SweepSpec spec = pipeline::sweep_load(a->file, a->sets);
+      std::vector<pipeline::SweepCell> cells = pipeline::sweep_expand(spec);
+      if (rt.rank() == 0) std::cout << pipeline::sweep_plan_text(spec, cells);
+      return 0;
+    };
+  });
+
+  CLI::App* runc = sw->add_subcommand(
+      "run",
+      "Run the cells that are not done (OUT/cells/<id>/), committing each to OUT/study.h5; "
+      "under mpirun, cells of parallel.ranks ranks run side by side on the world's ranks");
+  add_common(runc, *a);
+  runc->add_option("--cells", a->cells, "Only these cell ids (comma-separated)");
+  runc->callback([a, &run] {
+    run = [a](Runtime& rt) {
+      pipeline::SweepSpec spec = pipeline::sweep_load(a->file, a->sets);
+      std::vector<pipeline::SweepCell> cells = pipeline::sweep_expand(spec);
+      if (!cells.empty()) log_set_level(log_level_parse(cells[0].cfg.run.log_level));
+      pipeline::sweep_run(spec, cells, split_ids(a->cells), rt, cli_command_line());
+      return 0;
+    };
+  });
+
+  CLI::App* slurm = sw->add_subcommand(
+      "slurm",
+      "Write Slurm job arrays (OUT/slurm/*.sbatch) running the cells that are not done, sized "
+      "from the plan; --submit also submits them with sbatch");
+  add_common(slurm, *a);
+  slurm->add_flag("--submit", a->submit, "Submit every script with sbatch");
+  slurm->callback([a, &run] {
+    run = [a](Runtime& rt) {
+      pipeline::SweepSpec spec = pipeline::sweep_load(a->file, a->sets);
+      std::vector<pipeline::SweepCell> cells = pipeline::sweep_expand(spec);
+      if (rt.rank() != 0) return 0;
+      std::vector<pipeline::SweepCell> todo;
+      for (const auto& c : cells)
+        if (!pipeline::sweep_cell_done(spec, c)) todo.push_back(c);
+      std::vector<std::string> cli_sets(a->sets.begin(), a->sets.end());
+      auto scripts = pipeline::sweep_slurm_scripts(spec, todo, a->file, cli_sets);
+      pipeline::sweep_slurm_write(scripts);
+      for (const auto& s : scripts)
+        std::cout << s.path << ": " << s.tasks.size() << " array task(s), " << s.nodes
+                  << " node(s) x " << s.ntasks_per_node << " task(s), " << s.ranks_per_cell
+                  << " rank(s) per cell, time " << s.time << "\n";
+      if (scripts.empty()) std::cout << "every cell of " << a->file << " is done\n";
+      if (a->submit)
+        for (const auto& id : pipeline::sweep_slurm_submit(scripts))
+          std::cout << "submitted batch job " << id << "\n";
+      return 0;
+    };
+  });
+}
+
+RELAPSE_REGISTER_COMMAND(20, cmd_sweep_register);
+
+}  // namespace relapse::cli
