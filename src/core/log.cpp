@@ -12,6 +12,8 @@ namespace relapse {
 namespace {
 int g_rank = 0;
 int g_world = 1;
+int g_world_rank = 0, g_world_size = 1;  // the runtime's, restored by log_scope_end
+std::string g_scope;
 LogLevel g_level = LogLevel::kInfo;
 bool g_level_from_env = false;
 std::mutex g_mutex;
@@ -39,8 +41,18 @@ LogLevel log_level_parse(const std::string& name) {
 }
 
 void log_set_rank(int rank, int world_size) {
+  g_rank = g_world_rank = rank;
+  g_world = g_world_size = world_size;
+}
+void log_scope_begin(const std::string& scope, int rank, int world_size) {
+  g_scope = scope;
   g_rank = rank;
   g_world = world_size;
+}
+void log_scope_end() {
+  g_scope.clear();
+  g_rank = g_world_rank;
+  g_world = g_world_size;
 }
 void log_set_level(LogLevel level) {
   g_level = level;
@@ -63,7 +75,10 @@ LogLevel log_level() {
 void log_write(LogLevel level, const std::string& msg) {
   if (level != LogLevel::kError && g_rank != 0 && !env_knobs().log_all_ranks) return;
   std::lock_guard<std::mutex> lock(g_mutex);
-  if (g_world > 1) {
+  if (!g_scope.empty()) {
+    std::fprintf(stderr, "[relapse %s r%d] %s: %s\n", g_scope.c_str(), g_rank, level_tag(level),
+                 msg.c_str());
+  } else if (g_world > 1) {
     std::fprintf(stderr, "[relapse r%d] %s: %s\n", g_rank, level_tag(level), msg.c_str());
   } else {
     std::fprintf(stderr, "[relapse] %s: %s\n", level_tag(level), msg.c_str());

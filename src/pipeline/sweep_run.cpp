@@ -107,10 +107,13 @@ int sweep_run(const SweepSpec& spec, const std::vector<SweepCell>& cells,
     if (group != MPI_UNDEFINED) {
       for (size_t k = group; k < mine_all.size(); k += groups) {
         const SweepCell& c = cells[mine_all[k]];
-        pipeline_run(c.cfg, rt, Stage::kEval, command_line, sub);
         int sub_rank = 0;
         RELAPSE_MPI_CHECK(MPI_Comm_rank(sub, &sub_rank));
+        // Each cell's rank 0 logs, its lines tagged with the cell.
+        log_scope_begin("cell " + c.id, sub_rank, size);
+        pipeline_run(c.cfg, rt, Stage::kEval, command_line, sub);
         if (sub_rank == 0) sweep_archive_commit(spec, cells);
+        log_scope_end();
       }
       RELAPSE_MPI_CHECK(MPI_Comm_free(&sub));
     }

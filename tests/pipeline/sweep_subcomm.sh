@@ -15,6 +15,8 @@ grep -q "on ranks 3..3" "$W/s.log" || { cat "$W/s.log"; fail "cells did not run 
 [ "$(done_count "$W/s")" -eq 4 ] || fail "not 4 cell archives"
 for cfg in "$W"/s/cells/*/config.yaml; do
   id=$(basename "$(dirname "$cfg")")
+  # Every cell's rank 0 logs, tagged with its cell (not only world rank 0's cell).
+  grep -q "^\[relapse cell $id r0\] info: eval target @ full" "$W/s.log" || fail "no log lines of cell $id"
   "$RELAPSE_BIN" run "$cfg" --set run.out_dir="$W/alone/$id" --set run.cache_dir= > "$W/alone_$id.log" 2>&1 ||
     { cat "$W/alone_$id.log"; fail "cell $id alone"; }
   "$H5_SAME" "$W/s/cells/$id/relapse.h5" "$W/alone/$id/relapse.h5" "${SKIP[@]}" ||

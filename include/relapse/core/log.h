@@ -10,6 +10,11 @@ enum class LogLevel : int { kError = 0, kWarn = 1, kInfo = 2, kDebug = 3 };
 
 // Called once by the runtime after MPI is up.
 void log_set_rank(int rank, int world_size);
+// A sweep cell on a sub-communicator logs as rank `rank` of its own group,
+// every line tagged with `scope` ("cell 4fa726d47ed3"); log_scope_end()
+// restores the world's rank and no tag.
+void log_scope_begin(const std::string& scope, int rank, int world_size);
+void log_scope_end();
 void log_set_level(LogLevel level);
 LogLevel log_level();
 // True on rank 0 (progress output and other rank-0-only printing).
