@@ -201,3 +201,14 @@ relapse_add_exit_check(NAME cli_plan_70b_refused TARGET relapse
                                      "largest: activations 33.47 GiB")
 # The planner against the measured peak on each rank of a TP-2 model.
 relapse_add_mpi_test(NAME test_memory_plan_np2 TARGET test_memory_plan NP 2 LABELS pipeline TIMEOUT 300)
+
+# --- sweeps (issue 7): an unknown --cells id is a usage error on every rank
+# (exit 2, naming the id) before anything runs; an unknown axis key is a config
+# error naming the sweep file and the nearest key.
+relapse_add_exit_check(NAME cli_sweep_unknown_cell_np2 TARGET relapse NP 2
+                       ARGS sweep run configs/sweeps/paper_grid.yaml --cells 000000000000
+                       EXPECT_CODE 2 EXPECT_STDERR "no cell has the id '000000000000'")
+relapse_add_exit_check(NAME cli_sweep_unknown_axis TARGET relapse
+                       ARGS sweep plan ${CMAKE_CURRENT_SOURCE_DIR}/pipeline/fixtures/bad_axis_sweep.yaml
+                       EXPECT_CODE 3 EXPECT_STDERR "bad_axis_sweep.yaml" "unknown axis key 'unlearn.method'"
+                                                   "did you mean 'unlearn.methods'")
