@@ -236,8 +236,14 @@ RtnResult gptq_quantize(const torch::Tensor& W_in, const torch::Tensor& H_in, co
     torch::Tensor damp = torch::mean(torch::diag(H)) * c.damp_percent;
     H.diagonal().add_(damp);
     try {
-      torch::Tensor L = torch::linalg_cholesky(H);
-      Hinv = torch::linalg_cholesky(torch::cholesky_inverse(L), /*upper=*/true).contiguous();
+      // In fp64, rounded once to fp32 (a deviation from AutoGPTQ's fp32): in
+      // fp32 MKL's factorisations change last bits with the thread count and
+      // GPTQ turns those into different codes; the fp64 result rounds to the
+      // same fp32 Hinv whatever the threads or the LAPACK.
+      torch::Tensor L = torch::linalg_cholesky(H.to(torch::kFloat64));
+      Hinv = torch::linalg_cholesky(torch::cholesky_inverse(L), /*upper=*/true)
+                 .to(torch::kFloat32)
+                 .contiguous();
     } catch (const c10::Error&) {
       RELAPSE_THROW(ExitCode::kInput, "the GPTQ Hessian of ", what,
                     " is not positive definite after dampening (damp_percent ", c.damp_percent,

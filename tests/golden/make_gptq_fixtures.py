@@ -23,8 +23,11 @@
 # weight is scales * (codes - zeros) per group (one fp32 op, asserted here
 # against the reference's Q bit for bit), so it is not stored.
 #
-# One deliberate deviation from AutoGPTQ: the block-end update uses fp64
-# accumulation (see block_update). Everything else is AutoGPTQ's fp32 order.
+# Two deliberate deviations from AutoGPTQ: the block-end update uses fp64
+# accumulation (see block_update), and the Cholesky factorisations of H and
+# H^-1 run in fp64, rounded once to fp32 (see fasterquant). Both make the codes
+# independent of the BLAS/LAPACK and its thread count. Everything else is
+# AutoGPTQ's fp32 order. Regenerated with torch 2.11.0 (the project's pin).
 # The quantizer is the exact AutoGPTQ formula (see find_params): sym forces the
 # range to [-max|w|, max|w|] only when the group has a negative value (a group
 # with min >= 0 keeps xmin = 0), and sym's zero is (maxq + 1) / 2.
@@ -107,9 +110,13 @@ def fasterquant(W, H, bits, group, sym, actorder, static_groups, blocksize, perc
     damp = percdamp * torch.mean(torch.diag(H))
     diag = torch.arange(columns)
     H[diag, diag] += damp
-    H = torch.linalg.cholesky(H)
+    # relapse's second deviation: the factorisations in fp64, rounded once to
+    # fp32. In fp32, MKL's cholesky_inverse / cholesky give different last bits
+    # with 1 and 2 threads (4231 of 9216 entries of layer b's Hinv), which
+    # flipped 6 codes of one case; the fp64 path rounds to the same fp32 Hinv.
+    H = torch.linalg.cholesky(H.double())
     H = torch.cholesky_inverse(H)
-    Hinv = torch.linalg.cholesky(H, upper=True)
+    Hinv = torch.linalg.cholesky(H, upper=True).float()
     now_idx = 1
     for i1 in range(0, columns, blocksize):
         i2 = min(i1 + blocksize, columns)
