@@ -1,11 +1,21 @@
 #!/usr/bin/env bash
-# launch/setup.sh — idempotent install of every system dependency of relapse
-# from Debian 12 packages. Safe to run repeatedly; does nothing when all are present.
+# launch/setup.sh — idempotent install of every dependency of relapse:
+#   1. Debian 12 packages (compiler, MPI, HDF5, yaml-cpp, ...);
+#   2. libtorch 2.11.0 from PyPI's `torch==2.11.0` wheel (the CUDA 13.0 build, the
+#      same as the GPU machines' torch 2.11.0+cu130) into the project-local,
+#      git-ignored prefix .deps/venv, where CMakeLists.txt finds it with no flags.
+#      One build then runs on CPU-only and GPU machines alike.
+# Safe to run repeatedly; does nothing when all are present. RELAPSE_DEPS overrides
+# the prefix (default: <repo>/.deps).
 set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TORCH_VERSION=2.11.0
+DEPS=${RELAPSE_DEPS:-$PWD/.deps}
 
 PKGS=(
   build-essential cmake ninja-build git pkg-config
-  libtorch-dev libopenblas0-pthread
+  python3 python3-venv
   libopenmpi-dev openmpi-bin
   libhdf5-openmpi-dev
   libyaml-cpp-dev
@@ -23,13 +33,27 @@ for p in "${PKGS[@]}"; do
 done
 
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "setup.sh: all ${#PKGS[@]} packages present"
-  exit 0
+  echo "setup.sh: all ${#PKGS[@]} Debian packages present"
+else
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  echo "setup.sh: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-echo "setup.sh: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# libtorch: the wheel's torch/lib, torch/include and torch/share/cmake are a
+# complete libtorch; its CUDA libraries (cuBLAS, cuDNN, NCCL, ...) come as the
+# wheel's nvidia-* dependencies and are found through the wheel's RPATHs. Debian's
+# python3 makes the venv so the prefix does not depend on a user's pyenv/conda.
+VENV="$DEPS/venv"
+PY="$VENV/bin/python"
+have=$("$PY" -c 'import torch; print(torch.__version__)' 2>/dev/null || true)
+if [ "${have%%+*}" = "$TORCH_VERSION" ]; then
+  echo "setup.sh: torch $have present in $VENV"
+else
+  echo "setup.sh: installing torch==$TORCH_VERSION into $VENV (about 3 GB with its CUDA wheels)"
+  /usr/bin/python3 -m venv "$VENV"
+  "$PY" -m pip install -q --disable-pip-version-check "torch==$TORCH_VERSION"
+fi

@@ -196,9 +196,9 @@ relapse_add_exit_check(NAME cli_plan_quickstart TARGET relapse ARGS plan configs
 relapse_add_exit_check(NAME cli_plan_70b_refused TARGET relapse
                        ARGS plan configs/models/llama2-70b.yaml --set parallel.memory_gib=8
                        EXPECT_CODE 3
-                       EXPECT_STDERR "memory plan: preset 70b needs 63.25 GiB per rank"
+                       EXPECT_STDERR "memory plan: preset 70b needs 51.32 GiB per rank"
                                      "but has 8.00 GiB (parallel.memory_gib) at DP 1 x TP 32"
-                                     "largest: activations 33.47 GiB")
+                                     "largest: activations 21.53 GiB")
 # The planner against the measured peak on each rank of a TP-2 model.
 relapse_add_mpi_test(NAME test_memory_plan_np2 TARGET test_memory_plan NP 2 LABELS pipeline TIMEOUT 300)
 

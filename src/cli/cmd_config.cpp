@@ -5,6 +5,7 @@
 #include "commands.h"
 #include "relapse/core/config_schema.h"
 #include "relapse/core/provenance.h"
+#include "relapse/dist/device.h"
 #include "relapse/dist/hostnames.h"
 
 namespace relapse::cli {
@@ -41,6 +42,8 @@ std::string version_text() {
     auto it = p.fields.find(k);
     if (it != p.fields.end()) s += std::string("  ") + k + ": " + it->second + "\n";
   }
+  // What run.device=auto picks for this process (node-local rank 0's view).
+  s += "  device: " + device_describe(device_resolve("auto", 0)) + "\n";
   return s;
 }
 

@@ -15,6 +15,11 @@ void config_fields(ConfigBinder& b, RunSection& s) {
           "trained base / target / retrain models, each in a sub-directory named by the hash of "
           "what produced it; empty = OUT/data and OUT/models");
   b.field("log_level", s.log_level, "log verbosity", {"error", "warn", "info", "debug"});
+  // The names are device_setting_names()'s (relapse_dist sits above core).
+  b.field("device", s.device,
+          "where every tensor of a rank lives: auto = the node-local GPU (local rank mod "
+          "visible devices) when CUDA is available, else the CPU; cuda = that GPU or an error",
+          {"auto", "cpu", "cuda"});
   b.check("name", !s.name.empty(), "must not be empty");
   b.check("seed", s.seed >= 0, "must be >= 0, got ", s.seed);
   b.check("out_dir", !s.out_dir.empty(), "must not be empty");

@@ -1,13 +1,16 @@
 // src/dist/comm_nccl.cpp — the NCCL backend of relapse::Communicator (CUDA
 // tensors). One ncclComm per group: group rank 0 makes the unique id and
 // broadcasts it over the group's MPI communicator. Every op is enqueued on
-// libtorch's current CUDA stream (the legacy default stream when libtorch has
-// no CUDA headers) and that stream is synchronised before the op returns, so
-// the semantics equal the MPI backend's: blocking, in rank order, 16-bit
-// floats reduced in float32 and rounded once, kAvg = sum / size (integers
-// truncated). Without RELAPSE_WITH_NCCL only the stubs at the end are built.
+// libtorch's current CUDA stream and not waited for: the torch kernels that
+// read the result run after it on that stream, and a host read (.to(kCPU))
+// synchronises. 16-bit floats go over the wire natively (NCCL reduces bf16 /
+// fp16 in their own precision, unlike the MPI backend's fp32 reduction:
+// callers that need fp32 sums, such as the DP gradient buckets, reduce fp32
+// buffers). kAvg = sum / size (integers truncated). barrier() waits. Without RELAPSE_WITH_NCCL only
+// the stubs at the end are built.
 #include "relapse/dist/bench_comm.h"
 #include "relapse/dist/communicator.h"
+#include "relapse/dist/device.h"
 
 #ifdef RELAPSE_WITH_NCCL
 #include <cuda_runtime.h>
@@ -55,10 +58,6 @@ int comm_cuda_device_count() {
 
 namespace {
 
-bool nccl_is_half(torch::ScalarType t) {
-  return t == torch::kBFloat16 || t == torch::kFloat16;
-}
-
 ncclDataType_t nccl_type(torch::ScalarType t, const char* op) {
   switch (t) {
     case torch::kFloat32:
@@ -86,24 +85,14 @@ ncclRedOp_t nccl_op(ReduceOp op) {
   return op == ReduceOp::kMax ? ncclMax : ncclSum;
 }
 
-// Node-local rank from MPI_COMM_WORLD, so every communicator of a process
-// picks the same device.
-int node_local_rank() {
-  MPI_Comm node;
-  RELAPSE_MPI_CHECK(
-      MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
-  int r = 0;
-  MPI_Comm_rank(node, &r);
-  MPI_Comm_free(&node);
-  return r;
-}
-
 class NcclCommunicator : public Communicator {
  public:
   explicit NcclCommunicator(MPI_Comm comm) {
     MPI_Comm_rank(comm, &rank_);
     MPI_Comm_size(comm, &size_);
-    int local = node_local_rank();
+    // The device run.device=auto picks: node-local rank (of the world, so every
+    // communicator of a process agrees) modulo the visible devices.
+    int local = device_world_local_rank();
     int ndev = 0;
     cudaError_t e = cudaGetDeviceCount(&ndev);
     if (e != cudaSuccess || ndev == 0) {
@@ -156,19 +145,10 @@ class NcclCommunicator : public Communicator {
 
   void all_reduce(torch::Tensor& t, ReduceOp op) override {
     require_cuda(t, "all_reduce");
-    if (nccl_is_half(t.scalar_type())) {
-      torch::Tensor f = t.to(torch::kFloat32);
-      all_reduce(f, op);
-      t.copy_(f);
-      sync(stream());
-      return;
-    }
-    cudaStream_t s = stream();
     RELAPSE_NCCL_CHECK(ncclAllReduce(t.data_ptr(), t.data_ptr(), static_cast<size_t>(t.numel()),
                                      nccl_type(t.scalar_type(), "all_reduce"), nccl_op(op), comm_,
-                                     s));
+                                     stream()));
     if (op == ReduceOp::kAvg) avg_inplace(t);
-    sync(s);
   }
 
   torch::Tensor all_gather(const torch::Tensor& t) override {
@@ -177,10 +157,8 @@ class NcclCommunicator : public Communicator {
     if (shape.empty()) shape.push_back(1);
     shape[0] *= size_;
     torch::Tensor out = torch::empty(shape, t.options());
-    cudaStream_t s = stream();
     RELAPSE_NCCL_CHECK(ncclAllGather(t.data_ptr(), out.data_ptr(), static_cast<size_t>(t.numel()),
-                                     nccl_type(t.scalar_type(), "all_gather"), comm_, s));
-    sync(s);
+                                     nccl_type(t.scalar_type(), "all_gather"), comm_, stream()));
     return out;
   }
 
@@ -188,20 +166,13 @@ class NcclCommunicator : public Communicator {
     require_cuda(t, "reduce_scatter");
     RELAPSE_CHECK(t.dim() >= 1 && t.size(0) % size_ == 0, "reduce_scatter: dim 0 (",
                   t.dim() ? t.size(0) : 0, ") not divisible by the group size ", size_);
-    if (nccl_is_half(t.scalar_type())) {
-      torch::Tensor r = reduce_scatter(t.to(torch::kFloat32), op).to(t.scalar_type());
-      sync(stream());
-      return r;
-    }
     std::vector<int64_t> shape(t.sizes().begin(), t.sizes().end());
     shape[0] /= size_;
     torch::Tensor out = torch::empty(shape, t.options());
-    cudaStream_t s = stream();
-    RELAPSE_NCCL_CHECK(
-        ncclReduceScatter(t.data_ptr(), out.data_ptr(), static_cast<size_t>(out.numel()),
-                          nccl_type(t.scalar_type(), "reduce_scatter"), nccl_op(op), comm_, s));
+    RELAPSE_NCCL_CHECK(ncclReduceScatter(
+        t.data_ptr(), out.data_ptr(), static_cast<size_t>(out.numel()),
+        nccl_type(t.scalar_type(), "reduce_scatter"), nccl_op(op), comm_, stream()));
     if (op == ReduceOp::kAvg) avg_inplace(out);
-    sync(s);
     return out;
   }
 
@@ -209,10 +180,9 @@ class NcclCommunicator : public Communicator {
     require_cuda(t, "broadcast");
     RELAPSE_CHECK(root >= 0 && root < size_, "broadcast: root ", root, " outside the group of ",
                   size_);
-    cudaStream_t s = stream();
     RELAPSE_NCCL_CHECK(ncclBroadcast(t.data_ptr(), t.data_ptr(), static_cast<size_t>(t.numel()),
-                                     nccl_type(t.scalar_type(), "broadcast"), root, comm_, s));
-    sync(s);
+                                     nccl_type(t.scalar_type(), "broadcast"), root, comm_,
+                                     stream()));
   }
 
   // A one-element all-reduce on a private device buffer, then a stream sync.

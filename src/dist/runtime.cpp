@@ -1,6 +1,8 @@
 // src/dist/runtime.cpp — MPI init/finalize, the Slurm check and the job abort.
 #include "relapse/dist/runtime.h"
 
+#include "relapse/dist/device.h"
+
 #include <algorithm>
 #include <thread>
 
@@ -52,6 +54,9 @@ Runtime::Runtime(int* argc, char*** argv) {
   MPI_Comm_size(MPI_COMM_WORLD, &world_size_);
   g_runtime = this;
   log_set_rank(rank_, world_size_);
+  // Every rank is here: the one world collective behind run.device=auto's GPU
+  // choice, cached for code that later runs on sub-communicators.
+  device_world_local_rank();
   // Intra-op threads: RELAPSE_NUM_THREADS, else the cores of this node shared
   // evenly by the ranks on it (libtorch's own default left a 2-core machine
   // running one thread: 7.9k vs 11.8k tokens/s unlearning the quickstart model).

@@ -118,8 +118,10 @@ LlamaForCausalLM hf_load(const std::string& dir, const HfLoadOptions& opts) {
                         "' has non-float dtype ", info.dtype);
     p.tensor.set_data(t.to(dtype).contiguous());
   }
+  if (opts.device != torch::Device(torch::kCPU)) llama_to(m, opts.device);
   m->eval();
-  log_debug("loaded ", params.size(), " tensors from ", dir, " as ", cfg.torch_dtype);
+  log_debug("loaded ", params.size(), " tensors from ", dir, " as ", cfg.torch_dtype, " on ",
+            opts.device.str());
   return m;
 }
 

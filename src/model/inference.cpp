@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "relapse/core/error.h"
+#include "relapse/core/host_read.h"
 
 namespace relapse::model {
 
@@ -47,6 +48,25 @@ torch::Tensor last_position_logits(LlamaForCausalLM& m, const torch::Tensor& hid
   return logits.size(-1) == vocab ? logits : logits.narrow(-1, 0, vocab);
 }
 
+// Token rows [B, width] on the host (pad_id elsewhere, mask 1 on real tokens),
+// right- or left-aligned, moved to `dev` in one copy each.
+std::pair<torch::Tensor, torch::Tensor> padded_rows(const std::vector<TokenSeq>& seqs, size_t b0,
+                                                    size_t b1, int64_t width, int64_t pad_id,
+                                                    bool left, torch::Device dev) {
+  int64_t B = static_cast<int64_t>(b1 - b0);
+  torch::Tensor ids = torch::full({B, width}, pad_id, torch::kInt64);
+  torch::Tensor mask = torch::zeros({B, width}, torch::kInt64);
+  int64_t* ip = ids.data_ptr<int64_t>();
+  int64_t* mp = mask.data_ptr<int64_t>();
+  for (int64_t r = 0; r < B; ++r) {
+    const TokenSeq& s = seqs[b0 + r];
+    int64_t off = left ? width - static_cast<int64_t>(s.size()) : 0;
+    std::copy(s.begin(), s.end(), ip + r * width + off);
+    std::fill(mp + r * width + off, mp + r * width + off + static_cast<int64_t>(s.size()), 1);
+  }
+  return {ids.to(dev), mask.to(dev)};
+}
+
 }  // namespace
 
 std::vector<std::vector<float>> score_token_logprobs(LlamaForCausalLM& m,
@@ -54,6 +74,7 @@ std::vector<std::vector<float>> score_token_logprobs(LlamaForCausalLM& m,
                                                      int64_t batch_size, int64_t pad_id) {
   RELAPSE_CHECK(batch_size > 0, "batch_size must be positive");
   torch::NoGradGuard ng;
+  const torch::Device dev = m->device();
   std::vector<std::vector<float>> out(seqs.size());
   for (size_t b0 = 0; b0 < seqs.size(); b0 += batch_size) {
     size_t b1 = std::min(seqs.size(), b0 + static_cast<size_t>(batch_size));
@@ -64,36 +85,28 @@ std::vector<std::vector<float>> score_token_logprobs(LlamaForCausalLM& m,
       for (size_t i = b0; i < b1; ++i) out[i].clear();
       continue;
     }
-    torch::Tensor ids = torch::full({B, T}, pad_id, torch::kInt64);
-    torch::Tensor mask = torch::zeros({B, T}, torch::kInt64);
-    auto ids_a = ids.accessor<int64_t, 2>();
-    auto mask_a = mask.accessor<int64_t, 2>();
-    for (int64_t r = 0; r < B; ++r) {
-      const TokenSeq& s = seqs[b0 + r];
-      for (size_t t = 0; t < s.size(); ++t) {
-        ids_a[r][t] = s[t];
-        mask_a[r][t] = 1;
-      }
-    }
-    // Right padding: real tokens keep positions 0..len-1 and never attend to pads.
-    torch::Tensor pos = torch::arange(T, torch::kInt64).unsqueeze(0).expand({B, T});
+    torch::Tensor ids = padded_rows(seqs, b0, b1, T, pad_id, /*left=*/false, dev).first;
+    // Right padding: real tokens keep positions 0..len-1 and, under the plain
+    // causal mask, only ever attend to real tokens; pads' outputs are unused.
+    torch::Tensor pos = torch::arange(T, torch::TensorOptions().dtype(torch::kInt64).device(dev))
+                            .unsqueeze(0)
+                            .expand({B, T});
     torch::Tensor picked;  // [B, T-1]
     if (m->tp().size == 1) {
-      torch::Tensor logits = m->forward(ids, mask, pos).to(torch::kFloat32);
-      torch::Tensor lp = torch::log_softmax(logits.narrow(1, 0, T - 1), -1);
+      torch::Tensor logits = m->forward(ids, {}, pos).narrow(1, 0, T - 1).to(torch::kFloat32);
+      torch::Tensor lp = torch::log_softmax(logits, -1);
       torch::Tensor tgt = ids.narrow(1, 1, T - 1).unsqueeze(-1);
-      picked = lp.gather(-1, tgt).squeeze(-1).contiguous();
+      picked = lp.gather(-1, tgt).squeeze(-1);
     } else {
-      torch::Tensor h = m->forward_hidden(ids, mask, pos).narrow(1, 0, T - 1);
+      torch::Tensor h = m->forward_hidden(ids, {}, pos).narrow(1, 0, T - 1);
       picked = vocab_parallel_target_logprobs(m->logits_local(h), ids.narrow(1, 1, T - 1),
-                                              m->vocab_start(), m->tp())
-                   .contiguous();
+                                              m->vocab_start(), m->tp());
     }
-    auto pa = picked.accessor<float, 2>();
+    picked = host_copy(picked);  // the batch's one copy to the host
+    const float* pa = picked.data_ptr<float>();
     for (int64_t r = 0; r < B; ++r) {
       int64_t n = static_cast<int64_t>(seqs[b0 + r].size()) - 1;
-      out[b0 + r].resize(std::max<int64_t>(n, 0));
-      for (int64_t t = 0; t < n; ++t) out[b0 + r][t] = pa[r][t];
+      out[b0 + r].assign(pa + r * (T - 1), pa + r * (T - 1) + std::max<int64_t>(n, 0));
     }
   }
   return out;
@@ -103,6 +116,7 @@ std::vector<TokenSeq> generate_greedy(LlamaForCausalLM& m, const std::vector<Tok
                                       const GenerateOptions& opts) {
   RELAPSE_CHECK(opts.batch_size > 0, "batch_size must be positive");
   torch::NoGradGuard ng;
+  const torch::Device dev = m->device();
   std::vector<TokenSeq> out(prompts.size());
   for (size_t b0 = 0; b0 < prompts.size(); b0 += opts.batch_size) {
     size_t b1 = std::min(prompts.size(), b0 + static_cast<size_t>(opts.batch_size));
@@ -113,24 +127,22 @@ std::vector<TokenSeq> generate_greedy(LlamaForCausalLM& m, const std::vector<Tok
       P = std::max<int64_t>(P, static_cast<int64_t>(prompts[i].size()));
     }
     if (opts.max_new_tokens <= 0) continue;
-    torch::Tensor ids = torch::full({B, P}, opts.pad_id, torch::kInt64);
-    torch::Tensor mask = torch::zeros({B, P}, torch::kInt64);
-    auto ids_a = ids.accessor<int64_t, 2>();
-    auto mask_a = mask.accessor<int64_t, 2>();
-    for (int64_t r = 0; r < B; ++r) {
-      const TokenSeq& s = prompts[b0 + r];
-      int64_t off = P - static_cast<int64_t>(s.size());
-      for (size_t t = 0; t < s.size(); ++t) {
-        ids_a[r][off + t] = s[t];
-        mask_a[r][off + t] = 1;
-      }
-    }
+    const int64_t total = P + opts.max_new_tokens;
+    auto [ids, prompt_mask] = padded_rows(prompts, b0, b1, P, opts.pad_id, /*left=*/true, dev);
+    // The attention mask of the whole generation, filled in as tokens come.
+    torch::Tensor mask =
+        torch::ones({B, total}, torch::TensorOptions().dtype(torch::kInt64).device(dev));
+    mask.narrow(1, 0, P).copy_(prompt_mask);
     KVCache cache;
+    cache.reserve(total);
     std::vector<bool> done(B, false);
-    torch::Tensor logits = last_position_logits(m, m->forward_hidden(ids, mask, {}, &cache));
+    torch::Tensor logits =
+        last_position_logits(m, m->forward_hidden(ids, mask.narrow(1, 0, P), {}, &cache));
     for (int64_t step = 0; step < opts.max_new_tokens; ++step) {
-      torch::Tensor next = logits.to(torch::kFloat32).argmax(-1);  // [B]
-      auto na = next.accessor<int64_t, 1>();
+      torch::Tensor next = logits.argmax(-1);  // [B]; argmax is exact in any float dtype
+      // One copy of B ids to the host per step: the EOS decisions and the output.
+      torch::Tensor host = host_copy(next);
+      const int64_t* na = host.data_ptr<int64_t>();
       bool all_done = true;
       for (int64_t r = 0; r < B; ++r) {
         if (done[r]) continue;
@@ -139,8 +151,9 @@ std::vector<TokenSeq> generate_greedy(LlamaForCausalLM& m, const std::vector<Tok
         all_done = all_done && done[r];
       }
       if (all_done || step + 1 == opts.max_new_tokens) break;
-      mask = torch::cat({mask, torch::ones({B, 1}, torch::kInt64)}, 1);
-      logits = last_position_logits(m, m->forward_hidden(next.unsqueeze(1), mask, {}, &cache));
+      torch::Tensor hidden =
+          m->forward_hidden(next.unsqueeze(1), mask.narrow(1, 0, P + step + 1), {}, &cache);
+      logits = last_position_logits(m, hidden);
     }
   }
   return out;

@@ -1,10 +1,15 @@
 // src/model/llama.cpp — the Llama decoder (see relapse/model/llama.h). Each
-// numerical step mirrors transformers' modeling_llama.py (eager attention) so
-// fp32 logits agree to rounding; the comments name the HF counterpart.
+// numerical step mirrors transformers' modeling_llama.py so fp32 logits agree
+// to rounding; the comments name the HF counterpart. Attention is fused
+// (at::scaled_dot_product_attention, HF's "sdpa") with the eager formulation
+// kept as the oracle.
 #include "relapse/model/llama.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
+#include <tuple>
 
 #include "relapse/core/error.h"
 
@@ -13,7 +18,7 @@ namespace relapse::model {
 namespace F = torch::nn::functional;
 
 RMSNormImpl::RMSNormImpl(int64_t dim, double eps_) : eps(eps_) {
-  weight = register_parameter("weight", torch::ones({dim}));
+  param("weight", weight, torch::ones({dim}));
 }
 
 // LlamaRMSNorm: normalise in fp32, cast back, then scale.
@@ -53,8 +58,10 @@ RotaryEmbedding::RotaryEmbedding(const LlamaConfig& c) {
 // emb = [freqs, freqs], cos/sin cast to the activation dtype.
 std::pair<torch::Tensor, torch::Tensor> RotaryEmbedding::forward(const torch::Tensor& position_ids,
                                                                  torch::ScalarType dtype) const {
-  torch::Tensor pos = position_ids.to(torch::kFloat32).unsqueeze(-1);               // [B,T,1]
-  torch::Tensor freqs = pos * inv_freq.to(position_ids.device()).view({1, 1, -1});  // [B,T,D/2]
+  torch::Tensor pos = position_ids.to(torch::kFloat32).unsqueeze(-1);  // [B,T,1]
+  if (!inv_freq_dev_.defined() || inv_freq_dev_.device() != position_ids.device())
+    inv_freq_dev_ = inv_freq.to(position_ids.device());
+  torch::Tensor freqs = pos * inv_freq_dev_.view({1, 1, -1});  // [B,T,D/2]
   torch::Tensor emb = torch::cat({freqs, freqs}, -1);
   return {emb.cos().to(dtype), emb.sin().to(dtype)};
 }
@@ -96,10 +103,56 @@ LlamaAttentionImpl::LlamaAttentionImpl(const LlamaConfig& c, TpContext tp) {
   kv_heads_local = kv * replicas / tp.size;
 }
 
-// LlamaAttention.forward + eager_attention_forward.
+namespace {
+
+// Writes this step's keys/values [B, kv, T, D] at positions [past, past+T) of
+// the slot's buffers (allocated, or grown by doubling, when too small) and
+// returns the filled part [B, kv, past+T, D] of each.
+std::pair<torch::Tensor, torch::Tensor> kv_cache_append(const KVSlot& slot, const torch::Tensor& k,
+                                                        const torch::Tensor& v) {
+  const int64_t T = k.size(2), need = slot.past + T;
+  torch::Tensor& kb = *slot.k;
+  torch::Tensor& vb = *slot.v;
+  if (!kb.defined() || kb.size(2) < need) {
+    int64_t cap = std::max(need, slot.capacity);
+    if (kb.defined()) cap = std::max(cap, 2 * kb.size(2));
+    auto grow = [&](const torch::Tensor& old, const torch::Tensor& like) {
+      torch::Tensor t =
+          torch::empty({like.size(0), like.size(1), cap, like.size(3)}, like.options());
+      if (old.defined() && slot.past > 0)
+        t.narrow(2, 0, slot.past).copy_(old.narrow(2, 0, slot.past));
+      return t;
+    };
+    kb = grow(kb, k);
+    vb = grow(vb, v);
+  }
+  kb.narrow(2, slot.past, T).copy_(k);
+  vb.narrow(2, slot.past, T).copy_(v);
+  return {kb.narrow(2, 0, need), vb.narrow(2, 0, need)};
+}
+
+// eager_attention_forward: repeat_kv, q k^T * scaling + mask, fp32 softmax
+// cast back, times v. The test oracle of the fused path.
+torch::Tensor attention_eager(const torch::Tensor& q, const torch::Tensor& k,
+                              const torch::Tensor& v, torch::Tensor mask, double scaling) {
+  int64_t n_rep = q.size(1) / k.size(1);
+  torch::Tensor kr = repeat_kv(k, n_rep), vr = repeat_kv(v, n_rep);
+  if (!mask.defined()) {
+    auto ones = torch::ones({q.size(0), q.size(2)},
+                            torch::TensorOptions().dtype(torch::kInt64).device(q.device()));
+    mask = llama_causal_mask(ones, q.size(2), q.scalar_type());
+  }
+  torch::Tensor w = torch::matmul(q, kr.transpose(2, 3)) * scaling + mask;
+  w = torch::softmax(w, -1, torch::kFloat32).to(q.scalar_type());
+  return torch::matmul(w, vr);
+}
+
+}  // namespace
+
+// LlamaAttention.forward with sdpa_attention_forward (or the eager oracle).
 torch::Tensor LlamaAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& cos,
                                           const torch::Tensor& sin, const torch::Tensor& mask,
-                                          torch::Tensor* k_cache, torch::Tensor* v_cache) {
+                                          const KVSlot* cache) {
   int64_t B = x.size(0), T = x.size(1);
   torch::Tensor q = q_proj->forward(x).view({B, T, heads_local, head_dim}).transpose(1, 2);
   torch::Tensor k = k_proj->forward(x).view({B, T, kv_heads_local, head_dim}).transpose(1, 2);
@@ -107,22 +160,24 @@ torch::Tensor LlamaAttentionImpl::forward(const torch::Tensor& x, const torch::T
   torch::Tensor c = cos.unsqueeze(1), s = sin.unsqueeze(1);
   q = q * c + rotate_half(q) * s;
   k = k * c + rotate_half(k) * s;
-  if (k_cache) {
-    if (k_cache->defined()) {
-      k = torch::cat({*k_cache, k}, 2);
-      v = torch::cat({*v_cache, v}, 2);
-    }
-    *k_cache = k;
-    *v_cache = v;
-  }
-  int64_t n_rep = heads_local / kv_heads_local;
-  torch::Tensor kr = repeat_kv(k, n_rep), vr = repeat_kv(v, n_rep);
+  if (cache) std::tie(k, v) = kv_cache_append(*cache, k, v);
+  RELAPSE_CHECK(mask.defined() || k.size(2) == T,
+                "attention without a mask must be causal over its own tokens (no past)");
   double scaling = std::pow(static_cast<double>(head_dim), -0.5);
-  torch::Tensor w = torch::matmul(q, kr.transpose(2, 3)) * scaling;
-  if (mask.defined()) w = w + mask;
-  w = torch::softmax(w, -1, torch::kFloat32).to(q.scalar_type());
-  torch::Tensor out = torch::matmul(w, vr).transpose(1, 2).contiguous().reshape({B, T, -1});
-  return o_proj->forward(out);
+  torch::Tensor out;
+  if (kind == AttentionKind::kEager) {
+    out = attention_eager(q, k, v, mask, scaling);
+  } else {
+    // No mask: is_causal selects the flash kernels. A mask is additive with
+    // the dtype's lowest finite value, as HF builds it: a fully masked row (a
+    // left pad) gets a uniform softmax, never NaN.
+    std::optional<torch::Tensor> m;
+    if (mask.defined()) m = mask;
+    out = at::scaled_dot_product_attention(q, k, v, m, /*dropout_p=*/0.0,
+                                           /*is_causal=*/!mask.defined(), scaling,
+                                           /*enable_gqa=*/kv_heads_local != heads_local);
+  }
+  return o_proj->forward(out.transpose(1, 2).contiguous().reshape({B, T, -1}));
 }
 
 LlamaMLPImpl::LlamaMLPImpl(const LlamaConfig& c, TpContext tp) {
@@ -148,9 +203,8 @@ LlamaDecoderLayerImpl::LlamaDecoderLayerImpl(const LlamaConfig& c, TpContext tp)
 
 torch::Tensor LlamaDecoderLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& cos,
                                              const torch::Tensor& sin, const torch::Tensor& mask,
-                                             torch::Tensor* k_cache, torch::Tensor* v_cache) {
-  torch::Tensor h =
-      x + self_attn->forward(input_layernorm->forward(x), cos, sin, mask, k_cache, v_cache);
+                                             const KVSlot* cache) {
+  torch::Tensor h = x + self_attn->forward(input_layernorm->forward(x), cos, sin, mask, cache);
   return h + mlp->forward(post_attention_layernorm->forward(h));
 }
 
@@ -188,8 +242,17 @@ LlamaForCausalLMImpl::LlamaForCausalLMImpl(const LlamaConfig& c, TpContext tp)
   }
 }
 
+void LlamaForCausalLMImpl::set_attention(AttentionKind kind) {
+  for (size_t i = 0; i < model->layers->size(); ++i)
+    model->layers->ptr<LlamaDecoderLayerImpl>(i)->self_attn->kind = kind;
+}
+
 torch::ScalarType LlamaForCausalLMImpl::dtype() const {
   return model->embed_tokens->weight.scalar_type();
+}
+
+torch::Device LlamaForCausalLMImpl::device() const {
+  return model->embed_tokens->weight.device();
 }
 
 torch::Tensor LlamaForCausalLMImpl::lm_head_weight() const {
@@ -234,7 +297,9 @@ LlamaForCausalLMImpl::DecoderInputs LlamaForCausalLMImpl::decoder_inputs(
   auto cs = rope_.forward(pos, in.h.scalar_type());
   in.cos = cs.first;
   in.sin = cs.second;
-  in.mask = llama_causal_mask(mask, T, in.h.scalar_type());
+  // Without an attention_mask or a past, attention is plain causal (no mask).
+  if (attention_mask.defined() || past > 0)
+    in.mask = llama_causal_mask(mask, T, in.h.scalar_type());
   return in;
 }
 
@@ -251,9 +316,11 @@ torch::Tensor LlamaForCausalLMImpl::forward_hidden(const torch::Tensor& input_id
   }
   for (size_t i = 0; i < model->layers->size(); ++i) {
     auto layer = model->layers->ptr<LlamaDecoderLayerImpl>(i);
-    h = layer->forward(h, in.cos, in.sin, in.mask, cache ? &cache->k[i] : nullptr,
-                       cache ? &cache->v[i] : nullptr);
+    KVSlot slot;
+    if (cache) slot = {&cache->k[i], &cache->v[i], cache->len, cache->capacity};
+    h = layer->forward(h, in.cos, in.sin, in.mask, cache ? &slot : nullptr);
   }
+  if (cache) cache->len += input_ids.size(1);
   return model->norm->forward(h);
 }
 
@@ -278,6 +345,12 @@ torch::Tensor LlamaForCausalLMImpl::forward(const torch::Tensor& input_ids,
       logits_local(forward_hidden(input_ids, attention_mask, position_ids, cache)), tp_);
   if (logits.size(-1) != config_.vocab_size) logits = logits.narrow(-1, 0, config_.vocab_size);
   return logits;
+}
+
+void llama_to(LlamaForCausalLM& m, const torch::Device& device,
+              std::optional<torch::ScalarType> dtype) {
+  for (const auto& mod : m->modules(/*include_self=*/true))
+    if (auto* p = dynamic_cast<ParamModule*>(mod.get())) p->move_params(device, dtype);
 }
 
 void llama_init_random(LlamaForCausalLM& m, double std, at::Generator gen) {

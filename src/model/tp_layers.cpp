@@ -100,6 +100,21 @@ int64_t tp_pad_to_multiple(int64_t n, const TpContext& tp) {
   return (n + tp.size - 1) / tp.size * tp.size;
 }
 
+void ParamModule::param(const std::string& name, torch::Tensor& member, torch::Tensor init) {
+  member = register_parameter(name, std::move(init));
+  members_.emplace_back(name, &member);
+}
+
+void ParamModule::move_params(const torch::Device& device, std::optional<torch::ScalarType> dtype) {
+  torch::NoGradGuard ng;
+  for (auto& [name, member] : members_) {
+    torch::Tensor t = member->detach().to(device, dtype.value_or(member->scalar_type()));
+    t.set_requires_grad(member->requires_grad());
+    parameters_[name] = t;
+    *member = t;
+  }
+}
+
 ColumnParallelLinearImpl::ColumnParallelLinearImpl(int64_t in, int64_t out, bool has_bias,
                                                    TpContext tp_, bool gather, int64_t reps)
     : in_features(in), out_features(out), tp(tp_), gather_output(gather), replicas(reps) {
@@ -111,8 +126,8 @@ ColumnParallelLinearImpl::ColumnParallelLinearImpl(int64_t in, int64_t out, bool
   TpContext shards{static_cast<int>(tp.size / replicas), static_cast<int>(tp.rank / replicas),
                    nullptr};
   int64_t local = tp_shard_range(out, shards, "output features").second;
-  weight = register_parameter("weight", torch::empty({local, in}));
-  if (has_bias) bias = register_parameter("bias", torch::zeros({local}));
+  param("weight", weight, torch::empty({local, in}));
+  if (has_bias) param("bias", bias, torch::zeros({local}));
 }
 
 torch::Tensor ColumnParallelLinearImpl::forward(const torch::Tensor& x) {
@@ -131,8 +146,8 @@ RowParallelLinearImpl::RowParallelLinearImpl(int64_t in, int64_t out, bool has_b
     : in_features(in), out_features(out), tp(tp_) {
   tp_require_comm(tp);
   int64_t local = tp_shard_range(in, tp, "input features").second;
-  weight = register_parameter("weight", torch::empty({out, local}));
-  if (has_bias) bias = register_parameter("bias", torch::zeros({out}));
+  param("weight", weight, torch::empty({out, local}));
+  if (has_bias) param("bias", bias, torch::zeros({out}));
 }
 
 torch::Tensor RowParallelLinearImpl::forward(const torch::Tensor& x) {
@@ -148,7 +163,7 @@ VocabParallelEmbeddingImpl::VocabParallelEmbeddingImpl(int64_t vocab, int64_t d,
   tp_require_comm(tp);
   auto range = tp_shard_range(vocab, tp, "vocab size");
   vocab_start = range.first;
-  weight = register_parameter("weight", torch::empty({range.second, d}));
+  param("weight", weight, torch::empty({range.second, d}));
 }
 
 torch::Tensor VocabParallelEmbeddingImpl::forward(const torch::Tensor& ids) {

@@ -17,15 +17,15 @@
 //   weights 1.57 GiB; gradients 1.57 GiB (micro_batches > 1: they exist while
 //   micro-batches 2.. run); AdamW exp_avg + exp_avg_sq 3.14 GiB; reference
 //   (NPO) 1.57 GiB; target + retrain kept by the pipeline 3.14 GiB;
-//   activations per layer (P = 2): norms 2·(12·n·4096 + 4n) = 201,342,976,
-//   q/k/v/attn-out 4·2·n·512 = 8,388,608, scores (4+2)·(32/8)·2048² =
-//   100,663,296, MLP 4·2·n·1376 = 22,544,384 → 332,939,264 B; ×32 layers +
-//   final norm 100,671,488 + RoPE 2·2·n·128 = 10,755,776,512 B per pass, ×2
-//   (the forget and retain graphs are alive together) = 20.03 GiB;
+//   activations per layer (P = 2): norms 2·(8·n·4096 + 4n) = 134,234,112,
+//   q/k/v/attn-out 4·2·n·512 = 8,388,608, the fused attention's log-sum-exp
+//   4·(32/8)·2048 = 32,768, MLP 4·2·n·1376 = 22,544,384 → 165,199,872 B; ×32
+//   layers + final norm 67,117,056 + RoPE 2·2·n·128 = 5,354,561,536 B per
+//   pass, ×2 (the forget and retain graphs are alive together) = 9.97 GiB;
 //   logits 2·(2·n·4000) + 4·(4·2047·4000) = 163,776,000 B (0.15 GiB): both
 //   passes' logits, the two saved fp32 log-probs, two fp32 temporaries of the
 //   vocab-parallel log-softmax.
-//   Total 33,470,817,792 B = 31.17 GiB per rank: fits an 80 GB GPU.
+//   Total 22,668,387,840 B = 21.11 GiB per rank: fits an 80 GB GPU.
 //
 // Not counted (the plan is the unlearning step of the published and released
 // losses): SURE's extra saliency passes, the pretrain / fine-tune stages
@@ -108,15 +108,16 @@ ParamCount param_count(const model::LlamaConfig& c, int64_t tp) {
 // The tensors autograd keeps for one forward pass of `rows` × `T` tokens
 // through the decoder (llama.cpp), at parameter/activation size P bytes:
 //   RMSNorm: x in fp32 (the input itself when fp32, a copy when bf16; pow
-//     saves it), one more fp32 [n, H] (measured with the allocator's reports
-//     in tests/pipeline/test_memory_plan.cpp: libtorch 1.13 keeps a second
-//     fp32 copy in the pow/mean/mul chain), the normalised h·rsqrt cast back
-//     (P; weight·h saves it), the output (P; the next linear saves its input),
-//     rsqrt [n,1] fp32 → (8 + 2P)·n·H + 4n, twice per layer and once at the end;
-//   attention: q and k (bmm saves them; with n_rep > 1 k is the repeated copy),
-//     v (repeated), the o_proj input → 4·P·n·heads_local·D; the softmax in
-//     fp32 (softmax(w, -1, kFloat32) saves its result) plus its cast to P when
-//     P = 2 (the bmm saves that) → (4 + P')·rows·heads_local·T²;
+//     saves it), the normalised h·rsqrt cast back (P; weight·h saves it), the
+//     output (P; the next linear saves its input), rsqrt [n,1] fp32 →
+//     (4 + 2P)·n·H + 4n, twice per layer and once at the end (libtorch 1.13
+//     kept one more fp32 [n, H] in the pow/mean/mul chain; 2.11 does not,
+//     measured with the allocator's reports in tests/pipeline/test_memory_plan.cpp);
+//   attention: q, k, v (RoPE's products and the fused kernel save them), the
+//     output (the kernel saves it; laid out [rows, T, heads, D], it is also
+//     the o_proj input) → 4·P·n·heads_local·D; the fused kernel (at::scaled_
+//     dot_product_attention, flash) keeps the fp32 log-sum-exp per query row
+//     instead of the [rows, heads, T, T] scores → 4·rows·heads_local·T;
 //   MLP: gate out (silu saves it), silu(gate), up (mul saves both), their
 //     product (down_proj saves it) → 4·P·n·F_local;
 //   RoPE cos/sin [rows, T, D] (the muls save them) → 2·P·n·D.
@@ -133,9 +134,9 @@ PassBytes pass_bytes(const model::LlamaConfig& c, int64_t tp, int64_t rows, int6
   const int64_t n = rows * T, H = c.hidden_size, D = c.head_dim_or_default();
   const int64_t heads_l = c.num_attention_heads / tp, f_l = c.intermediate_size / tp;
   const int64_t v_l = ceil_div(c.vocab_size, tp);
-  const int64_t norm = (8 + 2 * P) * n * H + 4 * n;
+  const int64_t norm = (4 + 2 * P) * n * H + 4 * n;
   const int64_t attn = 4 * P * n * heads_l * D;
-  const int64_t scores = (4 + (P == 4 ? 0 : P)) * rows * heads_l * T * T;
+  const int64_t scores = 4 * rows * heads_l * T;  // the fused kernel's log-sum-exp
   const int64_t mlp = 4 * P * n * f_l;
   PassBytes b;
   b.decoder = c.num_hidden_layers * (2 * norm + attn + scores + mlp) + norm + 2 * P * n * D;
@@ -149,8 +150,8 @@ PassBytes pass_bytes(const model::LlamaConfig& c, int64_t tp, int64_t rows, int6
   b.head_tmp = (tp > 1 ? 2 : 1) * b.logp;
   std::ostringstream s;
   s << c.num_hidden_layers << " layers x (norms " << gib(2 * norm) << " + attention " << gib(attn)
-    << " + scores " << gib(scores) << " + mlp " << gib(mlp) << ") + final norm, RoPE; " << rows
-    << " rows x " << T << " tokens";
+    << " + fused attention " << gib(scores) << " + mlp " << gib(mlp) << ") + final norm, RoPE; "
+    << rows << " rows x " << T << " tokens";
   b.how = s.str();
   return b;
 }

@@ -9,6 +9,7 @@
 
 #include "relapse/core/log.h"
 #include "relapse/core/progress.h"
+#include "relapse/dist/device.h"
 #include "relapse/dist/hostnames.h"
 #include "relapse/eval/muse_metrics.h"
 #include "relapse/model/llama_config.h"
@@ -139,9 +140,17 @@ RunResult pipeline_run(const RelapseConfig& cfg, Runtime&, Stage last,
                        " ranks (launch it with that many, or set parallel.ranks = 0)");
   // Refuse before anything is trained when the plan cannot fit (memory_plan.h).
   memory_plan_require_fit(memory_plan(cfg, ctx.world));
-  ctx.grid = grid_create(comm, static_cast<int>(cfg.parallel.tp));
+  // The node-local rank of the world, not of `comm`: cells of a sweep side by
+  // side on one node get different GPUs (and the NCCL communicators agree).
+  ctx.device = device_resolve(cfg.run.device, device_world_local_rank());
+  ctx.grid = grid_create(comm, static_cast<int>(cfg.parallel.tp),
+                         ctx.device.is_cuda() ? CommBackend::kNccl : CommBackend::kMpi);
+  log_info("run: device ", device_describe(ctx.device), ", ", ctx.world, " rank(s), ",
+           comm_backend_name(ctx.grid.backend), " collectives");
   ctx.result = &result;
   result.provenance = provenance_collect(ctx.world, runtime_gather_hostnames(comm), command_line);
+  // Rank 0's device; every rank of a run has the same kind (run.device).
+  result.provenance.fields["device"] = device_describe(ctx.device);
 
   CorpusData d = stage_data(ctx);
   if (last == Stage::kData) return result;

@@ -112,7 +112,7 @@ void mask_from_stamp(const std::string& dir, SaliencyMaskInfo& mask) {
 model::LlamaForCausalLM model_clone(const model::LlamaForCausalLM& m, torch::ScalarType dtype) {
   torch::NoGradGuard ng;
   model::LlamaForCausalLM c(m->config(), m->tp());
-  c->to(dtype);
+  model::llama_to(c, m->device(), dtype);
   auto src = m->named_parameters();
   for (auto& kv : c->named_parameters()) kv.value().copy_(*src.find(kv.key()));
   return c;
@@ -240,6 +240,7 @@ model::LlamaForCausalLM stage_load(RunContext& ctx, const std::string& dir,
   model::HfLoadOptions o;
   o.dtype = dtype;
   o.tp = ctx.tp();
+  o.device = ctx.device;
   return model::hf_load(dir, o);
 }
 
@@ -285,7 +286,7 @@ TrainedModels stage_train(RunContext& ctx, CorpusData& d) {
       ctx.barrier();
       if (ctx.rank == 0) fs::remove_all(init_dir);
     }
-    m->to(model::dtype_from_name(cfg.pretrain.precision));
+    model::llama_to(m, ctx.device, model::dtype_from_name(cfg.pretrain.precision));
     if (cfg.pretrain.epochs > 0 && !d.world.empty()) {
       Progress timer("", 0);
       auto o = loop_options(cfg.pretrain, seed, "pretrain/shuffle", "pretrain");

@@ -22,6 +22,7 @@ struct RunContext {
   const RelapseConfig* cfg = nullptr;
   int rank = 0, world = 1;  // in the run's communicator (MPI_COMM_WORLD or a sweep cell's)
   ProcessGrid grid;         // DP × TP over that communicator (parallel.tp)
+  torch::Device device{torch::kCPU};  // run.device resolved: every model and batch lives here
   RunResult* result = nullptr;
   // The quantized precisions of every evaluation, GPTQ/AWQ's calibration
   // windows (undefined when none needs them), and the target's quantization
@@ -31,9 +32,10 @@ struct RunContext {
   std::map<std::string, std::vector<quant::LayerQuant>> target_quant;
   std::map<std::string, std::vector<std::pair<std::string, torch::Tensor>>> target_weights;
   // The data-parallel group (null when DP = 1): loops and evaluation shard over it.
-  Communicator* dp() const { return grid.dp_size > 1 ? grid.dp.get() : nullptr; }
+  // Both follow the device: NCCL for CUDA tensors, MPI for CPU tensors.
+  Communicator* dp() const { return grid.dp_size > 1 ? &grid.dp_for(device) : nullptr; }
   // This rank's tensor-parallel place: models are built and loaded with it.
-  model::TpContext tp() const { return {grid.tp_size, grid.tp_rank, grid.tp.get()}; }
+  model::TpContext tp() const { return {grid.tp_size, grid.tp_rank, &grid.tp_for(device)}; }
   // Rank 0 of each TP group of DP replica 0 takes part in writing a model.
   bool writes_models() const { return grid.dp_rank == 0; }
   void barrier() const {

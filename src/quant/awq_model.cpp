@@ -95,7 +95,7 @@ std::vector<LayerQuant> awq_quantize_model(model::LlamaForCausalLM& m,
                       {"q_proj", "k_proj", "v_proj"},
                       [&](const torch::Tensor& x, size_t b) {
                         return at->forward(x, layer_in[b].cos, layer_in[b].sin, layer_in[b].mask,
-                                           nullptr, nullptr);
+                                           nullptr);
                       },
                       {}});
     if (at->v_proj->weight.sizes() == at->o_proj->weight.sizes())

@@ -2,9 +2,11 @@
 // and the layer-walk helpers of GPTQ and AWQ (relapse/quant/calibration.h).
 #include "relapse/quant/calibration.h"
 
+#include <algorithm>
 #include <random>
 
 #include "relapse/core/error.h"
+#include "relapse/core/host_read.h"
 
 namespace relapse::quant {
 
@@ -49,7 +51,8 @@ std::vector<DecoderInputs> calib_decoder_inputs(model::LlamaForCausalLM& m,
   std::vector<DecoderInputs> out;
   for (int64_t b = 0; b < ids_local.size(0); b += batch) {
     const int64_t n = std::min(batch, ids_local.size(0) - b);
-    out.push_back(m->decoder_inputs(ids_local.narrow(0, b, n)));
+    // Windows are kept on the host; each batch goes to the model's device.
+    out.push_back(m->decoder_inputs(ids_local.narrow(0, b, n).to(m->device())));
   }
   return out;
 }
@@ -58,7 +61,7 @@ void calib_layer_forward(model::LlamaDecoderLayerImpl& layer, std::vector<Decode
                          bool update) {
   torch::NoGradGuard no_grad;
   for (auto& x : in) {
-    torch::Tensor y = layer.forward(x.h, x.cos, x.sin, x.mask, nullptr, nullptr);
+    torch::Tensor y = layer.forward(x.h, x.cos, x.sin, x.mask, nullptr);
     if (update) x.h = y;
   }
 }
@@ -69,20 +72,21 @@ torch::Tensor calib_gather_every(const torch::Tensor& x_local, int64_t row_offse
   const int64_t n = x_local.size(0);
   // First local row whose global index is a multiple of step.
   const int64_t first = (step - row_offset % step) % step;
-  torch::Tensor idx =
-      first < n ? torch::arange(first, n, step, torch::kInt64) : torch::empty({0}, torch::kInt64);
+  auto on = [&](torch::ScalarType t) { return x_local.options().dtype(t); };
+  torch::Tensor idx = first < n ? torch::arange(first, n, step, on(torch::kInt64))
+                                : torch::empty({0}, on(torch::kInt64));
   torch::Tensor mine = x_local.index_select(0, idx).to(torch::kFloat32).contiguous();
   if (!comm || comm->size() == 1) return mine;
   // Counts differ by rank: gather them, pad every rank's rows to the largest.
-  torch::Tensor cnt = torch::tensor({mine.size(0)}, torch::kInt64);
-  torch::Tensor counts = comm->all_gather(cnt);
-  const int64_t max_rows = counts.max().item<int64_t>();
-  torch::Tensor padded = torch::zeros({max_rows, x_local.size(1)}, torch::kFloat32);
+  torch::Tensor cnt = torch::full({1}, mine.size(0), on(torch::kInt64));
+  torch::Tensor counts = host_copy(comm->all_gather(cnt));
+  const int64_t* cp = counts.data_ptr<int64_t>();
+  const int64_t max_rows = *std::max_element(cp, cp + comm->size());
+  torch::Tensor padded = torch::zeros({max_rows, x_local.size(1)}, on(torch::kFloat32));
   if (mine.size(0)) padded.narrow(0, 0, mine.size(0)).copy_(mine);
   torch::Tensor all = comm->all_gather(padded);  // [size * max_rows, d]
   std::vector<torch::Tensor> parts;
-  for (int r = 0; r < comm->size(); ++r)
-    parts.push_back(all.narrow(0, r * max_rows, counts[r].item<int64_t>()));
+  for (int r = 0; r < comm->size(); ++r) parts.push_back(all.narrow(0, r * max_rows, cp[r]));
   return torch::cat(parts, 0);
 }
 

@@ -45,21 +45,22 @@ void dp_average_grads(Communicator& dp, const std::vector<torch::Tensor>& params
   for (const auto& p : params) {
     if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
   }
+  // Buckets are reduced in fp32 whatever the parameters' dtype (pure-bf16
+  // training included) and rounded once when copied back: NCCL would otherwise
+  // sum bf16 in bf16, and the MPI and NCCL backends would disagree.
   for (const auto& bucket : grad_buckets(params, bucket_bytes)) {
-    if (bucket.size() == 1) {
-      torch::Tensor g = params[bucket[0]].grad();
-      RELAPSE_CHECK(g.is_contiguous(), "gradient is not contiguous");
-      dp.all_reduce(g, ReduceOp::kAvg);
-      continue;
-    }
     std::vector<torch::Tensor> flat;
     for (size_t i : bucket) flat.push_back(params[i].grad().reshape({-1}));
-    torch::Tensor buf = torch::cat(flat);
+    torch::Tensor buf = flat.size() == 1 ? flat[0] : torch::cat(flat);
+    const bool widen = buf.scalar_type() == torch::kBFloat16 || buf.scalar_type() == torch::kHalf;
+    if (widen) buf = buf.to(torch::kFloat32);
     dp.all_reduce(buf, ReduceOp::kAvg);
     int64_t off = 0;
     for (size_t i : bucket) {
       torch::Tensor g = params[i].grad();
-      g.copy_(buf.narrow(0, off, g.numel()).view_as(g));
+      // A lone contiguous fp32 gradient was reduced in place (buf is a view of it).
+      if (buf.data_ptr() != g.data_ptr() || flat.size() > 1)
+        g.copy_(buf.narrow(0, off, g.numel()).view_as(g));
       off += g.numel();
     }
   }
@@ -82,17 +83,18 @@ double tp_clip_grad_norm(const std::vector<torch::Tensor>& params, const std::ve
   torch::NoGradGuard ng;
   // Σ over the slices this rank owns of ‖g‖², in fp64, summed over TP; every
   // TP rank must make the all-reduce even when it has no gradient at all.
-  double sum = 0.0;
+  // The norms stay on the device; one host read after the all-reduce.
+  std::vector<torch::Tensor> norms;
   for (size_t i = 0; i < params.size(); ++i) {
     const torch::Tensor& g = params[i].grad();
     if (!g.defined() || !owned[i]) continue;
-    double n = g.to(torch::kFloat64).norm().item<double>();
-    sum += n * n;
+    norms.push_back(g.to(torch::kFloat64).norm());
   }
-  torch::Tensor s = torch::full({1}, sum,
-                                torch::TensorOptions()
-                                    .dtype(torch::kFloat64)
-                                    .device(params.empty() ? torch::kCPU : params[0].device()));
+  auto f64 = torch::TensorOptions()
+                 .dtype(torch::kFloat64)
+                 .device(params.empty() ? torch::Device(torch::kCPU) : params[0].device());
+  torch::Tensor s =
+      norms.empty() ? torch::zeros({1}, f64) : torch::stack(norms).square().sum().reshape({1});
   tp.comm->all_reduce(s, ReduceOp::kSum);
   const double total = std::sqrt(s.cpu().item<double>());
   const double limit = (max_norm > 0 && std::isfinite(max_norm))

@@ -288,7 +288,7 @@ model::LlamaForCausalLM reference_model_copy(const model::LlamaForCausalLM& m) {
   model::LlamaForCausalLM ref(m->config(), m->tp());
   auto src_params = m->parameters();
   RELAPSE_CHECK(!src_params.empty(), "model has no parameters");
-  ref->to(src_params[0].device(), m->dtype());
+  model::llama_to(ref, src_params[0].device(), m->dtype());
   auto src = m->named_parameters();
   for (auto& kv : ref->named_parameters()) {
     const torch::Tensor* s = src.find(kv.key());
@@ -300,18 +300,28 @@ model::LlamaForCausalLM reference_model_copy(const model::LlamaForCausalLM& m) {
   return ref;
 }
 
-torch::Tensor lm_forward(model::LlamaForCausalLM& m, const TokenBatch& b) {
-  torch::Tensor pos = torch::arange(b.length(), b.input_ids.options().dtype(torch::kInt64))
+// The batch's ids on the model's device (batches are built on the host) and
+// positions 0..T-1. Batches are right-padded (or not padded): a real token
+// only attends to earlier, real, tokens under the plain causal mask, and pad
+// positions carry no loss, so no padding mask is passed (the fused attention's
+// causal kernels).
+static std::pair<torch::Tensor, torch::Tensor> lm_inputs(const model::LlamaForCausalLM& m,
+                                                         const TokenBatch& b) {
+  torch::Tensor ids = b.input_ids.to(m->device());
+  torch::Tensor pos = torch::arange(b.length(), ids.options().dtype(torch::kInt64))
                           .unsqueeze(0)
                           .expand({b.size(), b.length()});
-  return m->forward(b.input_ids, b.attention_mask, pos);
+  return {ids, pos};
+}
+
+torch::Tensor lm_forward(model::LlamaForCausalLM& m, const TokenBatch& b) {
+  auto [ids, pos] = lm_inputs(m, b);
+  return m->forward(ids, {}, pos);
 }
 
 LmLogits lm_forward_local(model::LlamaForCausalLM& m, const TokenBatch& b) {
-  torch::Tensor pos = torch::arange(b.length(), b.input_ids.options().dtype(torch::kInt64))
-                          .unsqueeze(0)
-                          .expand({b.size(), b.length()});
-  torch::Tensor local = m->logits_local(m->forward_hidden(b.input_ids, b.attention_mask, pos));
+  auto [ids, pos] = lm_inputs(m, b);
+  torch::Tensor local = m->logits_local(m->forward_hidden(ids, {}, pos));
   return LmLogits{local, m->vocab_start(), m->config().vocab_size, m->tp()};
 }
 

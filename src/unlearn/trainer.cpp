@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "relapse/core/error.h"
+#include "relapse/core/host_read.h"
 
 namespace relapse::unlearn {
 
@@ -37,9 +38,9 @@ void AdamW::step(double lr, const std::vector<torch::Tensor>* masks) {
     // untouched); partly selected = update, then restore the masked entries
     // from copies, so they stay bit for bit what they were.
     torch::Tensor mask;
-    if (masks && (*masks)[i].defined() && !(*masks)[i].all().item<bool>()) {
+    if (masks && (*masks)[i].defined() && !host_scalar<bool>((*masks)[i].all())) {
       mask = (*masks)[i];
-      if (!mask.any().item<bool>()) continue;
+      if (!host_scalar<bool>(mask.any())) continue;
     }
     torch::Tensor p_old, m_old, v_old;
     if (mask.defined()) {
@@ -101,7 +102,16 @@ double clip_grad_norm(const std::vector<torch::Tensor>& params, double max_norm)
   double limit = (max_norm > 0 && std::isfinite(max_norm))
                      ? max_norm
                      : std::numeric_limits<double>::infinity();
-  return torch::nn::utils::clip_grad_norm_(with_grad, limit, 2.0);
+  // torch::nn::utils::clip_grad_norm_'s arithmetic, op for op (norms in the
+  // gradients' dtype, coefficient clamped at 1 on the device), but with its
+  // one host read through host_scalar (so it runs on any device).
+  torch::NoGradGuard ng;
+  std::vector<torch::Tensor> norms;
+  for (const auto& p : with_grad) norms.push_back(p.grad().norm(2));
+  torch::Tensor total = norms.size() == 1 ? norms[0] : torch::stack(norms).norm(2);
+  torch::Tensor coef = torch::clamp(limit / (total + 1e-6), std::nullopt, 1.0);
+  for (const auto& p : with_grad) p.grad().mul_(coef);
+  return host_scalar<double>(total);
 }
 
 void train_config_validate(const TrainConfig& c) {
@@ -131,7 +141,7 @@ const StepStats& Trainer::step(const MicroLossFn& loss_fn, int64_t tokens) {
                   "the loss callback must return a scalar");
     if (ml.extra.defined()) ml.extra.backward();
     ml.loss.backward();
-    s.loss += ml.loss.item<double>();
+    s.loss += host_scalar<double>(ml.loss);
     s.forget_term += ml.forget_term;
     s.retain_term += ml.retain_term;
   }

@@ -135,6 +135,7 @@ TEST(Config, DumpIsCompleteAndOrdered) {
             "  out_dir: \"runs/default\"\n"
             "  cache_dir: \"\"\n"
             "  log_level: \"info\"\n"
+            "  device: \"auto\"\n"
             "model:\n"
             "  path: \"/models/tiny\"\n"
             "  dtype: \"float32\"\n"

@@ -1,11 +1,16 @@
 // tests/model/test_llama_golden.cpp — relapse's Llama against Hugging Face
 // transformers on the tiny checkpoints of tests/golden/make_fixtures.py: logits,
 // per-token log-probs (unpadded and padded batches) and greedy continuations.
+// RELAPSE_TEST_DEVICE=cuda (launch/device-smoke.sh) or fakegpu (a second CTest
+// run, tests/fake_device.h) runs every model on that device: inputs are moved
+// there, results compared on the host.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 
+#include "fake_device.h"
 #include "relapse/model/hf_checkpoint.h"
 #include "relapse/model/inference.h"
 #include "relapse/model/safetensors.h"
@@ -21,6 +26,24 @@ struct Golden {
   std::unique_ptr<SafetensorsFile> file;
   torch::Tensor get(const std::string& name) const { return file->read(name); }
 };
+
+torch::Device test_device() {
+  const char* e = std::getenv("RELAPSE_TEST_DEVICE");
+  const std::string d = e ? e : "cpu";
+  if (d == "fakegpu") return relapse::testing::fake_device();
+  return torch::Device(d == "cuda" ? "cuda:0" : d);
+}
+
+LlamaForCausalLM load(const std::string& dir, const std::string& dtype = "") {
+  HfLoadOptions o;
+  o.dtype = dtype;
+  o.device = test_device();
+  return hf_load(dir, o);
+}
+
+torch::Tensor dev(const torch::Tensor& t) {
+  return t.to(test_device());
+}
 
 Golden golden_open(const std::string& name) {
   Golden g;
@@ -61,10 +84,9 @@ struct Tol {
 Tol tol_for(LlamaForCausalLM m, const std::string& dir, const torch::Tensor& ids) {
   if (m->dtype() != torch::kBFloat16) return {1e-4, 1e-4};
   torch::NoGradGuard ng;
-  HfLoadOptions fp32;
-  fp32.dtype = "float32";
-  auto m32 = hf_load(dir, fp32);
-  torch::Tensor a = m->forward(ids).to(torch::kFloat32), b = m32->forward(ids);
+  auto m32 = load(dir, "float32");
+  torch::Tensor a = m->forward(dev(ids)).to(torch::kFloat32).cpu(),
+                b = m32->forward(dev(ids)).cpu();
   double noise = (a - b).abs().max().item<double>();
   double lp_noise =
       (torch::log_softmax(a, -1) - torch::log_softmax(b, -1)).abs().max().item<double>();
@@ -75,10 +97,10 @@ class LlamaGolden : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(LlamaGolden, LogitsMatchTransformers) {
   Golden g = golden_open(GetParam());
-  auto m = hf_load(g.dir);
+  auto m = load(g.dir);
   torch::NoGradGuard ng;
   torch::Tensor ids = g.get("input_ids");
-  torch::Tensor logits = m->forward(ids).to(torch::kFloat32);
+  torch::Tensor logits = m->forward(dev(ids)).to(torch::kFloat32).cpu();
   torch::Tensor ref = g.get("logits");
   ASSERT_EQ(logits.sizes(), ref.sizes());
   double err = (logits - ref).abs().max().item<double>();
@@ -88,7 +110,7 @@ TEST_P(LlamaGolden, LogitsMatchTransformers) {
 
 TEST_P(LlamaGolden, TokenLogprobsMatchTransformers) {
   Golden g = golden_open(GetParam());
-  auto m = hf_load(g.dir);
+  auto m = load(g.dir);
   auto seqs = rows_of(g.get("input_ids"));
   auto lps = score_token_logprobs(m, seqs, /*batch_size=*/2);
   torch::Tensor ref = g.get("token_logprobs");
@@ -103,11 +125,11 @@ TEST_P(LlamaGolden, TokenLogprobsMatchTransformers) {
 
 TEST_P(LlamaGolden, RightPaddedBatchMatchesTransformers) {
   Golden g = golden_open(GetParam());
-  auto m = hf_load(g.dir);
+  auto m = load(g.dir);
   torch::NoGradGuard ng;
   torch::Tensor ids = g.get("pad_input_ids"), mask = g.get("pad_attention_mask");
   torch::Tensor pos = torch::arange(ids.size(1), torch::kInt64).unsqueeze(0).expand_as(ids);
-  torch::Tensor logits = m->forward(ids, mask, pos).to(torch::kFloat32);
+  torch::Tensor logits = m->forward(dev(ids), dev(mask), dev(pos)).to(torch::kFloat32).cpu();
   torch::Tensor real = mask.to(torch::kBool).unsqueeze(-1).expand_as(logits);
   double err = (logits - g.get("pad_logits")).masked_select(real).abs().max().item<double>();
   EXPECT_LE(err, tol_for(m, g.dir, g.get("input_ids")).logits) << GetParam();
@@ -131,7 +153,7 @@ TEST_P(LlamaGolden, RightPaddedBatchMatchesTransformers) {
 
 TEST_P(LlamaGolden, GreedyMatchesTransformers) {
   Golden g = golden_open(GetParam());
-  auto m = hf_load(g.dir);
+  auto m = load(g.dir);
   torch::Tensor prompt = g.get("gen_prompt_ids"), mask = g.get("gen_attention_mask");
   torch::Tensor out = g.get("gen_output_ids");
   int64_t P = prompt.size(1), N = out.size(1) - P;
@@ -159,17 +181,18 @@ TEST_P(LlamaGolden, GreedyMatchesTransformers) {
 
 TEST_P(LlamaGolden, KvCacheEqualsFullRecompute) {
   Golden g = golden_open(GetParam());
-  auto m = hf_load(g.dir);
+  auto m = load(g.dir);
   torch::NoGradGuard ng;
   torch::Tensor ids = g.get("input_ids");
-  torch::Tensor full = m->forward(ids).to(torch::kFloat32);
+  torch::Tensor full = m->forward(dev(ids)).to(torch::kFloat32).cpu();
   KVCache cache;
   int64_t T = ids.size(1), split = 9;
-  torch::Tensor a = m->forward(ids.narrow(1, 0, split), {}, {}, &cache);
-  std::vector<torch::Tensor> parts{a.to(torch::kFloat32)};
+  torch::Tensor a = m->forward(dev(ids.narrow(1, 0, split)), {}, {}, &cache);
+  std::vector<torch::Tensor> parts{a.to(torch::kFloat32).cpu()};
   for (int64_t t = split; t < T; ++t) {
     torch::Tensor mask = torch::ones({ids.size(0), t + 1}, torch::kInt64);
-    parts.push_back(m->forward(ids.narrow(1, t, 1), mask, {}, &cache).to(torch::kFloat32));
+    parts.push_back(
+        m->forward(dev(ids.narrow(1, t, 1)), dev(mask), {}, &cache).to(torch::kFloat32).cpu());
   }
   double err = (torch::cat(parts, 1) - full).abs().max().item<double>();
   EXPECT_LE(err, tol_for(m, g.dir, g.get("input_ids")).logits) << GetParam();

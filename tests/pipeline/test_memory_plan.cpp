@@ -35,7 +35,7 @@ namespace {
 
 struct MemCounter : public c10::MemoryReportingInfoBase {
   int64_t current = 0, peak = 0;
-  void reportMemoryUsage(void*, int64_t alloc_size, int64_t, int64_t, c10::Device d) override {
+  void reportMemoryUsage(void*, int64_t alloc_size, size_t, size_t, c10::Device d) override {
     if (d.type() != c10::DeviceType::CPU) return;
     current += alloc_size;
     peak = std::max(peak, current);
@@ -189,24 +189,25 @@ TEST(MemoryPlan, Llama7bTp8MatchesHandArithmetic) {
   EXPECT_EQ(item_bytes(p, "optimizer"), 3370139648LL);        // exp_avg + exp_avg_sq
   EXPECT_EQ(item_bytes(p, "reference"), 1685069824LL);        // npo_gdr's frozen copy
   EXPECT_EQ(item_bytes(p, "resident models"), 3370139648LL);  // target + retrain in bf16
-  // Per layer (n = 2048 tokens, P = 2): norms 2·(12·n·4096 + 4n), q/k/v/out
-  // 4·2·n·512, scores (4+2)·4·2048², MLP 4·2·n·1376; ×32, + final norm + RoPE
-  // 2·2·n·128; two passes (forget and retain graphs alive together).
+  // Per layer (n = 2048 tokens, P = 2): norms 2·(8·n·4096 + 4n), q/k/v/out
+  // 4·2·n·512, the fused attention's fp32 log-sum-exp 4·4·2048, MLP
+  // 4·2·n·1376; ×32, + final norm + RoPE 2·2·n·128; two passes (forget and
+  // retain graphs alive together).
   const int64_t n = 2048;
-  const int64_t norm = 12 * n * 4096 + 4 * n;
-  const int64_t layer = 2 * norm + 8 * n * 512 + 6LL * 4 * 2048 * 2048 + 8 * n * 1376;
-  EXPECT_EQ(layer, 332939264LL);
+  const int64_t norm = 8 * n * 4096 + 4 * n;
+  const int64_t layer = 2 * norm + 8 * n * 512 + 4LL * 4 * 2048 + 8 * n * 1376;
+  EXPECT_EQ(layer, 165199872LL);
   const int64_t pass = 32 * layer + norm + 4 * n * 128;
   EXPECT_EQ(item_bytes(p, "activations"), 2 * pass);
-  EXPECT_EQ(2 * pass, 21511553024LL);
+  EXPECT_EQ(2 * pass, 10709123072LL);
   // Logits [1, 2048, 4000] bf16 of both passes, the forget log-probs kept for
   // the backward, the retain head's log-probs and two fp32 temporaries of the
   // vocab-parallel log-softmax.
   EXPECT_EQ(item_bytes(p, "logits"), 2LL * 2 * n * 4000 + 4LL * 4 * 2047 * 4000);
-  EXPECT_EQ(p.total, 33470817792LL);  // 31.17 GiB
+  EXPECT_EQ(p.total, 22668387840LL);  // 21.11 GiB
   EXPECT_TRUE(p.fits);
   EXPECT_EQ(p.budget, 80LL << 30);
-  EXPECT_NE(memory_plan_text(p).find("31.17 GiB"), std::string::npos) << memory_plan_text(p);
+  EXPECT_NE(memory_plan_text(p).find("21.11 GiB"), std::string::npos) << memory_plan_text(p);
 }
 
 // A budget below the plan: refused before launch with the numbers named.
@@ -215,7 +216,7 @@ TEST(MemoryPlan, RefusesWhenItDoesNotFit) {
   EXPECT_FALSE(p.fits);
   test::expect_error(
       [&] { memory_plan_require_fit(p); }, ExitCode::kConfig,
-      {"31.17 GiB", "16.00 GiB", "parallel.memory_gib", "activations 20.03 GiB", "parallel.tp"});
+      {"21.11 GiB", "16.00 GiB", "parallel.memory_gib", "activations 9.97 GiB", "parallel.tp"});
   EXPECT_NO_THROW(memory_plan_require_fit(memory_plan(llama7b_config(40), 8)));
 }
 

@@ -217,7 +217,7 @@ TEST(Gptq, ReconstructionBelowRtnOnTrainedLlama) {
   auto inputs = [&](const torch::Tensor& ids) {
     auto d = m->decoder_inputs(ids);
     torch::Tensor xq = layer->input_layernorm->forward(d.h);
-    torch::Tensor h1 = d.h + layer->self_attn->forward(xq, d.cos, d.sin, d.mask, nullptr, nullptr);
+    torch::Tensor h1 = d.h + layer->self_attn->forward(xq, d.cos, d.sin, d.mask, nullptr);
     torch::Tensor xm = layer->post_attention_layernorm->forward(h1);
     torch::Tensor xd =
         torch::silu(layer->mlp->gate_proj->forward(xm)) * layer->mlp->up_proj->forward(xm);

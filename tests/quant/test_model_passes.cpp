@@ -125,14 +125,14 @@ std::vector<torch::Tensor> gptq_by_hand(model::LlamaForCausalLM& m, const torch:
     auto o_in = [&](const DecoderInputs& d) {
       torch::Tensor cap;
       at->o_proj->input_hook = [&](const torch::Tensor& x) { cap = x; };
-      at->forward(L->input_layernorm->forward(d.h), d.cos, d.sin, d.mask, nullptr, nullptr);
+      at->forward(L->input_layernorm->forward(d.h), d.cos, d.sin, d.mask, nullptr);
       at->o_proj->input_hook = nullptr;
       return cap;
     };
     at->o_proj->weight.copy_(quant(at->o_proj->weight, o_in));
     auto x_mlp = [&](const DecoderInputs& d) {
-      torch::Tensor h = d.h + at->forward(L->input_layernorm->forward(d.h), d.cos, d.sin, d.mask,
-                                          nullptr, nullptr);
+      torch::Tensor h =
+          d.h + at->forward(L->input_layernorm->forward(d.h), d.cos, d.sin, d.mask, nullptr);
       return L->post_attention_layernorm->forward(h);
     };
     torch::Tensor g = quant(mlp->gate_proj->weight, x_mlp), u = quant(mlp->up_proj->weight, x_mlp);
@@ -143,7 +143,7 @@ std::vector<torch::Tensor> gptq_by_hand(model::LlamaForCausalLM& m, const torch:
       return torch::silu(mlp->gate_proj->forward(x)) * mlp->up_proj->forward(x);
     };
     mlp->down_proj->weight.copy_(quant(mlp->down_proj->weight, x_down));
-    for (auto& d : din) d.h = L->forward(d.h, d.cos, d.sin, d.mask, nullptr, nullptr);
+    for (auto& d : din) d.h = L->forward(d.h, d.cos, d.sin, d.mask, nullptr);
     for (auto* w :
          {&at->q_proj->weight, &at->k_proj->weight, &at->v_proj->weight, &at->o_proj->weight,
           &mlp->gate_proj->weight, &mlp->up_proj->weight, &mlp->down_proj->weight})

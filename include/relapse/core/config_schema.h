@@ -17,6 +17,7 @@ struct RunSection {
   std::string out_dir = "runs/default";
   std::string cache_dir;  // shared corpus + base/target/retrain models ("" = under out_dir)
   std::string log_level = "info";  // error|warn|info|debug
+  std::string device = "auto";     // auto|cpu|cuda (relapse/dist/device.h)
 };
 
 struct ModelSection {

@@ -16,6 +16,8 @@ struct HfLoadOptions {
   // With tp.size > 1 the model is this rank's shard: each parameter reads only
   // its slice (tp_param_layout's rule) straight from the safetensors files.
   TpContext tp;
+  // Where the parameters live (each tensor is read on the host, then copied there).
+  torch::Device device{torch::kCPU};
 };
 
 // Builds the model from DIR/config.json and loads every parameter from the

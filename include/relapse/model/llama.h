@@ -1,5 +1,5 @@
 // relapse/model/llama.h — a Llama decoder with the semantics of transformers'
-// LlamaForCausalLM (eager attention): RMSNorm in fp32, rotate-half RoPE with
+// LlamaForCausalLM: RMSNorm in fp32, rotate-half RoPE with
 // rope_theta and the llama3 scaling, grouped-query attention, SwiGLU MLP,
 // optional attention/MLP biases, tied embeddings; fp32 or bf16. Parameter names
 // equal the Hugging Face state-dict names ("model.layers.0.self_attn.q_proj.weight").
@@ -13,14 +13,37 @@
 
 namespace relapse::model {
 
-// Keys/values of every layer for incremental decoding: k[l], v[l] are
-// [batch, kv_heads_local, past_len, head_dim].
+// Keys/values of every layer for incremental decoding, preallocated: k[l],
+// v[l] are [batch, kv_heads_local, capacity, head_dim] buffers whose first
+// length() positions hold the keys/values so far. reserve(n) before the first
+// forward sizes them for n positions (generation knows prompt + new tokens), so
+// a decode step writes one position in place instead of concatenating; a
+// forward past the capacity grows the buffers (doubling, one copy).
 struct KVCache {
   std::vector<torch::Tensor> k, v;
-  int64_t length() const { return k.empty() || !k[0].defined() ? 0 : k[0].size(2); }
+  int64_t len = 0;
+  int64_t capacity = 0;  // positions to allocate on first use (0 = what the first call needs)
+  void reserve(int64_t positions) { capacity = positions; }
+  int64_t length() const { return len; }
 };
 
-class RMSNormImpl : public torch::nn::Module {
+// One layer's view of a KVCache during a forward: its two buffers, the number
+// of positions already filled and the capacity to allocate.
+struct KVSlot {
+  torch::Tensor* k = nullptr;
+  torch::Tensor* v = nullptr;
+  int64_t past = 0;
+  int64_t capacity = 0;
+};
+
+// How attention is computed. kFused: at::scaled_dot_product_attention (flash /
+// memory-efficient / cuDNN kernels on the GPU, the fused flash kernel on the
+// CPU; GQA without repeating K/V). kEager: transformers' eager formulation
+// (matmul, fp32 softmax, matmul), kept as the oracle the fused path is tested
+// against.
+enum class AttentionKind { kFused, kEager };
+
+class RMSNormImpl : public ParamModule {
  public:
   RMSNormImpl(int64_t dim, double eps);
   torch::Tensor forward(const torch::Tensor& x);
@@ -37,18 +60,22 @@ class RotaryEmbedding {
   // position_ids [B, T] -> cos, sin [B, T, head_dim]
   std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& position_ids,
                                                   torch::ScalarType dtype) const;
-  torch::Tensor inv_freq;  // [head_dim/2] fp32
+  torch::Tensor inv_freq;  // [head_dim/2] fp32, on the host
+ private:
+  mutable torch::Tensor inv_freq_dev_;  // inv_freq on the device last used (one copy per device)
 };
 
 class LlamaAttentionImpl : public torch::nn::Module {
  public:
   LlamaAttentionImpl(const LlamaConfig& c, TpContext tp);
-  // x [B,T,H]; mask [B,1,T,S] additive (0 or dtype min); cache layer slot optional.
+  // x [B,T,H]; mask [B,1,T,S] additive (0 or dtype min), or undefined for
+  // plain causal attention without a past (S = T); cache slot optional.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
-                        const torch::Tensor& mask, torch::Tensor* k_cache, torch::Tensor* v_cache);
+                        const torch::Tensor& mask, const KVSlot* cache = nullptr);
   ColumnParallelLinear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr};
   RowParallelLinear o_proj{nullptr};
   int64_t heads_local, kv_heads_local, head_dim;
+  AttentionKind kind = AttentionKind::kFused;
 };
 TORCH_MODULE(LlamaAttention);
 
@@ -65,7 +92,7 @@ class LlamaDecoderLayerImpl : public torch::nn::Module {
  public:
   LlamaDecoderLayerImpl(const LlamaConfig& c, TpContext tp);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
-                        const torch::Tensor& mask, torch::Tensor* k_cache, torch::Tensor* v_cache);
+                        const torch::Tensor& mask, const KVSlot* cache = nullptr);
   LlamaAttention self_attn{nullptr};
   LlamaMLP mlp{nullptr};
   RMSNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
@@ -87,9 +114,11 @@ class LlamaForCausalLMImpl : public torch::nn::Module {
   LlamaForCausalLMImpl(const LlamaConfig& c, TpContext tp = {});
 
   // input_ids [B,T] int64. attention_mask [B, past+T] (1 = real token, 0 = pad;
-  // undefined = all real). position_ids [B,T] (undefined = derived from the
-  // mask as transformers' generate does: cumsum(mask) - 1). With a cache, the
-  // new keys/values are appended to it. Returns logits [B,T,V] in the model dtype.
+  // undefined = all real: plain causal attention, the fused kernels' fastest
+  // path; right padding needs no mask either, since a real token only ever
+  // attends to earlier, real, tokens and pad positions' outputs are unused). position_ids [B,T]
+  // (undefined = derived from the mask as transformers' generate does: cumsum(mask) - 1). With a
+  // cache, the new keys/values are appended to it. Returns logits [B,T,V] in the model dtype.
   torch::Tensor forward(const torch::Tensor& input_ids, const torch::Tensor& attention_mask = {},
                         const torch::Tensor& position_ids = {}, KVCache* cache = nullptr);
 
@@ -105,10 +134,14 @@ class LlamaForCausalLMImpl : public torch::nn::Module {
                                const torch::Tensor& position_ids = {}, KVCache* cache = nullptr);
   torch::Tensor logits_local(const torch::Tensor& hidden);
 
+  // Every layer's attention computed as `kind` (kFused by default).
+  void set_attention(AttentionKind kind);
+
   // What the decoder layers see, for passes that walk the layers one at a
   // time (GPTQ/AWQ calibration): the embeddings h [B,T,H] and the RoPE tables
   // and additive mask every layer takes (same arguments as forward, no cache).
   // forward_hidden(ids, mask) == norm(layer_{L-1}(... layer_0(h, cos, sin, mask))).
+  // `mask` is undefined when attention is plain causal (no attention_mask, no past).
   struct DecoderInputs {
     torch::Tensor h, cos, sin, mask;
   };
@@ -120,6 +153,7 @@ class LlamaForCausalLMImpl : public torch::nn::Module {
   const LlamaConfig& config() const { return config_; }
   const TpContext& tp() const { return tp_; }
   torch::ScalarType dtype() const;
+  torch::Device device() const;  // where the parameters live
   // The output projection's weight (the embedding's when tied).
   torch::Tensor lm_head_weight() const;
 
@@ -138,6 +172,11 @@ TORCH_MODULE(LlamaForCausalLM);
 // the dtype's lowest finite value elsewhere, as transformers builds it.
 torch::Tensor llama_causal_mask(const torch::Tensor& attention_mask, int64_t q_len,
                                 torch::ScalarType dtype);
+
+// Every parameter of `m` on `device` (and in `dtype` when given): how relapse
+// places a model, instead of Module::to (see ParamModule).
+void llama_to(LlamaForCausalLM& m, const torch::Device& device,
+              std::optional<torch::ScalarType> dtype = std::nullopt);
 
 // Fills parameters with N(0, std) (biases and norms too, from a seeded generator).
 void llama_init_random(LlamaForCausalLM& m, double std, at::Generator gen);

@@ -24,6 +24,7 @@
 // grad-norm, count every parameter once: only where TpParamInfo::owner is true.
 #pragma once
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,25 @@ struct TpContext {
   Communicator* comm = nullptr;
 };
 
+// The base of relapse's modules. Parameters registered with param() can be
+// moved to another device or dtype by rebinding them (move_params), which is
+// how llama_to() places a model: libtorch's Module::to() goes through
+// set_data, which refuses backends outside libtorch's built-in list (the
+// tests' "fakegpu", tests/fake_device.h).
+class ParamModule : public torch::nn::Module {
+ public:
+  // This module's own parameters (not its children's) on `device`, in `dtype`
+  // when given; requires_grad is kept, gradients are dropped.
+  void move_params(const torch::Device& device, std::optional<torch::ScalarType> dtype);
+
+ protected:
+  // register_parameter(name, init), kept in `member` and remembered for move_params.
+  void param(const std::string& name, torch::Tensor& member, torch::Tensor init);
+
+ private:
+  std::vector<std::pair<std::string, torch::Tensor*>> members_;
+};
+
 // Megatron's f: enters a tensor-parallel region.
 torch::Tensor tp_copy_to_region(const torch::Tensor& x, const TpContext& tp);
 // Megatron's g: leaves a tensor-parallel region by summing the partial results.
@@ -56,7 +76,7 @@ int64_t tp_pad_to_multiple(int64_t n, const TpContext& tp);
 // replicas > 1 (dividing tp.size): the rows are cut into tp/replicas slices and
 // `replicas` adjacent ranks hold the same slice (rank r: slice r / replicas),
 // as the k/v projections do when there are fewer KV heads than TP ranks.
-class ColumnParallelLinearImpl : public torch::nn::Module {
+class ColumnParallelLinearImpl : public ParamModule {
  public:
   ColumnParallelLinearImpl(int64_t in_features, int64_t out_features, bool bias, TpContext tp,
                            bool gather_output = false, int64_t replicas = 1);
@@ -78,7 +98,7 @@ TORCH_MODULE(ColumnParallelLinear);
 
 // y = x W^T + b with W split by input columns; x arrives split, partial sums
 // are reduced with g, the bias is added once after the reduction.
-class RowParallelLinearImpl : public torch::nn::Module {
+class RowParallelLinearImpl : public ParamModule {
  public:
   RowParallelLinearImpl(int64_t in_features, int64_t out_features, bool bias, TpContext tp);
   torch::Tensor forward(const torch::Tensor& x);
@@ -97,7 +117,7 @@ TORCH_MODULE(RowParallelLinear);
 
 // Embedding table split by vocabulary rows; ids outside this rank's range give
 // zeros and g sums the rows across ranks.
-class VocabParallelEmbeddingImpl : public torch::nn::Module {
+class VocabParallelEmbeddingImpl : public ParamModule {
  public:
   VocabParallelEmbeddingImpl(int64_t vocab_size, int64_t dim, TpContext tp);
   torch::Tensor forward(const torch::Tensor& ids);
