@@ -2,14 +2,22 @@
 // `relapse bench comm` times relapse's all-reduce / all-gather against the raw
 // MPI (or NCCL) call on the same buffer and prints an nccl-tests style table
 // (measurements in src/dist/bench_comm.cpp). `relapse bench quant` times
-// RTN/GPTQ/AWQ on whole models (src/quant/bench_quant.cpp).
+// RTN/GPTQ/AWQ on whole models (src/quant/bench_quant.cpp). `relapse bench
+// train|score|generate` compares tokens/s with Hugging Face transformers
+// (src/unlearn/bench_model.cpp, launch/bench/hf_reference.py).
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <string>
 
 #include "commands.h"
 #include "relapse/core/log.h"
 #include "relapse/dist/bench_comm.h"
+#include "relapse/dist/device.h"
 #include "relapse/quant/bench_quant.h"
+#include "relapse/unlearn/bench_model.h"
 
 namespace relapse::cli {
 
@@ -120,13 +128,95 @@ void cmd_bench_quant_add(CLI::App& bench, CommandRun& run) {
   });
 }
 
+// The reference's interpreter: $RELAPSE_PYTHON, else the project's venv
+// (launch/setup.sh), else python3 from the PATH.
+std::string bench_default_python() {
+  if (const char* e = std::getenv("RELAPSE_PYTHON")) return e;
+  const std::string venv = std::string(RELAPSE_SOURCE_DIR) + "/.deps/venv/bin/python";
+  if (std::filesystem::exists(venv)) return venv;
+  return "python3";
+}
+
+void cmd_bench_model_add(CLI::App& bench, CommandRun& run, const std::string& mode,
+                         const char* help) {
+  auto a = std::make_shared<unlearn::BenchModelOptions>();
+  a->mode = mode;
+  a->python = bench_default_python();
+  a->reference = std::string(RELAPSE_SOURCE_DIR) + "/launch/bench/hf_reference.py";
+  if (mode == "generate") {
+    a->batch = 8;
+    a->seq = 32;
+  }
+  auto no_ref = std::make_shared<bool>(false);
+  CLI::App* c = bench.add_subcommand(mode, help);
+  c->add_option("--shape", a->shape, "30m (d 512, 8 layers) | 1b (Llama-3.2-1B sizes)")
+      ->check(CLI::IsMember(unlearn::bench_model_shape_names()))
+      ->capture_default_str();
+  c->add_option("--dtype", a->dtype, "float32|bfloat16")
+      ->check(CLI::IsMember({"float32", "bfloat16"}))
+      ->capture_default_str();
+  c->add_option("--device", a->device, "auto|cpu|cuda (as run.device)")
+      ->check(CLI::IsMember(device_setting_names()))
+      ->capture_default_str();
+  c->add_option("--threads", a->threads, "intra-op threads of both sides (0 = default)")
+      ->capture_default_str();
+  c->add_option("--batch", a->batch, "rows per batch")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  c->add_option("--seq", a->seq,
+                mode == "generate" ? "prompt length in tokens" : "sequence length in tokens")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  if (mode == "generate")
+    c->add_option("--new-tokens", a->new_tokens, "tokens generated per row")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+  c->add_option("--iters", a->iters, "timed runs (median)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  c->add_option("--warmup", a->warmup, "untimed runs first")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  c->add_option("--python", a->python,
+                "interpreter with torch and transformers for the reference "
+                "($RELAPSE_PYTHON, else .deps/venv/bin/python, else python3)")
+      ->capture_default_str();
+  c->add_option("--reference", a->reference, "the reference script")->capture_default_str();
+  c->add_flag("--no-reference", *no_ref, "measure relapse only");
+  c->callback([a, no_ref, &run] {
+    run = [a, no_ref](Runtime& rt) {
+      if (*no_ref) a->python.clear();
+      a->work_dir =
+          (std::filesystem::temp_directory_path() / ("relapse-bench-" + std::to_string(::getpid())))
+              .string();
+      std::vector<unlearn::BenchModelRow> rows;
+      if (rt.rank() == 0) {
+        rows = unlearn::bench_model_run(*a);
+        std::filesystem::remove_all(a->work_dir);
+        std::fputs(unlearn::bench_model_format(rows, *a).c_str(), stdout);
+        std::fflush(stdout);
+      }
+      return 0;
+    };
+  });
+}
+
 }  // namespace
 
 void cmd_bench_register(CLI::App& app, CommandRun& run) {
-  CLI::App* bench = app.add_subcommand("bench", "Micro-benchmarks (bench comm, bench quant)");
+  CLI::App* bench = app.add_subcommand(
+      "bench",
+      "Benchmarks against a reference in the same run (comm, quant, train, score, generate)");
   bench->require_subcommand(1);
   cmd_bench_comm_add(*bench, run);
   cmd_bench_quant_add(*bench, run);
+  cmd_bench_model_add(*bench, run, "train",
+                      "Tokens/s of a training step (AdamW in the model dtype) against HF "
+                      "transformers");
+  cmd_bench_model_add(*bench, run, "score",
+                      "Tokens/s of scoring (per-token log-probabilities) against HF transformers");
+  cmd_bench_model_add(*bench, run, "generate",
+                      "Tokens/s of batched greedy generation against HF transformers' generate");
 }
 
 RELAPSE_REGISTER_COMMAND(80, cmd_bench_register);
