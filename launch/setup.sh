@@ -4,13 +4,17 @@
 #   2. libtorch 2.11.0 from PyPI's `torch==2.11.0` wheel (the CUDA 13.0 build, the
 #      same as the GPU machines' torch 2.11.0+cu130) into the project-local,
 #      git-ignored prefix .deps/venv, where CMakeLists.txt finds it with no flags.
-#      One build then runs on CPU-only and GPU machines alike.
+#      One build then runs on CPU-only and GPU machines alike. The same venv gets
+#      transformers==5.17.0 (the GPU machines' version): the reference side of
+#      `relapse bench train|score|generate` and of the fixture scripts in
+#      tests/golden/, never a dependency of relapse itself.
 # Safe to run repeatedly; does nothing when all are present. RELAPSE_DEPS overrides
 # the prefix (default: <repo>/.deps).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 TORCH_VERSION=2.11.0
+TRANSFORMERS_VERSION=5.17.0
 DEPS=${RELAPSE_DEPS:-$PWD/.deps}
 
 PKGS=(
@@ -56,4 +60,11 @@ else
   echo "setup.sh: installing torch==$TORCH_VERSION into $VENV (about 3 GB with its CUDA wheels)"
   /usr/bin/python3 -m venv "$VENV"
   "$PY" -m pip install -q --disable-pip-version-check "torch==$TORCH_VERSION"
+fi
+have_tf=$("$PY" -c 'import transformers; print(transformers.__version__)' 2>/dev/null || true)
+if [ "$have_tf" = "$TRANSFORMERS_VERSION" ]; then
+  echo "setup.sh: transformers $have_tf present in $VENV"
+else
+  echo "setup.sh: installing transformers==$TRANSFORMERS_VERSION into $VENV (benchmark reference)"
+  "$PY" -m pip install -q --disable-pip-version-check "transformers==$TRANSFORMERS_VERSION"
 fi
