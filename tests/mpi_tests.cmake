@@ -212,3 +212,18 @@ relapse_add_exit_check(NAME cli_sweep_unknown_axis TARGET relapse
                        ARGS sweep plan ${CMAKE_CURRENT_SOURCE_DIR}/pipeline/fixtures/bad_axis_sweep.yaml
                        EXPECT_CODE 3 EXPECT_STDERR "bad_axis_sweep.yaml" "unknown axis key 'unlearn.method'"
                                                    "did you mean 'unlearn.methods'")
+
+# --- issue 17: `relapse bench score` end to end against the transformers
+# reference (launch/bench/hf_reference.py in setup.sh's venv): exit 0, both
+# rows and the ratio; a wrong --device value is a usage error.
+add_test(NAME cli_bench_score_vs_hf
+         COMMAND ${CMAKE_COMMAND}
+                 "-DCMD=sh|-c|$<TARGET_FILE:relapse> bench score --shape 30m --batch 2 --seq 64 --iters 1 --warmup 0 --threads 1 1>&2"
+                 -DMAX_SECONDS=120 -DEXPECT_CODE=0
+                 "-DEXPECT_STDERR=# relapse bench score: shape 30m|relapse |hf |transformers 5.17.0|ratio relapse/hf = "
+                 "-DFORBID_STDERR=relapse: error" -P ${CMAKE_CURRENT_SOURCE_DIR}/dist/check_exit.cmake
+         WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+set_tests_properties(cli_bench_score_vs_hf PROPERTIES TIMEOUT 180 LABELS "unlearn"
+                     ENVIRONMENT "OMP_NUM_THREADS=1;RELAPSE_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+relapse_add_exit_check(NAME cli_bench_bad_device TARGET relapse ARGS bench train --device tpu
+                       EXPECT_CODE 2 EXPECT_STDERR "--device")

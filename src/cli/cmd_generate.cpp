@@ -6,6 +6,7 @@
 #include "cli_util.h"
 #include "commands.h"
 #include "relapse/core/log.h"
+#include "relapse/dist/device.h"
 #include "relapse/model/hf_checkpoint.h"
 #include "relapse/model/inference.h"
 #include "relapse/model/tokenizer.h"
@@ -16,6 +17,7 @@ namespace {
 struct GenerateArgs {
   std::vector<std::string> prompts;
   std::string model, prompt_file, tokenizer, dtype;
+  std::string device = "auto";  // run.device's values
   int64_t max_new_tokens = 32, batch_size = 8;
   bool json = false, ignore_eos = false;
 };
@@ -30,6 +32,7 @@ int generate_run(const GenerateArgs& a, Runtime& rt) {
   model::Tokenizer tok(cli_tokenizer_path(a.model, a.tokenizer));
   model::HfLoadOptions lo;
   lo.dtype = a.dtype;
+  lo.device = device_resolve(a.device, device_world_local_rank(), "--device");
   auto m = model::hf_load(a.model, lo);
   std::vector<model::TokenSeq> ids;
   for (const auto& p : prompts) ids.push_back(tok.encode(p, true, false));
@@ -71,6 +74,8 @@ void cmd_generate_register(CLI::App& app, CommandRun& run) {
   c->add_option("--batch-size", a->batch_size, "Prompts per batch")->check(CLI::PositiveNumber);
   c->add_option("--tokenizer", a->tokenizer, "tokenizer.model (default: MODEL/tokenizer.model)");
   c->add_option("--dtype", a->dtype, "float32|bfloat16 (default: the checkpoint's)");
+  c->add_option("--device", a->device, "auto|cpu|cuda: where the model runs (as run.device)")
+      ->check(CLI::IsMember(device_setting_names()));
   c->add_flag("--json", a->json, "Print prompts, token ids and outputs as JSON");
   c->add_flag("--ignore-eos", a->ignore_eos, "Always generate --max-new-tokens tokens");
   c->callback([a, &run] { run = [a](Runtime& rt) { return generate_run(*a, rt); }; });

@@ -18,6 +18,7 @@
 #include "relapse/core/provenance.h"
 #include "relapse/data/muse.h"
 #include "relapse/dist/communicator.h"
+#include "relapse/dist/device.h"
 #include "relapse/dist/hostnames.h"
 #include "relapse/model/hf_checkpoint.h"
 #include "relapse/model/tokenizer.h"
@@ -31,6 +32,7 @@ namespace relapse::cli {
 namespace {
 struct QuantizeArgs {
   std::string model, out, method = "rtn", scheme = "rtn_sym", dtype, tokenizer, exporter;
+  std::string device = "auto";  // run.device's values
   int bits = 4;
   int64_t group_size = 128;
   std::vector<std::string> modules = quant::rtn_linear_kinds();
@@ -122,9 +124,12 @@ int quantize_run(const QuantizeArgs& a, Runtime& rt) {
 
   model::HfLoadOptions lo;
   lo.dtype = a.dtype;
+  lo.device = device_resolve(a.device, device_world_local_rank(), "--device");
   auto m = model::hf_load(a.model, lo);
   std::unique_ptr<Communicator> comm;
-  if (rt.world_size() > 1) comm = comm_mpi_create(rt.world());
+  // The ranks sharing the work talk over the communicator of the model's device.
+  if (rt.world_size() > 1)
+    comm = lo.device.is_cuda() ? comm_nccl_create(rt.world()) : comm_mpi_create(rt.world());
   auto layers = quant::quant_apply(m, spec, calib, comm.get(), !a.no_codes || gptq_export);
   log_info("quantized ", layers.size(), " weights of ", a.model, " with ", spec.label,
            spec.method == quant::QuantMethod::kRtn ? " (" + a.scheme + ")" : std::string(),
@@ -210,6 +215,8 @@ void cmd_quantize_register(CLI::App& app, CommandRun& run) {
                 "gptq: write the GPTQ checkpoint layout instead of dequantized weights "
                 "(gptq, awq, rtn_asym, rtn_sym_clamp)");
   c->add_option("--dtype", a->dtype, "float32|bfloat16|float16 (default: the checkpoint's)");
+  c->add_option("--device", a->device, "auto|cpu|cuda: where the model runs (as run.device)")
+      ->check(CLI::IsMember(device_setting_names()));
   c->add_option("--tokenizer", a->tokenizer,
                 "tokenizer.model to copy and to tokenize calibration text with "
                 "(default: MODEL/tokenizer.model if present)");

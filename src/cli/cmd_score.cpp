@@ -10,6 +10,7 @@
 #include "relapse/archive/h5.h"
 #include "relapse/core/log.h"
 #include "relapse/core/provenance.h"
+#include "relapse/dist/device.h"
 #include "relapse/dist/hostnames.h"
 #include "relapse/model/hf_checkpoint.h"
 #include "relapse/model/inference.h"
@@ -20,6 +21,7 @@ namespace relapse::cli {
 namespace {
 struct ScoreArgs {
   std::string model, text_file, out, tokenizer, dtype;
+  std::string device = "auto";  // run.device's values
   int64_t batch_size = 8;
   bool no_bos = false;
 };
@@ -87,6 +89,7 @@ int score_run(const ScoreArgs& a, Runtime& rt) {
   model::Tokenizer tok(cli_tokenizer_path(a.model, a.tokenizer));
   model::HfLoadOptions lo;
   lo.dtype = a.dtype;
+  lo.device = device_resolve(a.device, device_world_local_rank(), "--device");
   auto m = model::hf_load(a.model, lo);
   ScoreResult r;
   r.texts = cli_read_texts(a.text_file);
@@ -126,6 +129,8 @@ void cmd_score_register(CLI::App& app, CommandRun& run) {
       ->required();
   c->add_option("--tokenizer", a->tokenizer, "tokenizer.model (default: MODEL/tokenizer.model)");
   c->add_option("--dtype", a->dtype, "float32|bfloat16 (default: the checkpoint's)");
+  c->add_option("--device", a->device, "auto|cpu|cuda: where the model runs (as run.device)")
+      ->check(CLI::IsMember(device_setting_names()));
   c->add_option("--batch-size", a->batch_size, "Texts per forward pass")
       ->check(CLI::PositiveNumber);
   c->add_flag("--no-bos", a->no_bos,

@@ -9,7 +9,7 @@ namespace relapse::quant {
 namespace {
 template <typename T>
 std::vector<T> tensor_vec(const torch::Tensor& t, torch::ScalarType st) {
-  torch::Tensor c = t.to(st).contiguous();
+  torch::Tensor c = t.to(torch::kCPU, st).contiguous();  // device results: one copy
   const T* p = c.data_ptr<T>();
   return std::vector<T>(p, p + c.numel());
 }
