@@ -6,7 +6,8 @@
 // synchronises. 16-bit floats go over the wire natively (NCCL reduces bf16 /
 // fp16 in their own precision, unlike the MPI backend's fp32 reduction:
 // callers that need fp32 sums, such as the DP gradient buckets, reduce fp32
-// buffers). kAvg = sum / size (integers truncated). barrier() waits. Without RELAPSE_WITH_NCCL only
+// buffers). kAvg = sum / size (integers truncated). barrier() waits. Host
+// tensors are staged through the device (one copy each way). Without RELAPSE_WITH_NCCL only
 // the stubs at the end are built.
 #include "relapse/dist/bench_comm.h"
 #include "relapse/dist/communicator.h"
@@ -143,7 +144,23 @@ class NcclCommunicator : public Communicator {
     RELAPSE_CUDA_CHECK(cudaSetDevice(dev_));
   }
 
+  // Host tensors (bookkeeping: counts, loss curves, gathered per-sample
+  // results) are staged through this rank's device and copied back, so every
+  // caller can hand the group's communicator whatever it holds.
+  bool staged(const torch::Tensor& t) const {
+    return t.defined() && t.is_cpu();
+  }
+  torch::Tensor to_device(const torch::Tensor& t) const {
+    return t.to(torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(dev_))).contiguous();
+  }
+
   void all_reduce(torch::Tensor& t, ReduceOp op) override {
+    if (staged(t)) {
+      torch::Tensor d = to_device(t);
+      all_reduce(d, op);
+      t.copy_(d);  // waits for the device
+      return;
+    }
     require_cuda(t, "all_reduce");
     RELAPSE_NCCL_CHECK(ncclAllReduce(t.data_ptr(), t.data_ptr(), static_cast<size_t>(t.numel()),
                                      nccl_type(t.scalar_type(), "all_reduce"), nccl_op(op), comm_,
@@ -152,6 +169,7 @@ class NcclCommunicator : public Communicator {
   }
 
   torch::Tensor all_gather(const torch::Tensor& t) override {
+    if (staged(t)) return all_gather(to_device(t)).to(torch::kCPU);
     require_cuda(t, "all_gather");
     std::vector<int64_t> shape(t.sizes().begin(), t.sizes().end());
     if (shape.empty()) shape.push_back(1);
@@ -163,6 +181,7 @@ class NcclCommunicator : public Communicator {
   }
 
   torch::Tensor reduce_scatter(const torch::Tensor& t, ReduceOp op) override {
+    if (staged(t)) return reduce_scatter(to_device(t), op).to(torch::kCPU);
     require_cuda(t, "reduce_scatter");
     RELAPSE_CHECK(t.dim() >= 1 && t.size(0) % size_ == 0, "reduce_scatter: dim 0 (",
                   t.dim() ? t.size(0) : 0, ") not divisible by the group size ", size_);
@@ -177,6 +196,12 @@ class NcclCommunicator : public Communicator {
   }
 
   void broadcast(torch::Tensor& t, int root) override {
+    if (staged(t)) {
+      torch::Tensor d = to_device(t);
+      broadcast(d, root);
+      t.copy_(d);
+      return;
+    }
     require_cuda(t, "broadcast");
     RELAPSE_CHECK(root >= 0 && root < size_, "broadcast: root ", root, " outside the group of ",
                   size_);

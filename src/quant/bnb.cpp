@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "relapse/core/error.h"
+#include "relapse/core/host_read.h"
 
 namespace relapse::quant {
 namespace {
@@ -33,19 +34,30 @@ int fp4_rank_of(int code3) {
   return 0;
 }
 
-// dQuantizeNF4 / dQuantizeFP4. A NaN (all-zero block: 0 * 1/0) fails every
-// comparison, as on the GPU: NF4 code 0, FP4 code 0.
-inline uint8_t quantize_nf4(float x) {
-  int k = 0;
-  while (k < 15 && x > kNf4Thr[k]) ++k;
-  return static_cast<uint8_t>(k);
+// A host table as a tensor on `like`'s device.
+template <typename T>
+torch::Tensor table_on(const T* v, int64_t n, torch::ScalarType st, const torch::Tensor& like) {
+  return torch::from_blob(const_cast<T*>(v), {n}, st).to(like.device()).clone();
 }
-inline uint8_t quantize_fp4(float x) {
-  const int sign = x < 0.0f ? 8 : 0;
-  const float a = std::fabs(x);
-  int r = 0;
-  while (r < 7 && a > kFp4Thr[r]) ++r;
-  return static_cast<uint8_t>(kFp4Rank[r] + sign);
+
+// The number of thresholds (ascending) strictly below each x: the decision
+// trees of dQuantizeNF4 / dQuantizeFP4 walk exactly these comparisons. A NaN
+// (all-zero block: 0 * 1/0) fails every one, as on the GPU: count 0.
+torch::Tensor count_below(const torch::Tensor& x, const torch::Tensor& thr) {
+  return x.unsqueeze(-1).gt(thr).sum(-1);
+}
+
+// dQuantizeNF4 over a tensor: code k when thr[k-1] < x <= thr[k].
+torch::Tensor quantize_nf4(const torch::Tensor& x) {
+  return count_below(x, table_on(kNf4Thr, 15, torch::kFloat32, x)).to(torch::kUInt8);
+}
+
+// dQuantizeFP4 over a tensor: sign bit 8 for x < 0 (not for -0 or NaN), then
+// the 3-bit code of |x|'s rank among the magnitude thresholds.
+torch::Tensor quantize_fp4(const torch::Tensor& x) {
+  torch::Tensor r = count_below(x.abs(), table_on(kFp4Thr, 7, torch::kFloat32, x));
+  torch::Tensor code = table_on(kFp4Rank, 8, torch::kInt32, x).index_select(0, r.reshape({-1}));
+  return (code.view(x.sizes()) + x.lt(0).to(torch::kInt32) * 8).to(torch::kUInt8);
 }
 
 void check_weight(const torch::Tensor& w, const std::string& label) {
@@ -53,42 +65,36 @@ void check_weight(const torch::Tensor& w, const std::string& label) {
   RELAPSE_CHECK_INPUT(w.dim() == 2, label, " must be 2-D [out, in], got ", w.dim(), "-D");
   RELAPSE_CHECK_INPUT(w.is_floating_point(), label, " must be floating point, got ",
                       w.scalar_type());
-  RELAPSE_CHECK_INPUT(torch::isfinite(w).all().item<bool>(), label, " has non-finite values");
+  RELAPSE_CHECK_INPUT(host_scalar<bool>(torch::isfinite(w).all()), label, " has non-finite values");
 }
 
-// Nearest value of a sorted fp32 map, ties to the lower index (fp32 midpoints).
+// Nearest value of a sorted fp32 map, ties to the lower index (fp32
+// midpoints): the number of midpoints below x (std::lower_bound's index; a NaN
+// gets 0, as lower_bound gives it).
 torch::Tensor nearest_code(const torch::Tensor& x, const std::vector<float>& map) {
   std::vector<float> mids(map.size() - 1);
   for (size_t i = 0; i + 1 < map.size(); ++i) mids[i] = (map[i] + map[i + 1]) / 2.0f;
-  auto cx = x.contiguous();
-  auto out = torch::empty(cx.sizes(), torch::kUInt8);
-  const float* px = cx.data_ptr<float>();
-  uint8_t* po = out.data_ptr<uint8_t>();
-  for (int64_t i = 0; i < cx.numel(); ++i) {
-    size_t k = std::lower_bound(mids.begin(), mids.end(), px[i]) - mids.begin();
-    po[i] = static_cast<uint8_t>(k);
-  }
-  return out;
+  torch::Tensor m = table_on(mids.data(), static_cast<int64_t>(mids.size()), torch::kFloat32, x);
+  return count_below(x, m).to(torch::kUInt8);
 }
 
 // bitsandbytes' quantize_4bit(compress_statistics=True) on the absmax vector,
 // returning the absmax dequantization uses.
 torch::Tensor double_quant_absmax(const torch::Tensor& absmax) {
   const auto& dyn = bnb_dynamic_map();
-  const float offset = absmax.mean().item<float>();
-  auto centered = absmax - offset;
-  const int64_t n = centered.numel(), bs = 256;
-  auto used = torch::empty_like(centered);
-  for (int64_t s = 0; s < n; s += bs) {
-    auto blk = centered.slice(0, s, std::min(n, s + bs));
-    float bmax = blk.abs().max().item<float>();
-    const float inv = 1.0f / std::max(bmax, 1e-38f);
-    auto codes = nearest_code(torch::clamp(blk * inv, -1.0f, 1.0f), dyn);
-    auto dynt = torch::tensor(dyn, torch::kFloat32);
-    used.slice(0, s, std::min(n, s + bs))
-        .copy_(dynt.index({codes.to(torch::kLong)}) * bmax + offset);
-  }
-  return used;
+  torch::Tensor offset = absmax.mean();  // fp32, on the device
+  torch::Tensor centered = absmax - offset;
+  // Blocks of 256 (the last one padded with zeros, which leave its max|x| as it is).
+  const int64_t n = centered.numel(), bs = 256, nb = (n + bs - 1) / bs;
+  torch::Tensor blk = torch::zeros({nb * bs}, centered.options());
+  blk.narrow(0, 0, n).copy_(centered);
+  blk = blk.view({nb, bs});
+  torch::Tensor bmax = blk.abs().amax(1, /*keepdim=*/true);       // [nb, 1]
+  torch::Tensor inv = torch::reciprocal(bmax.clamp_min(1e-38f));  // 1.0f / max(bmax, 1e-38f)
+  torch::Tensor codes = nearest_code(torch::clamp(blk * inv, -1.0f, 1.0f), dyn);
+  torch::Tensor dynt = table_on(dyn.data(), static_cast<int64_t>(dyn.size()), torch::kFloat32, blk);
+  torch::Tensor used = dynt.index({codes.to(torch::kLong)}) * bmax + offset;
+  return used.view({nb * bs}).narrow(0, 0, n).contiguous();
 }
 
 }  // namespace
@@ -174,30 +180,28 @@ RtnResult bnb4_quantize(const torch::Tensor& w, const Bnb4Config& c, const std::
   // which leaves max|w| of the block unchanged). Padding with zeros here does
   // the same, and the padded slots are dropped again below.
   const int64_t nb = (n + bs - 1) / bs;
-  auto flat = w.detach().to(torch::kCPU, torch::kFloat32).contiguous().view({n});
-  auto x = torch::zeros({nb * bs}, torch::kFloat32);
+  auto flat = w.detach().to(torch::kFloat32).contiguous().view({n});
+  auto x = torch::zeros({nb * bs}, flat.options());
   x.slice(0, 0, n).copy_(flat);
   x = x.view({nb, bs});
-  auto absmax = x.abs().amax(-1);                  // [nb]
-  auto inv = torch::reciprocal(absmax);            // fp32 1/absmax (inf for a zero block)
-  auto xn = (x * inv.unsqueeze(-1)).contiguous();  // NaN in a zero block, as on the GPU
-  auto codes = torch::empty({out, in}, torch::kUInt8);
-  const float* px = xn.data_ptr<float>();
-  uint8_t* pc = codes.data_ptr<uint8_t>();
+  auto absmax = x.abs().amax(-1);        // [nb]
+  auto inv = torch::reciprocal(absmax);  // fp32 1/absmax (inf for a zero block)
+  auto xn = (x * inv.unsqueeze(-1)).view({nb * bs}).narrow(0, 0, n);  // NaN in a zero block
   const bool fp4 = c.format == Bnb4Format::kFp4;
-  for (int64_t i = 0; i < n; ++i) pc[i] = fp4 ? quantize_fp4(px[i]) : quantize_nf4(px[i]);
+  auto codes = (fp4 ? quantize_fp4(xn) : quantize_nf4(xn)).view({out, in}).contiguous();
 
   // Double quant runs over the nb absmax values in flattened block order.
   torch::Tensor scales = c.double_quant ? double_quant_absmax(absmax) : absmax;  // [nb]
-  auto book = torch::tensor(bnb4_codebook(c.format), torch::kFloat32);
-  auto vals = torch::zeros({nb * bs}, torch::kFloat32);
+  const auto& cb = bnb4_codebook(c.format);
+  auto book = table_on(cb.data(), static_cast<int64_t>(cb.size()), torch::kFloat32, flat);
+  auto vals = torch::zeros({nb * bs}, flat.options());
   vals.slice(0, 0, n).copy_(book.index({codes.view({n}).to(torch::kLong)}));
   auto deq = (vals.view({nb, bs}) * scales.unsqueeze(-1)).view({nb * bs}).slice(0, 0, n);
   RtnResult r;
   r.codes = codes;
   // Blocks inside rows keep the per-row layout [out, in/bs]; otherwise [1, nb].
   r.scales = (in % bs == 0 ? scales.view({out, in / bs}) : scales.view({1, nb})).contiguous();
-  r.dequant = deq.reshape({out, in}).to(w.scalar_type()).to(w.device());
+  r.dequant = deq.reshape({out, in}).to(w.scalar_type());
   r.group_size = bs;
   return r;
 }
@@ -227,20 +231,20 @@ torch::Tensor bnb4_bucket_width(const RtnResult& q, const Bnb4Config& c) {
       wid[k] = hi - lo;
     }
   }
-  auto table = torch::from_blob(wid, {16}, torch::kFloat32).clone();
+  auto table = table_on(wid, 16, torch::kFloat32, q.codes);
   // Both layouts list the absmax in flattened block order: element i of the
   // row-major weight uses scale i / bs.
-  auto bidx = torch::arange(n, torch::kInt64).div(bs, "floor");
-  auto sc = q.scales.to(torch::kCPU, torch::kFloat32).reshape({-1}).index_select(0, bidx);
-  auto w = table.index({q.codes.to(torch::kCPU).reshape({-1}).to(torch::kLong)});
+  auto bidx = torch::arange(n, q.codes.options().dtype(torch::kInt64)).div(bs, "floor");
+  auto sc = q.scales.to(torch::kFloat32).reshape({-1}).index_select(0, bidx);
+  auto w = table.index({q.codes.reshape({-1}).to(torch::kLong)});
   return (w * sc).view({out, in});
 }
 
 LlmInt8Weight llm_int8_quantize_weight(const torch::Tensor& w, const std::string& name) {
   const std::string label = tensor_label(name);
   check_weight(w, label);
-  auto w16 = w.detach().to(torch::kCPU).to(torch::kHalf);
-  RELAPSE_CHECK_INPUT(torch::isfinite(w16).all().item<bool>(), label,
+  auto w16 = w.detach().to(torch::kHalf);
+  RELAPSE_CHECK_INPUT(host_scalar<bool>(torch::isfinite(w16).all()), label,
                       " overflows float16 (LLM.int8 quantizes the fp16 weight)");
   auto wf = w16.to(torch::kFloat32);
   LlmInt8Weight r;
@@ -268,7 +272,7 @@ torch::Tensor llm_int8_linear(const torch::Tensor& x, const LlmInt8Weight& w, do
     RELAPSE_CHECK_INPUT(bias.dim() == 1 && bias.size(0) == out, "llm_int8_linear: bias must be [",
                         out, "]");
   const auto dt = x.scalar_type();
-  auto x2 = x.detach().to(torch::kCPU).reshape({-1, in});
+  auto x2 = x.detach().reshape({-1, in});
   auto a16 = x2.to(torch::kHalf).to(torch::kFloat32);
   auto absa = a16.abs();
   torch::Tensor keep, cols;
@@ -279,7 +283,7 @@ torch::Tensor llm_int8_linear(const torch::Tensor& x, const LlmInt8Weight& w, do
     cols = keep.logical_not().any(0);
   } else {
     keep = torch::ones_like(absa, torch::kBool);
-    cols = torch::zeros({in}, torch::kBool);
+    cols = torch::zeros({in}, absa.options().dtype(torch::kBool));
   }
   auto rowmax = torch::where(keep, absa, torch::zeros_like(absa)).amax(1);  // fp32 [rows]
   // __fdividef(127, absmax) = 127 * approx(1/absmax); exact reciprocal here.
@@ -289,37 +293,36 @@ torch::Tensor llm_int8_linear(const torch::Tensor& x, const LlmInt8Weight& w, do
       keep.logical_and(cols.logical_not().unsqueeze(0)).logical_and(rowmax.gt(0).unsqueeze(1));
   ca = torch::where(zero, ca, torch::zeros_like(ca));
   // Exact int32 accumulation, emulated in float64 (|acc| <= in * 127^2 < 2^53).
-  auto acc = torch::matmul(ca.to(torch::kFloat64), w.cb.to(torch::kCPU, torch::kFloat64).t());
-  auto prod = acc.to(torch::kFloat32) * rowmax.unsqueeze(1) *
-              w.scb.to(torch::kCPU, torch::kFloat32).unsqueeze(0);
+  auto acc = torch::matmul(ca.to(torch::kFloat64), w.cb.to(torch::kFloat64).t());
+  auto prod =
+      acc.to(torch::kFloat32) * rowmax.unsqueeze(1) * w.scb.to(torch::kFloat32).unsqueeze(0);
   const double kDequant = static_cast<double>(6.200012e-05f);  // MM_DEQUANT_CONST
   torch::Tensor y16;
   if (bias.defined() && bias.scalar_type() == torch::kHalf) {
     // Fused: __float2half(fmaf(prod, C, bias)); prod*C is exact in float64.
-    y16 = (prod.to(torch::kFloat64) * kDequant + bias.to(torch::kCPU, torch::kFloat64).unsqueeze(0))
+    y16 = (prod.to(torch::kFloat64) * kDequant + bias.to(torch::kFloat64).unsqueeze(0))
               .to(torch::kFloat32)
               .to(torch::kHalf);
   } else {
     y16 = (prod.to(torch::kFloat64) * kDequant).to(torch::kFloat32).to(torch::kHalf);
     if (bias.defined())  // out.add_(bias) on the fp16 output: fp32 sum, rounded to fp16
-      y16 = (y16.to(torch::kFloat32) + bias.to(torch::kCPU, torch::kFloat32).unsqueeze(0))
-                .to(torch::kHalf);
+      y16 = (y16.to(torch::kFloat32) + bias.to(torch::kFloat32).unsqueeze(0)).to(torch::kHalf);
   }
   auto y = y16.to(dt);
-  if (cols.any().item<bool>()) {
+  if (host_scalar<bool>(cols.any())) {
     auto idx = torch::nonzero(cols).view(-1);
     auto sub_a = x2.index_select(1, idx).to(torch::kFloat64);
     // int8_vectorwise_dequant: (CB * SCB) * (1/127) in fp32, then x's dtype.
-    auto sub_b = ((w.cb.to(torch::kCPU).index_select(1, idx).to(torch::kFloat32) *
-                   w.scb.to(torch::kCPU, torch::kFloat32).unsqueeze(1)) *
-                  7.874015718698502e-3f)
-                     .to(dt)
-                     .to(torch::kFloat64);
+    auto sub_b =
+        ((w.cb.index_select(1, idx).to(torch::kFloat32) * w.scb.to(torch::kFloat32).unsqueeze(1)) *
+         7.874015718698502e-3f)
+            .to(dt)
+            .to(torch::kFloat64);
     y = (y.to(torch::kFloat64) + torch::matmul(sub_a, sub_b.t())).to(dt);
   }
   auto shape = x.sizes().vec();
   shape.back() = out;
-  return y.view(shape).to(x.device());
+  return y.view(shape);
 }
 
 }  // namespace relapse::quant
