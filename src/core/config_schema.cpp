@@ -20,7 +20,12 @@ void config_fields(ConfigBinder& b, RunSection& s) {
           "where every tensor of a rank lives: auto = the node-local GPU (local rank mod "
           "visible devices) when CUDA is available, else the CPU; cuda = that GPU or an error",
           {"auto", "cpu", "cuda"});
+  b.field("checkpoint_every", s.checkpoint_every,
+          "training and unlearning save a resumable checkpoint (weights, AdamW moments, step, "
+          "data order) every N epochs and on SIGTERM; a rerun resumes from it; 0 = only on "
+          "SIGTERM");
   b.check("name", !s.name.empty(), "must not be empty");
+  b.check("checkpoint_every", s.checkpoint_every >= 0, "must be >= 0, got ", s.checkpoint_every);
   b.check("seed", s.seed >= 0, "must be >= 0, got ", s.seed);
   b.check("out_dir", !s.out_dir.empty(), "must not be empty");
 }
@@ -276,6 +281,13 @@ void config_fields(ConfigBinder& b, ParallelSection& s) {
   b.field("memory_gib", s.memory_gib,
           "memory per rank in GiB the memory plan must fit in before launch; 0 = detect (the "
           "GPU's memory, or this node's RAM / ranks on the node)");
+  b.field("activation_checkpointing", s.activation_checkpointing,
+          "keep only each decoder layer's input during training and recompute the layer in the "
+          "backward pass (less activation memory, one more forward)");
+  b.field("shard_optimizer", s.shard_optimizer,
+          "ZeRO-1: each data-parallel rank keeps the AdamW moments of its share of the "
+          "parameters and updates only those, then broadcasts them (same result as replicated "
+          "AdamW, 1/DP of its memory)");
   b.check("tp", s.tp >= 1, "must be >= 1, got ", s.tp);
   b.check("ranks", s.ranks >= 0 && (s.ranks == 0 || s.ranks % s.tp == 0),
           "must be 0 or a multiple of parallel.tp = ", s.tp, ", got ", s.ranks);

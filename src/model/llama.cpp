@@ -17,6 +17,53 @@ namespace relapse::model {
 
 namespace F = torch::nn::functional;
 
+namespace {
+
+// Activation checkpointing of one decoder layer (torch.utils.checkpoint's
+// reentrant form): the forward runs without autograd (a custom Function's
+// forward does) and keeps only the layer's input; the backward recomputes the
+// layer with autograd on and back-propagates through it, which accumulates the
+// layer's parameter gradients into .grad directly and returns the input's.
+// The recomputation repeats the forward op for op on the same input (no
+// dropout, no random state), so its activations equal the first forward's;
+// under tensor parallelism it repeats the layer's all-reduces, in the same
+// order on every rank (the backward walks the same graph everywhere).
+// Consequence of the reentrant form: torch::autograd::grad(loss, params)
+// cannot see these parameters (their gradients go to .grad), so passes that
+// need it (SURE's saliency gradients) run without checkpointing.
+struct CheckpointedLayer : public torch::autograd::Function<CheckpointedLayer> {
+  // `in` is passed by pointer: a custom Function treats every tensor
+  // argument as an input, and the mask may be undefined.
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
+                               LlamaDecoderLayerImpl* layer,
+                               const LlamaForCausalLMImpl::DecoderInputs* in) {
+    ctx->save_for_backward({x});
+    ctx->saved_data["layer"] = reinterpret_cast<int64_t>(layer);
+    ctx->saved_data["cos"] = in->cos;
+    ctx->saved_data["sin"] = in->sin;
+    ctx->saved_data["has_mask"] = in->mask.defined();
+    if (in->mask.defined()) ctx->saved_data["mask"] = in->mask;
+    return layer->forward(x, in->cos, in->sin, in->mask);
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grad_out) {
+    auto* layer = reinterpret_cast<LlamaDecoderLayerImpl*>(ctx->saved_data["layer"].toInt());
+    torch::Tensor x = ctx->get_saved_variables()[0].detach().requires_grad_(true);
+    torch::Tensor mask;
+    if (ctx->saved_data["has_mask"].toBool()) mask = ctx->saved_data["mask"].toTensor();
+    torch::Tensor out;
+    {
+      torch::AutoGradMode on(true);
+      out = layer->forward(x, ctx->saved_data["cos"].toTensor(), ctx->saved_data["sin"].toTensor(),
+                           mask);
+    }
+    torch::autograd::backward({out}, {grad_out[0]});
+    return {x.grad(), torch::Tensor(), torch::Tensor()};
+  }
+};
+
+}  // namespace
+
 RMSNormImpl::RMSNormImpl(int64_t dim, double eps_) : eps(eps_) {
   param("weight", weight, torch::ones({dim}));
 }
@@ -318,7 +365,13 @@ torch::Tensor LlamaForCausalLMImpl::forward_hidden(const torch::Tensor& input_id
     auto layer = model->layers->ptr<LlamaDecoderLayerImpl>(i);
     KVSlot slot;
     if (cache) slot = {&cache->k[i], &cache->v[i], cache->len, cache->capacity};
-    h = layer->forward(h, in.cos, in.sin, in.mask, cache ? &slot : nullptr);
+    // Checkpointed only where a backward will follow through h (training):
+    // with h not requiring grad the Function's output would not either, and
+    // the layer's parameter gradients would be lost.
+    if (checkpoint_layers_ && !cache && torch::GradMode::is_enabled() && h.requires_grad())
+      h = CheckpointedLayer::apply(h, layer.get(), &in);
+    else
+      h = layer->forward(h, in.cos, in.sin, in.mask, cache ? &slot : nullptr);
   }
   if (cache) cache->len += input_ids.size(1);
   return model->norm->forward(h);

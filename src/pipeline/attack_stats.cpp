@@ -59,6 +59,8 @@ PrecisionEval stage_relearn(RunContext& ctx, CorpusData& d, const model::LlamaFo
   o.seed = seed;
   o.shuffle_stream = "relearn/shuffle";
   o.label = "relearn " + info.name;
+  o.activation_checkpointing = cfg.parallel.activation_checkpointing;
+  o.shard_optimizer = cfg.parallel.shard_optimizer;
   unlearn::lm_train(a, slice, o, ctx.dp());
 
   PrecisionEval pe;

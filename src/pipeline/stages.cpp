@@ -34,6 +34,8 @@ std::string read_text(const std::string& path) {
   return os.str();
 }
 
+}  // namespace
+
 // A short stable hash of a key text (FNV-1a 64, hex).
 std::string key_hash(const std::string& text) {
   char buf[17];
@@ -41,9 +43,12 @@ std::string key_hash(const std::string& text) {
   return buf;
 }
 
-unlearn::LoopOptions loop_options(const TrainStageSection& s, uint64_t seed,
-                                  const std::string& stream, const std::string& label) {
+unlearn::LoopOptions loop_options(const RelapseConfig& cfg, const TrainStageSection& s,
+                                  uint64_t seed, const std::string& stream,
+                                  const std::string& label) {
   unlearn::LoopOptions o;
+  o.activation_checkpointing = cfg.parallel.activation_checkpointing;
+  o.shard_optimizer = cfg.parallel.shard_optimizer;
   o.train.adamw = {s.beta1, s.beta2, s.eps, s.weight_decay};
   o.train.schedule.kind = unlearn::lr_schedule_from_name(s.schedule);
   o.train.schedule.base_lr = s.lr;
@@ -57,31 +62,34 @@ unlearn::LoopOptions loop_options(const TrainStageSection& s, uint64_t seed,
   return o;
 }
 
+// Resumable checkpoints of the loop that makes the model stage-saved in
+// `dir` under `key`: DIR.resume-<run name> (run names keep concurrent sweep
+// cells sharing run.cache_dir apart), removed once the model is saved.
+unlearn::LoopCheckpointOptions resume_options(const RelapseConfig& cfg, const std::string& dir,
+                                              const std::string& key) {
+  return {dir + ".resume-" + cfg.run.name, cfg.run.checkpoint_every, key_hash(key)};
+}
+
 void set_warmup(unlearn::LoopOptions& o, double ratio, int64_t n_rows) {
   int64_t total = o.epochs * unlearn::loop_batches_per_epoch(n_rows, o.batch_size);
   if (o.max_steps > 0) total = std::min(total, o.max_steps);
   o.train.schedule.warmup_steps = static_cast<int64_t>(std::floor(ratio * total));
 }
 
-unlearn::Chunks concat(std::initializer_list<const unlearn::Chunks*> parts) {
+static unlearn::Chunks concat(std::initializer_list<const unlearn::Chunks*> parts) {
   unlearn::Chunks out;
   for (const auto* p : parts) out.insert(out.end(), p->begin(), p->end());
   return out;
 }
 
-template <typename S>
-std::string dump(const S& s) {
-  return config_dump_as(s);
-}
-
-nlohmann::json curve_to_json(const std::vector<unlearn::StepStats>& c) {
+static nlohmann::json curve_to_json(const std::vector<unlearn::StepStats>& c) {
   nlohmann::json j = nlohmann::json::array();
   for (const auto& s : c)
     j.push_back({s.step, s.lr, s.loss, s.forget_term, s.retain_term, s.grad_norm, s.tokens});
   return j;
 }
 
-std::vector<unlearn::StepStats> curve_from_json(const nlohmann::json& j) {
+static std::vector<unlearn::StepStats> curve_from_json(const nlohmann::json& j) {
   std::vector<unlearn::StepStats> c;
   for (const auto& e : j)
     c.push_back({e[0].get<int64_t>(), e[1].get<double>(), e[2].get<double>(), e[3].get<double>(),
@@ -106,8 +114,6 @@ void mask_from_stamp(const std::string& dir, SaliencyMaskInfo& mask) {
   mask.names = m["names"].get<std::vector<std::string>>();
   mask.selected_steps = m["selected_steps"].get<std::vector<std::vector<int32_t>>>();
 }
-
-}  // namespace
 
 model::LlamaForCausalLM model_clone(const model::LlamaForCausalLM& m, torch::ScalarType dtype) {
   torch::NoGradGuard ng;
@@ -289,12 +295,14 @@ TrainedModels stage_train(RunContext& ctx, CorpusData& d) {
     model::llama_to(m, ctx.device, model::dtype_from_name(cfg.pretrain.precision));
     if (cfg.pretrain.epochs > 0 && !d.world.empty()) {
       Progress timer("", 0);
-      auto o = loop_options(cfg.pretrain, seed, "pretrain/shuffle", "pretrain");
+      auto o = loop_options(cfg, cfg.pretrain, seed, "pretrain/shuffle", "pretrain");
       set_warmup(o, cfg.pretrain.warmup_ratio, (int64_t)d.world.size());
+      o.checkpoint = resume_options(cfg, base_dir, base_key);
       unlearn::lm_train(m, d.world, o, dp);
       ctx.add_stage_time("pretrain", timer.elapsed_s());
     }
     stage_save(ctx, m, base_dir, base_key, tok_file, nullptr);
+    unlearn::loop_checkpoint_remove(resume_options(cfg, base_dir, base_key), m, dp);
     return m;
   };
 
@@ -319,8 +327,9 @@ TrainedModels stage_train(RunContext& ctx, CorpusData& d) {
     }
     model::LlamaForCausalLM m = model_clone(*base_model, model::dtype_from_name(ft.precision));
     Progress timer("", 0);
-    auto o = loop_options(ft, seed, "train/" + name + "/shuffle", "train " + name);
+    auto o = loop_options(cfg, ft, seed, "train/" + name + "/shuffle", "train " + name);
     set_warmup(o, ft.warmup_ratio, (int64_t)chunks.size());
+    o.checkpoint = resume_options(cfg, dir, key);
     if (ft.epochs > 0) {
       auto r = unlearn::lm_train(m, chunks, o, dp);
       info.curve = r.curve;
@@ -328,6 +337,7 @@ TrainedModels stage_train(RunContext& ctx, CorpusData& d) {
     }
     ctx.add_stage_time("train_" + name, timer.elapsed_s());
     stage_save(ctx, m, dir, key, tok_file, &info);
+    unlearn::loop_checkpoint_remove(o.checkpoint, m, dp);
     return m;
   };
 
@@ -340,151 +350,6 @@ TrainedModels stage_train(RunContext& ctx, CorpusData& d) {
   tm.retrain = finetune("retrain", cfg.train.retrain, retrain_data, tm.retrain_info, &b);
   tm.key = base_key + dump(cfg.train) + "target: " + cfg.train.target + "\n";
   return tm;
-}
-
-std::vector<UnlearnSpec> unlearn_grid(const UnlearnSection& u) {
-  std::vector<UnlearnSpec> out;
-  auto add = [&](const std::string& method, double lr, const std::string& regime) {
-    const std::string obj = unlearn::objective_name(unlearn::objective_from_name(method));
-    char buf[96];
-    std::snprintf(buf, sizeof buf, "%s%s_lr%g", regime == "sure" ? "sure_" : "", obj.c_str(), lr);
-    if (u.seeds.empty()) {
-      out.push_back({buf, buf, obj, regime, lr, -1});
-      return;
-    }
-    for (int seed : u.seeds)
-      out.push_back({std::string(buf) + "_s" + std::to_string(seed), buf, obj, regime, lr, seed});
-  };
-  for (const auto& m : u.methods)
-    for (double lr : u.lrs) add(m, lr, "small");
-  const auto& large = u.large_lr_methods.empty() ? u.methods : u.large_lr_methods;
-  for (const auto& m : large)
-    for (double lr : u.large_lrs) add(m, lr, "large");
-  const auto& sure = u.sure.methods.empty() ? u.methods : u.sure.methods;
-  for (const auto& m : sure)
-    for (double lr : u.sure.lrs) add(m, lr, "sure");
-  std::vector<std::string> seen;
-  for (const auto& s : out) {
-    RELAPSE_CHECK_CONFIG(std::find(seen.begin(), seen.end(), s.name) == seen.end(),
-                         "unlearn: the grid has two runs named ", s.name,
-                         " (a method, learning rate or seed is listed twice)");
-    seen.push_back(s.name);
-  }
-  return out;
-}
-
-model::LlamaForCausalLM stage_unlearn(RunContext& ctx, CorpusData& d, const TrainedModels& tm,
-                                      const UnlearnSpec& spec, ModelInfo& info,
-                                      double retrain_knowmem_f) {
-  const RelapseConfig& cfg = *ctx.cfg;
-  const UnlearnSection& u = cfg.unlearn;
-  info.name = spec.name;
-  info.kind = "unlearned";
-  info.method = spec.method;
-  info.variant = u.variant;
-  info.lr = spec.lr;
-  info.alpha = u.alpha;
-  info.beta = u.beta;
-  info.lr_regime = spec.lr_regime;
-  info.group = spec.group;
-  info.seed = spec.seed;
-  const bool sure = spec.lr_regime == "sure";
-  unlearn::SaliencyConfig sal;
-  if (sure) {
-    sal.mode = unlearn::saliency_mode_from_name(u.sure.mode);
-    sal.percentile = u.sure.percentile;
-    sal.gamma = u.sure.gamma;
-    sal.modules = u.sure.modules;
-    unlearn::saliency_config_validate(sal);
-    info.saliency = u.sure.mode;
-    char buf[64];
-    if (sal.mode == unlearn::SaliencyMode::kReleased)
-      buf[0] = 0;
-    else if (sal.gamma >= 0)
-      std::snprintf(buf, sizeof buf, "gamma=%g", sal.gamma);
-    else
-      std::snprintf(buf, sizeof buf, "p%g", sal.percentile);
-    info.saliency_threshold = buf;
-  }
-  const std::string dir = cfg.run.out_dir + "/models/" + spec.name;
-  // The key holds this run's settings only, so adding a learning rate to the
-  // grid does not redo the runs already there.
-  UnlearnSection one = u;
-  one.methods = {spec.method};
-  one.lrs = {spec.lr};
-  one.large_lrs.clear();
-  one.large_lr_methods.clear();
-  one.seeds.clear();
-  if (sure) {
-    one.sure.lrs = {spec.lr};
-    one.sure.methods = {spec.method};
-  } else {
-    one.sure = SureSection{};  // adding SURE runs does not redo the others
-  }
-  std::string key = tm.key + dump(one) + "run: " + spec.name + "\n";
-  if (spec.seed >= 0) key += "seed: " + std::to_string(spec.seed) + "\n";
-  if (u.stop_rule) key += dump(cfg.eval);  // the rule's evaluation decides where it stops
-  info.checkpoint = dir;
-  const torch::ScalarType dt = model::dtype_from_name(u.precision);
-  if (stage_cached(dir, key)) {
-    log_info("unlearn: ", spec.name, " cached in ", dir);
-    info_from_stamp(dir, info);
-    mask_from_stamp(dir, info.mask);
-    return stage_load(ctx, dir, u.precision);
-  }
-  Progress timer("", 0);
-  model::LlamaForCausalLM m = model_clone(tm.target, dt);
-  unlearn::UnlearnLossConfig lc;
-  lc.objective = unlearn::objective_from_name(spec.method);
-  lc.variant = unlearn::loss_variant_from_name(u.variant);
-  lc.alpha = u.alpha;
-  lc.beta = u.beta;
-  model::LlamaForCausalLM ref{nullptr};
-  if (unlearn::objective_uses_ref(lc.objective)) ref = unlearn::reference_model_copy(m);
-  TrainStageSection ts;
-  ts.lr = spec.lr;
-  ts.batch_size = u.batch_size;
-  ts.micro_batches = u.micro_batches;
-  ts.schedule = u.schedule;
-  ts.weight_decay = u.weight_decay;
-  ts.max_grad_norm = u.max_grad_norm;
-  ts.epochs = u.epochs;
-  // Seeded repeats differ only in the data order: the root seed of the
-  // group's shuffle stream.
-  const uint64_t order_seed =
-      spec.seed >= 0 ? static_cast<uint64_t>(spec.seed) : static_cast<uint64_t>(cfg.run.seed);
-  auto o =
-      loop_options(ts, order_seed, "unlearn/" + spec.group + "/shuffle", "unlearn " + spec.name);
-  o.max_steps = u.max_steps;
-  o.saliency = sal;
-  set_warmup(o, u.warmup_ratio, (int64_t)d.forget.size());
-  // MUSE's stopping rule: after each epoch, forget KnowMem vs the retrain model's.
-  unlearn::EpochHook hook;
-  if (u.stop_rule && std::isfinite(retrain_knowmem_f)) {
-    hook = [&](int64_t epoch) {
-      // The same settings and precision (model.dtype) as the final evaluation,
-      // on a copy, so the rule compares like with like with the retrain number.
-      eval::MuseEvalOptions eo = eval_options(cfg.eval);
-      eo.verbmem = eo.privleak = false;
-      model::LlamaForCausalLM e = model_clone(m, model::dtype_from_name(cfg.model.dtype));
-      auto r = eval::muse_evaluate(e, *d.tok, d.corpus, eo, ctx.dp());
-      log_info("unlearn ", spec.name, ": epoch ", epoch, " forget KnowMem ", r.knowmem_forget.mean,
-               " (retrain ", retrain_knowmem_f, ")");
-      return r.knowmem_forget.mean > retrain_knowmem_f;
-    };
-  }
-  const unlearn::Chunks& retain = d.retain1;
-  auto r = unlearn::unlearn_train(m, ref ? &ref : nullptr, d.forget, retain, lc, o, ctx.dp(), hook);
-  info.curve = r.curve;
-  info.steps = r.steps;
-  info.epochs = r.epochs_run;
-  info.mask.steps = r.mask.steps;
-  info.mask.names = r.mask.names;
-  info.mask.selected_steps = r.mask.selected_steps;
-  ctx.add_stage_time("unlearn/" + spec.name, timer.elapsed_s());
-  stage_save(ctx, m, dir, key, d.tok->path(), &info);
-  m->eval();
-  return m;
 }
 
 }  // namespace relapse::pipeline

@@ -113,6 +113,23 @@ void stage_bootstrap(RunContext& ctx, RunResult& r, double auc_retrain);
 // The evaluation settings of cfg.eval (every metric on).
 eval::MuseEvalOptions eval_options(const EvalSection& e);
 
+// Shared by the stage files (stages.cpp, stage_unlearn.cpp): cache keys, the
+// loops' options from a config section, resume checkpoints, warmup, and what
+// stage_save stamped beside a cached model.
+std::string key_hash(const std::string& text);  // FNV-1a 64 of a key text, hex
+template <typename S>
+std::string dump(const S& s) {
+  return config_dump_as(s);
+}
+unlearn::LoopOptions loop_options(const RelapseConfig& cfg, const TrainStageSection& s,
+                                  uint64_t seed, const std::string& stream,
+                                  const std::string& label);
+unlearn::LoopCheckpointOptions resume_options(const RelapseConfig& cfg, const std::string& dir,
+                                              const std::string& key);
+void set_warmup(unlearn::LoopOptions& o, double ratio, int64_t n_rows);
+void info_from_stamp(const std::string& dir, ModelInfo& info);
+void mask_from_stamp(const std::string& dir, SaliencyMaskInfo& mask);
+
 // A deep copy of a model (same config, parameters copied) in `dtype`.
 model::LlamaForCausalLM model_clone(const model::LlamaForCausalLM& m, torch::ScalarType dtype);
 

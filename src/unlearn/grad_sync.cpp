@@ -2,8 +2,10 @@
 // the TP-aware grad-norm clipping (see relapse/unlearn/grad_sync.h).
 #include "relapse/unlearn/grad_sync.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <numeric>
 #include <string>
 
 #include "relapse/core/error.h"
@@ -107,6 +109,61 @@ double tp_clip_grad_norm(const std::vector<torch::Tensor>& params, const std::ve
     }
   }
   return total;
+}
+
+std::vector<int> zero_owner_ranks(const std::vector<torch::Tensor>& params, int dp_size) {
+  RELAPSE_CHECK(dp_size >= 1, "zero_owner_ranks: dp size ", dp_size);
+  std::vector<size_t> order(params.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  // Largest first (ties: model order), each to the least-loaded rank (ties: lowest).
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return params[a].numel() > params[b].numel(); });
+  std::vector<int64_t> load(static_cast<size_t>(dp_size), 0);
+  std::vector<int> owner(params.size(), 0);
+  for (size_t i : order) {
+    const int r = static_cast<int>(std::min_element(load.begin(), load.end()) - load.begin());
+    owner[i] = r;
+    load[static_cast<size_t>(r)] += grad_bytes(params[i]);
+  }
+  return owner;
+}
+
+void zero_broadcast_params(Communicator& dp, const std::vector<torch::Tensor>& params,
+                           const std::vector<int>& owners) {
+  RELAPSE_CHECK(owners.size() == params.size(), "zero_broadcast_params: ", owners.size(),
+                " owners for ", params.size(), " parameters");
+  torch::NoGradGuard ng;
+  for (int r = 0; r < dp.size(); ++r) {
+    std::vector<size_t> mine;
+    int64_t bytes = 0;
+    for (size_t i = 0; i < params.size(); ++i)
+      if (owners[i] == r) {
+        mine.push_back(i);
+        bytes += grad_bytes(params[i]);
+      }
+    if (mine.empty()) continue;
+    torch::Tensor buf = torch::empty(
+        {bytes}, torch::TensorOptions().dtype(torch::kUInt8).device(params[mine[0]].device()));
+    int64_t off = 0;
+    auto bytes_of = [](const torch::Tensor& p) {
+      return p.detach().contiguous().reshape({-1}).view(torch::kUInt8);
+    };
+    if (dp.rank() == r)
+      for (size_t i : mine) {
+        const int64_t n = grad_bytes(params[i]);
+        buf.narrow(0, off, n).copy_(bytes_of(params[i]));
+        off += n;
+      }
+    dp.broadcast(buf, r);
+    if (dp.rank() == r) continue;
+    off = 0;
+    for (size_t i : mine) {
+      const int64_t n = grad_bytes(params[i]);
+      torch::Tensor p = params[i];
+      p.detach().view({-1}).view(torch::kUInt8).copy_(buf.narrow(0, off, n));
+      off += n;
+    }
+  }
 }
 
 }  // namespace relapse::unlearn

@@ -4,8 +4,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "relapse/core/error.h"
+#include "relapse/core/log.h"
+#include "relapse/core/preemption.h"
 #include "relapse/core/progress.h"
 #include "relapse/core/rng.h"
 #include "relapse/dist/communicator.h"
@@ -45,6 +48,13 @@ TrainConfig resolved_train_config(const LoopOptions& o, int64_t total_steps,
       if (dp_size(dp) > 1) dp_average_grads(*dp, params, bucket);
     };
   }
+  if (o.shard_optimizer && dp_size(dp) > 1) {
+    const std::vector<int> owners = zero_owner_ranks(trainable_parameters(*m), dp_size(dp));
+    for (int r : owners) tc.owned.push_back(r == dp_rank(dp));
+    tc.param_sync = [dp, owners](const auto& params) {
+      zero_broadcast_params(*dp, params, owners);
+    };
+  }
   if (tp.size > 1) {
     std::vector<bool> owned = tp_norm_owner_flags(m);
     tc.clip = [tp, owned](const std::vector<torch::Tensor>& params, double max_norm) {
@@ -75,6 +85,15 @@ void check_loop_shape(int64_t n, const LoopOptions& o, Communicator* dp) {
                        "data-parallel rank (", dp_size(dp), ")");
 }
 
+// Whether any rank of the DP × TP grid was asked to stop (one tiny
+// all-reduce per group and update, only when checkpoints are on).
+bool grid_any(model::LlamaForCausalLM& m, Communicator* dp, bool mine) {
+  torch::Tensor t = torch::tensor({mine ? 1 : 0}, torch::kInt32);
+  if (dp_size(dp) > 1) dp->all_reduce(t, ReduceOp::kMax);
+  if (m->tp().size > 1) m->tp().comm->all_reduce(t, ReduceOp::kMax);
+  return t.item<int32_t>() != 0;
+}
+
 LoopResult run_loop(model::LlamaForCausalLM& m, int64_t n, int64_t tokens_per_row,
                     const LoopOptions& o, Communicator* dp, const RowsLoss& micro_loss,
                     const EpochHook& on_epoch_end, const UpdateMaskFn& update_mask = {}) {
@@ -84,14 +103,29 @@ LoopResult run_loop(model::LlamaForCausalLM& m, int64_t n, int64_t tokens_per_ro
   tc.update_mask = update_mask;
   Trainer trainer(trainable_parameters(*m), tc);
   at::Generator gen = RngStreams(o.seed).torch_generator(o.shuffle_stream);
+  const LoopCheckpointOptions& ck = o.checkpoint;
+  const bool checkpoints = !ck.dir.empty();
+  std::optional<PreemptionGuard> preemption;
+  if (checkpoints) preemption.emplace();
+  LoopPosition start;
+  if (checkpoints && loop_checkpoint_load(ck, trainer, m, dp, &start))
+    log_info(o.label, ": resumed from ", ck.dir, " after update ", start.steps, " of ", total);
   m->train();
+  m->set_activation_checkpointing(o.activation_checkpointing);
   const int D = dp_size(dp);
   LoopResult r;
+  r.steps = start.steps;
   Progress progress(o.label, total);
   for (int64_t epoch = 1; r.steps < total; ++epoch) {
+    // Drawn for every epoch, resumed or not: the data order of epoch e
+    // depends only on the seed and e.
+    const auto batches = epoch_batches(n, o.batch_size, &gen);
+    if (epoch < start.epoch) continue;
     r.epochs_run = epoch;
-    for (const auto& rows : epoch_batches(n, o.batch_size, &gen)) {
+    for (size_t bi = 0; bi < batches.size(); ++bi) {
+      if (epoch == start.epoch && static_cast<int64_t>(bi) < start.batch) continue;
       if (r.steps >= total) break;
+      const auto& rows = batches[bi];
       auto [b, e] = rank_share(static_cast<int64_t>(rows.size()), dp_rank(dp), dp_size(dp));
       std::vector<int64_t> mine(rows.begin() + b, rows.begin() + e);
       const int64_t n_micro = std::min<int64_t>(o.train.micro_batches, (int64_t)mine.size());
@@ -110,14 +144,24 @@ LoopResult run_loop(model::LlamaForCausalLM& m, int64_t n, int64_t tokens_per_ro
       const StepStats& s = trainer.step(loss_fn, tokens_per_row * (int64_t)rows.size());
       ++r.steps;
       progress.update(r.steps, s.loss, s.tokens);
+      if (checkpoints && grid_any(m, dp, preemption->requested())) {
+        loop_checkpoint_save(ck, {r.steps, epoch, static_cast<int64_t>(bi) + 1}, trainer, m, dp);
+        preemption->consume();
+        RELAPSE_THROW(ExitCode::kPreempted, o.label, ": stopped by SIGTERM after update ", r.steps,
+                      " of ", total, "; checkpoint saved in ", ck.dir,
+                      " — rerun the same command to resume");
+      }
     }
     if (r.steps >= total) break;
     if (on_epoch_end && !on_epoch_end(epoch)) {
       r.stopped_early = true;
       break;
     }
+    if (checkpoints && ck.every_epochs > 0 && epoch % ck.every_epochs == 0)
+      loop_checkpoint_save(ck, {r.steps, epoch + 1, 0}, trainer, m, dp);
   }
   progress.finish();
+  m->set_activation_checkpointing(false);
   r.curve = trainer.curve();
   if (dp_size(dp) > 1) {
     // Each rank's loss is D × its rows' share of the global-batch loss; the
@@ -247,7 +291,13 @@ LoopResult unlearn_train(model::LlamaForCausalLM& m, model::LlamaForCausalLM* re
     return ml;
   };
   const int64_t T = static_cast<int64_t>(forget[0].size());
-  LoopResult res = run_loop(m, static_cast<int64_t>(forget.size()), T * (uses_retain ? 2 : 1), o,
+  LoopOptions run = o;
+  if (update_mask && !run.checkpoint.dir.empty()) {
+    // The saliency masks and selection counts are not in the checkpoint (loops.h).
+    log_info(o.label, ": SURE ", saliency_mode_name(sure), " mode runs without checkpoints");
+    run.checkpoint = {};
+  }
+  LoopResult res = run_loop(m, static_cast<int64_t>(forget.size()), T * (uses_retain ? 2 : 1), run,
                             dp, micro, on_epoch_end, update_mask);
   res.mask = tracker.result();
   if (sure == SaliencyMode::kReleased) res.mask.steps = res.steps;

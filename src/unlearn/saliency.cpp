@@ -174,8 +174,13 @@ std::vector<torch::Tensor> saliency_forget_grads(model::LlamaForCausalLM& m,
                                                  const UnlearnLossConfig& loss,
                                                  const LossNormalizer& norm,
                                                  const std::vector<torch::Tensor>& params) {
+  // autograd::grad over the parameters needs the plain graph: a checkpointed
+  // layer would put their gradients into .grad instead (llama.h).
+  const bool checkpointing = m->activation_checkpointing();
+  m->set_activation_checkpointing(false);
   LossParts p =
       unlearn_loss(m, ref_model, forget, TokenBatch{}, saliency_forget_config(loss), &norm);
+  m->set_activation_checkpointing(checkpointing);
   return torch::autograd::grad({p.total}, params, /*grad_outputs=*/{}, /*retain_graph=*/false,
                                /*create_graph=*/false, /*allow_unused=*/true);
 }

@@ -10,8 +10,10 @@
 
 namespace relapse::unlearn {
 
-AdamW::AdamW(std::vector<torch::Tensor> params, AdamWOptions opts)
-    : params_(std::move(params)), opts_(opts) {
+AdamW::AdamW(std::vector<torch::Tensor> params, AdamWOptions opts, std::vector<bool> owned)
+    : params_(std::move(params)), opts_(opts), owned_(std::move(owned)) {
+  RELAPSE_CHECK(owned_.empty() || owned_.size() == params_.size(), "AdamW: ", owned_.size(),
+                " ownership flags for ", params_.size(), " parameters");
   RELAPSE_CHECK_CONFIG(opts.beta1 >= 0 && opts.beta1 < 1, "adamw beta1 must be in [0, 1), got ",
                        opts.beta1);
   RELAPSE_CHECK_CONFIG(opts.beta2 >= 0 && opts.beta2 < 1, "adamw beta2 must be in [0, 1), got ",
@@ -19,12 +21,25 @@ AdamW::AdamW(std::vector<torch::Tensor> params, AdamWOptions opts)
   RELAPSE_CHECK_CONFIG(opts.eps >= 0, "adamw eps must be >= 0, got ", opts.eps);
   RELAPSE_CHECK_CONFIG(opts.weight_decay >= 0, "adamw weight_decay must be >= 0, got ",
                        opts.weight_decay);
-  for (const auto& p : params_) {
+  for (size_t i = 0; i < params_.size(); ++i) {
+    const torch::Tensor& p = params_[i];
     // PyTorch: zeros_like(p, memory_format=torch.preserve_format): state in the param dtype.
-    exp_avg_.push_back(torch::zeros_like(p, torch::MemoryFormat::Preserve));
-    exp_avg_sq_.push_back(torch::zeros_like(p, torch::MemoryFormat::Preserve));
+    exp_avg_.push_back(owns(i) ? torch::zeros_like(p, torch::MemoryFormat::Preserve)
+                               : torch::Tensor());
+    exp_avg_sq_.push_back(owns(i) ? torch::zeros_like(p, torch::MemoryFormat::Preserve)
+                                  : torch::Tensor());
     steps_.push_back(0);
   }
+}
+
+void AdamW::restore(size_t i, const torch::Tensor& exp_avg, const torch::Tensor& exp_avg_sq,
+                    int64_t steps) {
+  RELAPSE_CHECK(i < params_.size(), "AdamW::restore: parameter ", i, " of ", params_.size());
+  steps_[i] = steps;
+  if (!owns(i)) return;
+  torch::NoGradGuard ng;
+  exp_avg_[i].copy_(exp_avg);
+  exp_avg_sq_[i].copy_(exp_avg_sq);
 }
 
 void AdamW::step(double lr, const std::vector<torch::Tensor>* masks) {
@@ -33,7 +48,7 @@ void AdamW::step(double lr, const std::vector<torch::Tensor>* masks) {
   for (size_t i = 0; i < params_.size(); ++i) {
     torch::Tensor& p = params_[i];
     const torch::Tensor& g = p.grad();
-    if (!g.defined()) continue;
+    if (!g.defined() || !owns(i)) continue;
     // Update masks: nothing selected = skip (weight, moments and step count
     // untouched); partly selected = update, then restore the masked entries
     // from copies, so they stay bit for bit what they were.
@@ -125,7 +140,7 @@ void train_config_validate(const TrainConfig& c) {
 }
 
 Trainer::Trainer(std::vector<torch::Tensor> params, TrainConfig cfg)
-    : cfg_(cfg), opt_(std::move(params), cfg.adamw) {
+    : cfg_(cfg), opt_(std::move(params), cfg.adamw, cfg.owned) {
   train_config_validate(cfg_);
 }
 
@@ -161,6 +176,7 @@ const StepStats& Trainer::step(const MicroLossFn& loss_fn, int64_t tokens) {
   s.grad_norm = cfg_.clip ? cfg_.clip(opt_.params(), cfg_.max_grad_norm)
                           : clip_grad_norm(opt_.params(), cfg_.max_grad_norm);
   opt_.step(s.lr, masks.empty() ? nullptr : &masks);
+  if (cfg_.param_sync) cfg_.param_sync(opt_.params());
   curve_.push_back(s);
   return curve_.back();
 }

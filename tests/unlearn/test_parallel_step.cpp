@@ -11,6 +11,7 @@
 // the TP layers split it (padding rows of the vocabulary zero).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -92,8 +93,9 @@ Chunks random_chunks(int n, int len, uint64_t seed) {
   return c;
 }
 
-LoopOptions step_options(int64_t micro, int64_t steps, double adam_eps) {
+LoopOptions step_options(int64_t micro, int64_t steps, double adam_eps, bool checkpoint = false) {
   LoopOptions o;
+  o.activation_checkpointing = checkpoint;
   o.train.adamw.eps = adam_eps;
   o.train.schedule.base_lr = 1e-2;
   o.train.max_grad_norm = 0.5;  // active: the grad norms here are > 0.5 (checked)
@@ -169,7 +171,8 @@ LoopResult run_case(const Case& c, LlamaForCausalLM& m, const Chunks& forget, co
 // For every TP size dividing the world (DP = world / TP) and every case, the
 // parallel update against the single-rank one.
 void check_all(torch::ScalarType dt, const std::vector<Case>& cases, int64_t steps, double adam_eps,
-               bool grad_elementwise, double param_tol, double grad_tol, int64_t kv_heads = 4) {
+               bool grad_elementwise, double param_tol, double grad_tol, int64_t kv_heads = 4,
+               bool checkpoint = false) {
   const int world = Runtime::instance()->world_size();
   const Chunks forget = random_chunks(8, 9, 1), retain = random_chunks(6, 9, 2);
   for (int tp_size : {1, 2, 4}) {
@@ -178,12 +181,13 @@ void check_all(torch::ScalarType dt, const std::vector<Case>& cases, int64_t ste
     TpContext tp{g.tp_size, g.tp_rank, g.tp.get()};
     for (const Case& c : cases) {
       std::string what = c.name + "/" + loss_variant_name(c.variant) + " DP " +
-                         std::to_string(g.dp_size) + " x TP " + std::to_string(tp_size);
+                         std::to_string(g.dp_size) + " x TP " + std::to_string(tp_size) +
+                         (checkpoint ? " ckpt" : "");
       LlamaForCausalLM ref = full_model(dt, 5, kv_heads);
       LlamaForCausalLM split = split_model(ref, tp);
       LoopResult r1 = run_case(c, ref, forget, retain, step_options(1, steps, adam_eps), nullptr);
-      LoopResult r2 =
-          run_case(c, split, forget, retain, step_options(2, steps, adam_eps), g.dp.get());
+      LoopResult r2 = run_case(c, split, forget, retain,
+                               step_options(2, steps, adam_eps, checkpoint), g.dp.get());
       ASSERT_EQ(r1.steps, steps) << what;
       ASSERT_EQ(r2.steps, steps) << what;
       EXPECT_GT(r1.curve[0].grad_norm, 0.5) << what << ": clipping must be active";
@@ -244,8 +248,82 @@ TEST(ParallelStep, SharedKvHeadsEqualSingleRankFp64) {
             /*kv_heads=*/1);
 }
 
+// Activation checkpointing (parallel.activation_checkpointing) on the split
+// model, plain on the reference: the recomputed layers give the same
+// gradients (tests/model/test_activation_checkpointing.cpp: bit for bit for
+// one loss); with two passes (forget and retain) and two micro-batches a
+// parameter's gradient parts are added into .grad one at a time instead of
+// summed first, a reordering of fp64 sums — same bound as above.
+TEST(ParallelStep, ActivationCheckpointingEqualsPlainFp64) {
+  check_all(torch::kFloat64, all_cases(), 2, 1e-8, true, 1e-6, 1e-6, /*kv_heads=*/4,
+            /*checkpoint=*/true);
+}
+
 TEST(ParallelStep, Fp32StepEqualsSingleRank) {
   check_all(torch::kFloat32, {{"lm"}, {"npo_klr"}, {"ga_gdr"}}, 1, 1.0, false, 1e-6, 5e-6);
+}
+
+// ZeRO-1 (parallel.shard_optimizer): the same split model trained with the
+// AdamW moments sharded over DP equals the replicated run bit for bit —
+// parameters, gradients and the loss curve — at every DP × TP of the world.
+TEST(ParallelStep, ShardedOptimizerEqualsReplicatedBitForBit) {
+  const int world = Runtime::instance()->world_size();
+  const Chunks forget = random_chunks(8, 9, 1), retain = random_chunks(6, 9, 2);
+  for (int tp_size : {1, 2, 4}) {
+    if (world % tp_size != 0) continue;
+    ProcessGrid g = grid_create(MPI_COMM_WORLD, tp_size);
+    TpContext tp{g.tp_size, g.tp_rank, g.tp.get()};
+    for (const Case& c : {Case{"lm"}, Case{"npo_klr"}, Case{"ga_gdr"}}) {
+      for (torch::ScalarType dt : {torch::kFloat32, torch::kBFloat16}) {
+        const std::string what = c.name + " " + c10::toString(dt) + " DP " +
+                                 std::to_string(g.dp_size) + " x TP " + std::to_string(tp_size);
+        LlamaForCausalLM full = full_model(dt, 5);
+        LlamaForCausalLM a = split_model(full, tp), b = split_model(full, tp);
+        LoopOptions oa = step_options(2, 3, 1e-8), ob = oa;
+        ob.shard_optimizer = true;
+        LoopResult ra = run_case(c, a, forget, retain, oa, g.dp.get());
+        LoopResult rb = run_case(c, b, forget, retain, ob, g.dp.get());
+        ASSERT_EQ(ra.curve.size(), rb.curve.size()) << what;
+        for (size_t i = 0; i < ra.curve.size(); ++i) {
+          EXPECT_EQ(ra.curve[i].loss, rb.curve[i].loss) << what;
+          EXPECT_EQ(ra.curve[i].grad_norm, rb.curve[i].grad_norm) << what;
+        }
+        auto pa = a->parameters(), pb = b->parameters();
+        for (size_t i = 0; i < pa.size(); ++i) {
+          EXPECT_TRUE(torch::equal(pa[i], pb[i])) << what << " parameter " << i;
+          EXPECT_TRUE(torch::equal(pa[i].grad(), pb[i].grad())) << what << " gradient " << i;
+        }
+      }
+    }
+  }
+}
+
+// The ZeRO-1 deal: every parameter has one owner, the ranks' loads differ by
+// at most the largest parameter, and AdamW keeps moments for its own only.
+TEST(ParallelStep, ShardedOptimizerOwnership) {
+  LlamaForCausalLM m = full_model(torch::kFloat32, 5);
+  const std::vector<torch::Tensor> params = trainable_parameters(*m);
+  int64_t largest = 0;
+  for (const auto& p : params) largest = std::max<int64_t>(largest, p.numel());
+  for (int d : {1, 2, 3, 4}) {
+    const std::vector<int> owners = zero_owner_ranks(params, d);
+    std::vector<int64_t> load(static_cast<size_t>(d), 0);
+    for (size_t i = 0; i < params.size(); ++i) {
+      ASSERT_TRUE(owners[i] >= 0 && owners[i] < d);
+      load[static_cast<size_t>(owners[i])] += params[i].numel();
+    }
+    const auto [lo, hi] = std::minmax_element(load.begin(), load.end());
+    EXPECT_LE(*hi - *lo, largest) << "DP " << d;
+    std::vector<bool> mine;
+    for (int r : owners) mine.push_back(r == 0);
+    AdamW opt(params, {}, mine);
+    int64_t held = 0;
+    for (size_t i = 0; i < params.size(); ++i) {
+      EXPECT_EQ(opt.exp_avg(i).defined(), static_cast<bool>(mine[i]));
+      if (mine[i]) held += opt.exp_avg(i).numel();
+    }
+    EXPECT_EQ(held, load[0]) << "DP " << d;
+  }
 }
 
 // The buckets: consecutive parameters of one dtype up to the byte limit.

@@ -18,6 +18,7 @@ struct RunSection {
   std::string cache_dir;  // shared corpus + base/target/retrain models ("" = under out_dir)
   std::string log_level = "info";  // error|warn|info|debug
   std::string device = "auto";     // auto|cpu|cuda (relapse/dist/device.h)
+  int checkpoint_every = 1;        // training/unlearning checkpoint every N epochs (0 = never)
 };
 
 struct ModelSection {
@@ -179,6 +180,8 @@ struct ParallelSection {
   int tp = 1;     // tensor-parallel ranks (DP = world / tp)
   int ranks = 0;  // ranks the run is planned for (sweep cells, `relapse plan`); 0 = the world
   double memory_gib = 0.0;  // memory per rank the plan must fit in; 0 = detect (GPU or RAM)
+  bool activation_checkpointing = false;  // recompute each decoder layer in the backward
+  bool shard_optimizer = false;           // ZeRO-1: AdamW moments sharded over DP ranks
 };
 
 struct GenerateSection {

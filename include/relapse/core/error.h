@@ -17,6 +17,8 @@ enum class ExitCode : int {
   kInput = 4,        // bad input file: checkpoint, tokenizer, corpus
   kRuntime = 5,      // MPI / communicator / device failure
   kEnvironment = 6,  // launcher mismatch (e.g. SLURM_NTASKS != world size)
+  kPreempted = 75,   // SIGTERM during training: checkpoint saved, rerun to resume
+                     // (75 = sysexits' EX_TEMPFAIL, "try again later")
 };
 
 class Error : public std::runtime_error {

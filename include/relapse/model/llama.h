@@ -137,6 +137,14 @@ class LlamaForCausalLMImpl : public torch::nn::Module {
   // Every layer's attention computed as `kind` (kFused by default).
   void set_attention(AttentionKind kind);
 
+  // Activation checkpointing (parallel.activation_checkpointing): when on,
+  // a forward that autograd records keeps only each decoder layer's input and
+  // recomputes the layer in the backward (llama.cpp, CheckpointedLayer).
+  // Gradients reach the parameters' .grad through a nested backward, so
+  // torch::autograd::grad over parameters must run with it off.
+  void set_activation_checkpointing(bool on) { checkpoint_layers_ = on; }
+  bool activation_checkpointing() const { return checkpoint_layers_; }
+
   // What the decoder layers see, for passes that walk the layers one at a
   // time (GPTQ/AWQ calibration): the embeddings h [B,T,H] and the RoPE tables
   // and additive mask every layer takes (same arguments as forward, no cache).
@@ -164,6 +172,7 @@ class LlamaForCausalLMImpl : public torch::nn::Module {
   LlamaConfig config_;
   TpContext tp_;
   RotaryEmbedding rope_;
+  bool checkpoint_layers_ = false;
 };
 TORCH_MODULE(LlamaForCausalLM);
 

@@ -52,4 +52,26 @@ std::vector<bool> tp_norm_owner_flags(const model::LlamaForCausalLM& m);
 double tp_clip_grad_norm(const std::vector<torch::Tensor>& params, const std::vector<bool>& owned,
                          const model::TpContext& tp, double max_norm);
 
+// ZeRO-1 (parallel.shard_optimizer): each DP rank keeps AdamW moments only
+// for the parameters it owns and updates only those; the gradients are
+// averaged as above (so every rank computes the same clipping norm), and after
+// the update every parameter is broadcast from its owner. The result equals
+// replicated AdamW bit for bit (the same gradients, the same element-wise
+// update on one rank, copied exactly). This is PyTorch's
+// ZeroRedundancyOptimizer's scheme — whole parameters assigned greedily,
+// largest first, to the least-loaded rank — rather than DeepSpeed's flat
+// reduce-scatter / all-gather partition: the moments shrink by the same 1/D,
+// the traffic is an all-reduce plus one broadcast of the parameters instead
+// of a reduce-scatter plus an all-gather (1.5× the bytes), and update masks,
+// the TP grad-norm and per-parameter step counts stay as they are.
+// The owner (DP rank) of every parameter, from their sizes alone (the same
+// on every rank).
+std::vector<int> zero_owner_ranks(const std::vector<torch::Tensor>& params, int dp_size);
+
+// Every parameter from its owner to the whole DP group (in place): one
+// broadcast per owner of its parameters flattened together (raw bytes, so any
+// dtype goes over any backend).
+void zero_broadcast_params(Communicator& dp, const std::vector<torch::Tensor>& params,
+                           const std::vector<int>& owners);
+
 }  // namespace relapse::unlearn

@@ -40,6 +40,15 @@
 // saliency gradient; released mode adds the forget term once more to the
 // back-propagated loss (the curve's loss stays forget + α·retain). Module and
 // row modes reject tensor parallelism (kConfig); released mode runs under it.
+//
+// Resume (LoopOptions::checkpoint with a dir, loop_checkpoint.h): the loop
+// starts from the checkpoint in that dir when it holds one of the same key;
+// it saves one after every `every_epochs`-th epoch (after the epoch hook, when
+// the loop goes on) and, while it runs, SIGTERM (core/preemption.h) makes it
+// finish the update in flight, save, and throw kPreempted — every rank of the
+// grid agrees after each update whether one of them was signalled, so all
+// stop after the same update. SURE's module and row modes keep saliency state
+// the checkpoint does not hold: they run without checkpoints.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -47,6 +56,7 @@
 #include <vector>
 
 #include "relapse/model/llama.h"
+#include "relapse/unlearn/loop_checkpoint.h"
 #include "relapse/unlearn/losses.h"
 #include "relapse/unlearn/saliency.h"
 #include "relapse/unlearn/trainer.h"
@@ -66,8 +76,11 @@ struct LoopOptions {
   int64_t max_steps = 0;   // stop after this many updates (0 = epochs × batches)
   uint64_t seed = 0;       // root seed of the RNG streams
   std::string shuffle_stream = "train/shuffle";
-  std::string label = "train";  // progress line label
-  SaliencyConfig saliency;      // SURE (unlearn_train only; lm_train needs mode none)
+  std::string label = "train";            // progress line label
+  SaliencyConfig saliency;                // SURE (unlearn_train only; lm_train needs mode none)
+  bool activation_checkpointing = false;  // recompute decoder layers in the backward (llama.h)
+  bool shard_optimizer = false;           // ZeRO-1 over the DP group (grad_sync.h)
+  LoopCheckpointOptions checkpoint;       // resumable checkpoints (see "Resume" above)
 };
 
 struct LoopResult {

@@ -59,7 +59,10 @@ struct AdamWOptions {
 
 class AdamW {
  public:
-  AdamW(std::vector<torch::Tensor> params, AdamWOptions opts);
+  // owned (optional, one flag per parameter; empty = all): the parameters
+  // this optimizer updates and keeps moments for — the others are skipped,
+  // with no state (ZeRO-1: each DP rank owns a share, grad_sync.h).
+  AdamW(std::vector<torch::Tensor> params, AdamWOptions opts, std::vector<bool> owned = {});
   // One update at learning rate `lr`; parameters without a gradient are skipped
   // (their step count does not advance). masks (optional, one per parameter,
   // see "Update masks" above): entries outside a mask do not change.
@@ -69,12 +72,19 @@ class AdamW {
   const torch::Tensor& exp_avg(size_t i) const { return exp_avg_.at(i); }
   const torch::Tensor& exp_avg_sq(size_t i) const { return exp_avg_sq_.at(i); }
   int64_t steps(size_t i) const { return steps_.at(i); }
+  bool owns(size_t i) const { return owned_.empty() || owned_.at(i); }
+  bool sharded() const { return !owned_.empty(); }
   const AdamWOptions& options() const { return opts_; }
+  // Resuming (loop_checkpoint.h): parameter i's moments (copied into the
+  // state, which keeps its dtype and device) and step count.
+  void restore(size_t i, const torch::Tensor& exp_avg, const torch::Tensor& exp_avg_sq,
+               int64_t steps);
 
  private:
   std::vector<torch::Tensor> params_, exp_avg_, exp_avg_sq_;
   std::vector<int64_t> steps_;
   AdamWOptions opts_;
+  std::vector<bool> owned_;
 };
 
 enum class LrScheduleKind { kConstant, kCosine };
@@ -112,6 +122,11 @@ struct TrainConfig {
   std::function<std::vector<torch::Tensor>(const std::vector<torch::Tensor>&)> update_mask;
   // Data parallelism: bytes per gradient all-reduce bucket (grad_sync.h).
   int64_t grad_bucket_bytes = 25ll << 20;
+  // Optimizer state sharded over DP (ZeRO-1, grad_sync.h): the parameters
+  // this rank's AdamW owns (empty = all), and after each update the exchange
+  // that gives every rank the parameters the others updated.
+  std::vector<bool> owned;
+  std::function<void(const std::vector<torch::Tensor>&)> param_sync;
 };
 void train_config_validate(const TrainConfig& c);
 
@@ -150,7 +165,10 @@ class Trainer {
   int64_t updates() const { return static_cast<int64_t>(curve_.size()); }
   const std::vector<StepStats>& curve() const { return curve_; }
   AdamW& optimizer() { return opt_; }
+  const AdamW& optimizer() const { return opt_; }
   const TrainConfig& config() const { return cfg_; }
+  // Resuming: the curve of the updates already made (updates() = its size).
+  void restore_curve(std::vector<StepStats> curve) { curve_ = std::move(curve); }
 
  private:
   TrainConfig cfg_;

@@ -1,0 +1,166 @@
+// src/pipeline/stage_unlearn.cpp — the unlearn stage: the grid of runs
+// (methods × learning rates × regimes × seeds) and one unlearning run from
+// the target, cached by key, resumable inside (unlearn/loop_checkpoint.h),
+// with MUSE's stopping rule (see stages.h).
+#include <cmath>
+#include <cstdio>
+
+#include "relapse/core/error.h"
+#include "relapse/core/log.h"
+#include "relapse/core/progress.h"
+#include "relapse/eval/muse_eval.h"
+#include "relapse/unlearn/loops.h"
+#include "relapse/unlearn/losses.h"
+#include "relapse/unlearn/saliency.h"
+#include "stages.h"
+
+namespace relapse::pipeline {
+
+std::vector<UnlearnSpec> unlearn_grid(const UnlearnSection& u) {
+  std::vector<UnlearnSpec> out;
+  auto add = [&](const std::string& method, double lr, const std::string& regime) {
+    const std::string obj = unlearn::objective_name(unlearn::objective_from_name(method));
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "%s%s_lr%g", regime == "sure" ? "sure_" : "", obj.c_str(), lr);
+    if (u.seeds.empty()) {
+      out.push_back({buf, buf, obj, regime, lr, -1});
+      return;
+    }
+    for (int seed : u.seeds)
+      out.push_back({std::string(buf) + "_s" + std::to_string(seed), buf, obj, regime, lr, seed});
+  };
+  for (const auto& m : u.methods)
+    for (double lr : u.lrs) add(m, lr, "small");
+  const auto& large = u.large_lr_methods.empty() ? u.methods : u.large_lr_methods;
+  for (const auto& m : large)
+    for (double lr : u.large_lrs) add(m, lr, "large");
+  const auto& sure = u.sure.methods.empty() ? u.methods : u.sure.methods;
+  for (const auto& m : sure)
+    for (double lr : u.sure.lrs) add(m, lr, "sure");
+  std::vector<std::string> seen;
+  for (const auto& s : out) {
+    RELAPSE_CHECK_CONFIG(std::find(seen.begin(), seen.end(), s.name) == seen.end(),
+                         "unlearn: the grid has two runs named ", s.name,
+                         " (a method, learning rate or seed is listed twice)");
+    seen.push_back(s.name);
+  }
+  return out;
+}
+
+model::LlamaForCausalLM stage_unlearn(RunContext& ctx, CorpusData& d, const TrainedModels& tm,
+                                      const UnlearnSpec& spec, ModelInfo& info,
+                                      double retrain_knowmem_f) {
+  const RelapseConfig& cfg = *ctx.cfg;
+  const UnlearnSection& u = cfg.unlearn;
+  info.name = spec.name;
+  info.kind = "unlearned";
+  info.method = spec.method;
+  info.variant = u.variant;
+  info.lr = spec.lr;
+  info.alpha = u.alpha;
+  info.beta = u.beta;
+  info.lr_regime = spec.lr_regime;
+  info.group = spec.group;
+  info.seed = spec.seed;
+  const bool sure = spec.lr_regime == "sure";
+  unlearn::SaliencyConfig sal;
+  if (sure) {
+    sal.mode = unlearn::saliency_mode_from_name(u.sure.mode);
+    sal.percentile = u.sure.percentile;
+    sal.gamma = u.sure.gamma;
+    sal.modules = u.sure.modules;
+    unlearn::saliency_config_validate(sal);
+    info.saliency = u.sure.mode;
+    char buf[64];
+    if (sal.mode == unlearn::SaliencyMode::kReleased)
+      buf[0] = 0;
+    else if (sal.gamma >= 0)
+      std::snprintf(buf, sizeof buf, "gamma=%g", sal.gamma);
+    else
+      std::snprintf(buf, sizeof buf, "p%g", sal.percentile);
+    info.saliency_threshold = buf;
+  }
+  const std::string dir = cfg.run.out_dir + "/models/" + spec.name;
+  // The key holds this run's settings only, so adding a learning rate to the
+  // grid does not redo the runs already there.
+  UnlearnSection one = u;
+  one.methods = {spec.method};
+  one.lrs = {spec.lr};
+  one.large_lrs.clear();
+  one.large_lr_methods.clear();
+  one.seeds.clear();
+  if (sure) {
+    one.sure.lrs = {spec.lr};
+    one.sure.methods = {spec.method};
+  } else {
+    one.sure = SureSection{};  // adding SURE runs does not redo the others
+  }
+  std::string key = tm.key + dump(one) + "run: " + spec.name + "\n";
+  if (spec.seed >= 0) key += "seed: " + std::to_string(spec.seed) + "\n";
+  if (u.stop_rule) key += dump(cfg.eval);  // the rule's evaluation decides where it stops
+  info.checkpoint = dir;
+  const torch::ScalarType dt = model::dtype_from_name(u.precision);
+  if (stage_cached(dir, key)) {
+    log_info("unlearn: ", spec.name, " cached in ", dir);
+    info_from_stamp(dir, info);
+    mask_from_stamp(dir, info.mask);
+    return stage_load(ctx, dir, u.precision);
+  }
+  Progress timer("", 0);
+  model::LlamaForCausalLM m = model_clone(tm.target, dt);
+  unlearn::UnlearnLossConfig lc;
+  lc.objective = unlearn::objective_from_name(spec.method);
+  lc.variant = unlearn::loss_variant_from_name(u.variant);
+  lc.alpha = u.alpha;
+  lc.beta = u.beta;
+  model::LlamaForCausalLM ref{nullptr};
+  if (unlearn::objective_uses_ref(lc.objective)) ref = unlearn::reference_model_copy(m);
+  TrainStageSection ts;
+  ts.lr = spec.lr;
+  ts.batch_size = u.batch_size;
+  ts.micro_batches = u.micro_batches;
+  ts.schedule = u.schedule;
+  ts.weight_decay = u.weight_decay;
+  ts.max_grad_norm = u.max_grad_norm;
+  ts.epochs = u.epochs;
+  // Seeded repeats differ only in the data order: the root seed of the
+  // group's shuffle stream.
+  const uint64_t order_seed =
+      spec.seed >= 0 ? static_cast<uint64_t>(spec.seed) : static_cast<uint64_t>(cfg.run.seed);
+  auto o = loop_options(cfg, ts, order_seed, "unlearn/" + spec.group + "/shuffle",
+                        "unlearn " + spec.name);
+  o.max_steps = u.max_steps;
+  o.saliency = sal;
+  o.checkpoint = resume_options(cfg, dir, key);
+  set_warmup(o, u.warmup_ratio, (int64_t)d.forget.size());
+  // MUSE's stopping rule: after each epoch, forget KnowMem vs the retrain model's.
+  unlearn::EpochHook hook;
+  if (u.stop_rule && std::isfinite(retrain_knowmem_f)) {
+    hook = [&](int64_t epoch) {
+      // The same settings and precision (model.dtype) as the final evaluation,
+      // on a copy, so the rule compares like with like with the retrain number.
+      eval::MuseEvalOptions eo = eval_options(cfg.eval);
+      eo.verbmem = eo.privleak = false;
+      model::LlamaForCausalLM e = model_clone(m, model::dtype_from_name(cfg.model.dtype));
+      auto r = eval::muse_evaluate(e, *d.tok, d.corpus, eo, ctx.dp());
+      log_info("unlearn ", spec.name, ": epoch ", epoch, " forget KnowMem ", r.knowmem_forget.mean,
+               " (retrain ", retrain_knowmem_f, ")");
+      return r.knowmem_forget.mean > retrain_knowmem_f;
+    };
+  }
+  const unlearn::Chunks& retain = d.retain1;
+  auto r = unlearn::unlearn_train(m, ref ? &ref : nullptr, d.forget, retain, lc, o, ctx.dp(), hook);
+  info.curve = r.curve;
+  info.steps = r.steps;
+  info.epochs = r.epochs_run;
+  info.mask.steps = r.mask.steps;
+  info.mask.names = r.mask.names;
+  info.mask.selected_steps = r.mask.selected_steps;
+  ctx.add_stage_time("unlearn/" + spec.name, timer.elapsed_s());
+  stage_save(ctx, m, dir, key, d.tok->path(), &info);
+  unlearn::loop_checkpoint_remove(o.checkpoint, m, ctx.dp());
+  m->eval();
+  return m;
+}
+
+}  // namespace relapse::pipeline
