@@ -196,9 +196,25 @@ relapse_add_exit_check(NAME cli_plan_quickstart TARGET relapse ARGS plan configs
 relapse_add_exit_check(NAME cli_plan_70b_refused TARGET relapse
                        ARGS plan configs/models/llama2-70b.yaml --set parallel.memory_gib=8
                        EXPECT_CODE 3
-                       EXPECT_STDERR "memory plan: preset 70b needs 51.32 GiB per rank"
-                                     "but has 8.00 GiB (parallel.memory_gib) at DP 1 x TP 32"
-                                     "largest: activations 21.53 GiB")
+                       EXPECT_STDERR "memory plan: preset 70b: stage training needs"
+                                     "stage unlearning needs 51.32 GiB per rank"
+                                     "largest: activations 21.53 GiB"
+                                     "but has 8.00 GiB (parallel.memory_gib) at DP 1 x TP 32")
+# Issue 18: a plan per stage. MUSE-News at 7B on one 8 x 80 GiB node fits in
+# every stage (GPTQ, AWQ and NF4 included); the evaluation of given
+# checkpoints (no unlearning methods) is not refused for unlearning's needs
+# on a budget the unlearning step does not fit (16 GiB < its 21.11 GiB).
+relapse_add_exit_check(NAME cli_plan_muse_news_7b TARGET relapse ARGS plan configs/muse_news_7b.yaml
+                       EXPECT_CODE 0 FORBID_STDERR "error")
+relapse_add_exit_check(NAME cli_plan_eval_only_not_refused TARGET relapse
+                       ARGS plan configs/models/llama2-7b.yaml --set parallel.memory_gib=16
+                            --set train.target=t --set train.retrain=r --set "unlearn.methods=[]"
+                       EXPECT_CODE 0 FORBID_STDERR "error")
+relapse_add_exit_check(NAME cli_plan_7b_unlearning_refused TARGET relapse
+                       ARGS plan configs/models/llama2-7b.yaml --set parallel.memory_gib=16
+                            --set train.target=t --set train.retrain=r
+                       EXPECT_CODE 3 EXPECT_STDERR "stage unlearning needs 21.11 GiB per rank"
+                       FORBID_STDERR "stage evaluation")
 # The planner against the measured peak on each rank of a TP-2 model.
 relapse_add_mpi_test(NAME test_memory_plan_np2 TARGET test_memory_plan NP 2 LABELS pipeline TIMEOUT 300)
 
@@ -227,3 +243,9 @@ set_tests_properties(cli_bench_score_vs_hf PROPERTIES TIMEOUT 180 LABELS "unlear
                      ENVIRONMENT "OMP_NUM_THREADS=1;RELAPSE_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
 relapse_add_exit_check(NAME cli_bench_bad_device TARGET relapse ARGS bench train --device tpu
                        EXPECT_CODE 2 EXPECT_STDERR "--device")
+# The 7B MUSE-News config on 8 ranks (TP 8) without its data and checkpoints:
+# every stage's plan fits (GPTQ and AWQ at TP 8 included), so the run gets
+# past planning and stops at the first missing input, naming it (exit 4).
+relapse_add_exit_check(NAME cli_run_muse_news_7b_past_plan TARGET relapse NP 8
+                       ARGS run ${PROJECT_SOURCE_DIR}/configs/muse_news_7b.yaml
+                       EXPECT_CODE 4 EXPECT_STDERR "data/muse/news" FORBID_STDERR "memory plan")

@@ -1,8 +1,9 @@
 // src/cli/cmd_plan.cpp — `relapse plan CONFIG`: the memory plan of a config
-// before anything is launched (relapse/pipeline/memory_plan.h): bytes per rank
-// for weights, gradients, optimizer state, the reference model, activations
-// and logits at the chosen DP × TP and precision, against the budget. Exits
-// with the config error code (3) naming the numbers when it does not fit.
+// before anything is launched (relapse/pipeline/memory_plan.h), one table per
+// stage (training, unlearning, quantization per precision, evaluation) in
+// bytes per rank at the chosen DP × TP and precision, against the budget, and
+// which stage is the peak. Exits with the config error code (3) naming the
+// stage and its numbers when a stage that `relapse run` executes does not fit.
 #include <iostream>
 
 #include "commands.h"
@@ -23,8 +24,8 @@ void cmd_plan_register(CLI::App& app, CommandRun& run) {
   auto a = std::make_shared<PlanArgs>();
   CLI::App* c = app.add_subcommand(
       "plan",
-      "Memory per rank of CONFIG's unlearning step (weights, gradients, AdamW, reference, "
-      "activations) against the budget; exit 3 when it does not fit");
+      "Memory per rank of each stage of CONFIG (training, unlearning, quantization per "
+      "precision, evaluation) against the budget; exit 3 naming the stage that does not fit");
   c->add_option("config", a->file, "YAML config file (configs/models/llama2-7b.yaml, ...)")
       ->required();
   c->add_option("--set", a->sets, "Override: section.key=value (repeatable; later wins)");
@@ -37,7 +38,7 @@ void cmd_plan_register(CLI::App& app, CommandRun& run) {
       const int ranks = a->ranks > 0             ? a->ranks
                         : cfg.parallel.ranks > 0 ? cfg.parallel.ranks
                                                  : rt.world_size();
-      const pipeline::MemoryPlan p = pipeline::memory_plan(cfg, ranks);
+      const pipeline::MemoryPlan p = pipeline::memory_plan(cfg, ranks, pipeline::Stage::kEval);
       if (rt.rank() == 0) std::cout << pipeline::memory_plan_text(p) << std::flush;
       pipeline::memory_plan_require_fit(p);
       return 0;

@@ -1,5 +1,6 @@
-// src/pipeline/memory_plan.cpp — bytes per rank of a config's unlearning step
-// (relapse/pipeline/memory_plan.h), counted from what OUR code allocates:
+// src/pipeline/memory_plan.cpp — bytes per rank of a config's training and
+// unlearning steps and the plan over every stage (relapse/pipeline/memory_plan.h;
+// quantization and evaluation in memory_plan_stages.cpp), counted from what OUR code allocates:
 // the parameter shards of src/model/tp_layers.cpp, AdamW's two moments
 // (src/unlearn/trainer.cpp), the frozen reference copy (reference_model_copy),
 // and the tensors autograd saves in src/model/llama.cpp and src/unlearn/losses.cpp.
@@ -27,32 +28,33 @@
 //   vocab-parallel log-softmax.
 //   Total 22,668,387,840 B = 21.11 GiB per rank: fits an 80 GB GPU.
 //
-// Not counted (the plan is the unlearning step of the published and released
-// losses): SURE's extra saliency passes, the pretrain / fine-tune stages
-// (one pass, no reference: larger only with a much larger batch), the evaluation's model.dtype
-// clones and the quantization diagnostics the pipeline keeps of the target (GPTQ/AWQ weights and
-// codes per precision), allocator fragmentation, a CUDA context and communication buffers. The
-// released-loss and KL heads are counted from reading losses.cpp; the published GA/NPO heads and KL
-// are measured (test).
+// The training stage (pretrain, fine-tune of target / retrain) is the same
+// step with one pass and the language-model head (GA's published head: the
+// logits, their fp32 copy and log-probs), no reference, and the models the
+// pipeline holds meanwhile (the base model; the target while the retrain
+// model trains). Not counted: SURE's extra saliency passes, allocator
+// fragmentation, a CUDA context and communication buffers. The released-loss
+// and KL heads are counted from reading losses.cpp; the published GA/NPO
+// heads and KL are measured (test).
 #include "relapse/pipeline/memory_plan.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 
+#include "memory_plan_internal.h"
 #include "relapse/core/error.h"
 #include "relapse/data/synth.h"
 #include "relapse/model/presets.h"
 #include "relapse/model/tokenizer.h"
 #include "relapse/unlearn/losses.h"
+#include "stages.h"
 
 namespace relapse::pipeline {
 
 namespace fs = std::filesystem;
 
-namespace {
+namespace plan_detail {
 
 int64_t dtype_bytes(const std::string& name) {
   if (name == "float32") return 4;
@@ -79,12 +81,12 @@ std::string gib(int64_t bytes) {
   return s.str();
 }
 
-// Parameters of the whole model (unpadded vocabulary) and of one TP shard
-// (vocabulary padded to a multiple of TP, KV heads replicated when fewer than
-// TP; norms and row-parallel biases replicated), as tp_layers.cpp builds them.
-struct ParamCount {
-  int64_t total = 0, per_rank = 0, largest = 0;  // largest: one tensor on this rank
-};
+LocalDims local_dims(const model::LlamaConfig& c, int64_t tp) {
+  const int64_t D = c.head_dim_or_default(), kv = c.num_key_value_heads;
+  const int64_t reps = kv < tp ? tp / kv : 1;
+  return {c.num_attention_heads * D / tp, kv * D * reps / tp, c.intermediate_size / tp,
+          ceil_div(c.vocab_size, tp)};
+}
 
 ParamCount param_count(const model::LlamaConfig& c, int64_t tp) {
   const int64_t H = c.hidden_size, F = c.intermediate_size, D = c.head_dim_or_default();
@@ -95,32 +97,28 @@ ParamCount param_count(const model::LlamaConfig& c, int64_t tp) {
   if (c.attention_bias) layer += nh * D + 2 * kv * D + H;
   if (c.mlp_bias) layer += 2 * F + H;
   p.total = heads * V * H + c.num_hidden_layers * layer + H;
-  const int64_t reps = kv < tp ? tp / kv : 1;
-  const int64_t v_l = ceil_div(V, tp), q_l = nh * D / tp, kv_l = kv * D * reps / tp, f_l = F / tp;
-  int64_t lay = H * (2 * q_l + 2 * kv_l + 3 * f_l) + 2 * H;
-  if (c.attention_bias) lay += q_l + 2 * kv_l + H;
-  if (c.mlp_bias) lay += 2 * f_l + H;
-  p.per_rank = heads * v_l * H + c.num_hidden_layers * lay + H;
-  p.largest = std::max({v_l * H, f_l * H, q_l * H});
+  const LocalDims l = local_dims(c, tp);
+  int64_t lay = H * (2 * l.q + 2 * l.kv + 3 * l.f) + 2 * H;
+  if (c.attention_bias) lay += l.q + 2 * l.kv + H;
+  if (c.mlp_bias) lay += 2 * l.f + H;
+  p.per_rank = heads * l.v * H + c.num_hidden_layers * lay + H;
+  p.largest = std::max({l.v * H, l.f * H, l.q * H});
+  p.linears = c.num_hidden_layers * H * (2 * l.q + 2 * l.kv + 3 * l.f);
+  p.linear_full = std::max(H * nh * D, H * F);
   return p;
 }
 
-// The tensors autograd keeps for one forward pass of `rows` × `T` tokens
-// through the decoder (llama.cpp), at parameter/activation size P bytes:
-//   RMSNorm: x in fp32 (the input itself when fp32, a copy when bf16; pow
-//     saves it), the normalised h·rsqrt cast back (P; weight·h saves it), the
-//     output (P; the next linear saves its input), rsqrt [n,1] fp32 →
-//     (4 + 2P)·n·H + 4n, twice per layer and once at the end (libtorch 1.13
-//     kept one more fp32 [n, H] in the pow/mean/mul chain; 2.11 does not,
-//     measured with the allocator's reports in tests/pipeline/test_memory_plan.cpp);
-//   attention: q, k, v (RoPE's products and the fused kernel save them), the
-//     output (the kernel saves it; laid out [rows, T, heads, D], it is also
-//     the o_proj input) → 4·P·n·heads_local·D; the fused kernel (at::scaled_
-//     dot_product_attention, flash) keeps the fp32 log-sum-exp per query row
-//     instead of the [rows, heads, T, T] scores → 4·rows·heads_local·T;
-//   MLP: gate out (silu saves it), silu(gate), up (mul saves both), their
-//     product (down_proj saves it) → 4·P·n·F_local;
-//   RoPE cos/sin [rows, T, D] (the muls save them) → 2·P·n·D.
+void stage_add(StagePlan& s, const std::string& what, int64_t bytes, const std::string& how) {
+  s.items.push_back({what, bytes, how});
+  s.total += bytes;
+}
+
+}  // namespace plan_detail
+
+using namespace plan_detail;
+
+namespace {
+
 struct PassBytes {
   int64_t decoder = 0;   // saved by the decoder layers, final norm, RoPE
   int64_t logits = 0;    // [rows, T, V_local] at P
@@ -130,7 +128,8 @@ struct PassBytes {
   std::string how;
 };
 
-PassBytes pass_bytes(const model::LlamaConfig& c, int64_t tp, int64_t rows, int64_t T, int64_t P) {
+PassBytes pass_bytes(const model::LlamaConfig& c, int64_t tp, int64_t rows, int64_t T, int64_t P,
+                     bool checkpointing) {
   const int64_t n = rows * T, H = c.hidden_size, D = c.head_dim_or_default();
   const int64_t heads_l = c.num_attention_heads / tp, f_l = c.intermediate_size / tp;
   const int64_t v_l = ceil_div(c.vocab_size, tp);
@@ -139,7 +138,15 @@ PassBytes pass_bytes(const model::LlamaConfig& c, int64_t tp, int64_t rows, int6
   const int64_t scores = 4 * rows * heads_l * T;  // the fused kernel's log-sum-exp
   const int64_t mlp = 4 * P * n * f_l;
   PassBytes b;
-  b.decoder = c.num_hidden_layers * (2 * norm + attn + scores + mlp) + norm + 2 * P * n * D;
+  const int64_t layer = 2 * norm + attn + scores + mlp;
+  // parallel.activation_checkpointing (issue 18): the forward keeps only each
+  // decoder layer's input hidden state [rows, T, H] at P; the backward
+  // recomputes one layer at a time, whose saved tensors (`layer`) then exist
+  // for that one layer. Formula from the design, not measured yet (the
+  // checkpointed model lands separately).
+  b.decoder =
+      (checkpointing ? c.num_hidden_layers * P * n * H + layer : c.num_hidden_layers * layer) +
+      norm + 2 * P * n * D;
   b.logits = P * n * v_l;
   b.logp = 4 * rows * (T - 1) * v_l;
   b.full = 4 * n * v_l;
@@ -149,9 +156,14 @@ PassBytes pass_bytes(const model::LlamaConfig& c, int64_t tp, int64_t rows, int6
   // (tp_cross_entropy.cpp): two temporaries (measured at TP 2).
   b.head_tmp = (tp > 1 ? 2 : 1) * b.logp;
   std::ostringstream s;
-  s << c.num_hidden_layers << " layers x (norms " << gib(2 * norm) << " + attention " << gib(attn)
-    << " + fused attention " << gib(scores) << " + mlp " << gib(mlp) << ") + final norm, RoPE; "
-    << rows << " rows x " << T << " tokens";
+  if (checkpointing)
+    s << "checkpointed: " << c.num_hidden_layers << " layer inputs x " << gib(P * n * H)
+      << " + one layer recomputed (";
+  else
+    s << c.num_hidden_layers << " layers x (";
+  s << "norms " << gib(2 * norm) << " + attention " << gib(attn) << " + fused attention "
+    << gib(scores) << " + mlp " << gib(mlp) << ") + final norm, RoPE; " << rows << " rows x " << T
+    << " tokens";
   b.how = s.str();
   return b;
 }
@@ -209,23 +221,162 @@ StepPeak step_peak(const PassBytes& b, unlearn::Objective o, unlearn::LossVarian
   return best;
 }
 
-int64_t node_ram_bytes() {
-  std::ifstream in("/proc/meminfo");
-  std::string key;
-  int64_t kb = 0;
-  std::string unit;
-  while (in >> key >> kb >> unit)
-    if (key == "MemTotal:") return kb * 1024;
-  return 0;
+std::string params_how(int copies, int64_t N, const std::string& prec) {
+  std::ostringstream s;
+  s << copies << " x " << N << " params/rank x " << dtype_bytes(prec) << " B (" << prec << ")";
+  return s.str();
 }
 
-// Ranks sharing this node: the launcher's local size, else all the plan's ranks.
-int ranks_on_node(int ranks) {
-  for (const char* k : {"OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS", "SLURM_NTASKS_PER_NODE"}) {
-    const char* v = std::getenv(k);
-    if (v && std::atoi(v) > 0) return std::atoi(v);
+// One optimizer step of `rows` × T tokens per micro-batch: weights,
+// gradients, AdamW, activations and logits at `peak`, or the optimizer
+// step itself (gradients + AdamW's sqrt(v) and its quotient of the largest
+// parameter) when that is larger. Gradients coexist with the forward /
+// backward peak only from the second micro-batch on (zero_grad sets them to
+// none).
+void add_step_items(const PlanCtx& x, StagePlan& s, const std::string& prec, int micro,
+                    const PassBytes& pb, const StepPeak& peak, int64_t rows) {
+  const int64_t P = dtype_bytes(prec), N = x.pc.per_rank;
+  stage_add(s, "weights", P * N, params_how(1, N, prec));
+  const int64_t step_phase = P * N + 2 * P * x.pc.largest;
+  const bool grads_at_peak = micro > 1;
+  const int64_t act_phase = peak.activations + peak.logits + (grads_at_peak ? P * N : 0);
+  if (act_phase >= step_phase) {
+    stage_add(s, "gradients", grads_at_peak ? P * N : 0,
+              grads_at_peak ? params_how(1, N, prec) + " (from micro-batch 2 on)"
+                            : "none yet at the peak (micro_batches 1; " + gib(P * N) +
+                                  " once back-propagated)");
+    s.moment += ": " + peak.where;
+  } else {
+    stage_add(s, "gradients", P * N, params_how(1, N, prec));
+    s.moment += ": optimizer step";
   }
-  return std::max(1, ranks);
+  if (x.cfg->parallel.shard_optimizer && x.dp > 1) {
+    // ZeRO-1 (unlearn/grad_sync.h): whole parameters dealt largest first to
+    // the least-loaded DP rank, so no rank holds more than N/DP plus the
+    // largest parameter.
+    const int64_t share = std::min(N, ceil_div(N, x.dp) + x.pc.largest);
+    stage_add(s, "optimizer", 2 * P * share,
+              "AdamW exp_avg + exp_avg_sq of this rank's ZeRO-1 share (<= N/" +
+                  std::to_string(x.dp) +
+                  " + the largest parameter): " + params_how(2, share, prec));
+  } else {
+    stage_add(s, "optimizer", 2 * P * N, "AdamW exp_avg + exp_avg_sq: " + params_how(2, N, prec));
+  }
+  if (act_phase >= step_phase) {
+    const int64_t passes = pb.decoder > 0 ? peak.activations / pb.decoder : 0;
+    stage_add(s, "activations", peak.activations,
+              std::to_string(passes) + " pass(es) x " + gib(pb.decoder) + ": " + pb.how);
+    std::ostringstream h;
+    h << "logits [" << rows << ", " << x.cfg->data.max_len << ", "
+      << ceil_div(x.shape.vocab_size, x.tp) << "] x " << P
+      << " B and the loss's fp32 log-probs, at " << peak.where;
+    stage_add(s, "logits", peak.logits, h.str());
+  } else {
+    stage_add(s, "adamw temporaries", 2 * P * x.pc.largest,
+              "sqrt(v) and its quotient for the largest tensor (" + std::to_string(x.pc.largest) +
+                  " elements)");
+  }
+}
+
+// Rows of the largest micro-batch on a rank (loops.cpp: rank_share of the
+// global batch, then of the rank's rows over the micro-batches).
+int64_t micro_rows(int batch, int64_t dp, int micro) {
+  return ceil_div(ceil_div(batch, dp), std::max(1, micro));
+}
+
+StagePlan plan_unlearn_stage(const PlanCtx& x) {
+  const RelapseConfig& cfg = *x.cfg;
+  const UnlearnSection& u = cfg.unlearn;
+  const int64_t P = dtype_bytes(u.precision), N = x.pc.per_rank;
+  const int64_t Pt = dtype_bytes(cfg.train.stage.precision);
+  const int64_t rows = micro_rows(u.batch_size, x.dp, u.micro_batches);
+  const PassBytes pb =
+      pass_bytes(x.shape, x.tp, rows, cfg.data.max_len, P, cfg.parallel.activation_checkpointing);
+  // The method with the largest step (a reference model and a retain pass cost most).
+  std::vector<std::string> methods = u.methods;
+  methods.insert(methods.end(), u.sure.methods.begin(), u.sure.methods.end());
+  const unlearn::LossVariant variant = unlearn::loss_variant_from_name(u.variant);
+  StepPeak peak;
+  std::string method = "none";
+  bool ref = false;
+  int64_t best = -1;
+  for (const auto& m : methods) {
+    const unlearn::Objective o = unlearn::objective_from_name(m);
+    StepPeak sp = step_peak(pb, o, variant);
+    const int64_t bytes = sp.activations + sp.logits + (unlearn::objective_uses_ref(o) ? P * N : 0);
+    if (bytes > best) {
+      best = bytes;
+      peak = sp;
+      method = unlearn::objective_name(o);
+      ref = unlearn::objective_uses_ref(o);
+    }
+  }
+  StagePlan s;
+  s.name = "unlearning";
+  s.moment = "unlearning step (" + method + ", " + u.variant + ")";
+  add_step_items(x, s, u.precision, u.micro_batches, pb, peak, rows);
+  stage_add(s, "reference", ref ? P * N : 0,
+            ref ? "frozen copy for " + method + ": " + params_how(1, N, u.precision)
+                : method + " needs no reference model");
+  stage_add(s, "resident models", 2 * Pt * N,
+            "target + retrain kept by the pipeline for evaluation: " +
+                params_how(2, N, cfg.train.stage.precision));
+  return s;
+}
+
+// The pretraining of the base LM (model.path empty) and the fine-tuning of
+// target / retrain (not given): the largest of their steps. lm_train runs one
+// pass with the LM loss (GA's published head, step_peak of kGA).
+StagePlan plan_train_stage(const PlanCtx& x, std::string& why_not) {
+  const RelapseConfig& cfg = *x.cfg;
+  const int64_t N = x.pc.per_rank;
+  const bool need_base = cfg.train.target.empty() || cfg.train.retrain.empty();
+  const bool pretrain = need_base && cfg.model.path.empty() && cfg.pretrain.epochs > 0;
+  const bool ft = cfg.train.stage.epochs > 0;
+  const bool ft_target = ft && cfg.train.target.empty(),
+             ft_retrain = ft && cfg.train.retrain.empty();
+  StagePlan best;
+  best.name = "training";
+  best.moment = "pretraining / fine-tuning target and retrain";
+  auto consider = [&](const char* what, const TrainStageSection& t, int64_t resident,
+                      const std::string& resident_how) {
+    const int64_t P = dtype_bytes(t.precision);
+    const int64_t rows = micro_rows(t.batch_size, x.dp, t.micro_batches);
+    const PassBytes pb =
+        pass_bytes(x.shape, x.tp, rows, cfg.data.max_len, P, cfg.parallel.activation_checkpointing);
+    StepPeak peak = step_peak(pb, unlearn::Objective::kGA, unlearn::LossVariant::kPublished);
+    if (peak.where == std::string("forget loss (forward)")) peak.where = "LM loss (forward)";
+    StagePlan s;
+    s.name = "training";
+    s.moment = std::string(what) + " step";
+    add_step_items(x, s, t.precision, t.micro_batches, pb, peak, rows);
+    stage_add(s, "resident models", resident, resident_how);
+    if (s.total > best.total) best = s;
+  };
+  const int64_t Pb = dtype_bytes(cfg.pretrain.precision),
+                Pt = dtype_bytes(cfg.train.stage.precision);
+  if (pretrain) consider("pretraining", cfg.pretrain, 0, "none");
+  if (ft_target)
+    consider("fine-tuning the target", cfg.train.stage, Pb * N,
+             "the base model: " + params_how(1, N, cfg.pretrain.precision));
+  if (ft_retrain)
+    consider("fine-tuning the retrain model", cfg.train.stage, Pb * N + Pt * N,
+             "the base model and the target: " + gib(Pb * N) + " + " + gib(Pt * N));
+  if (!pretrain && !ft_target && !ft_retrain)
+    why_not = "train.target and train.retrain are given (or no training epochs)";
+  return best;
+}
+
+PlanCtx plan_ctx(const RelapseConfig& cfg, MemoryPlan& p, Stage last) {
+  PlanCtx x;
+  x.cfg = &cfg;
+  x.shape = p.shape;
+  x.tp = p.tp;
+  x.dp = p.dp;
+  x.pc = param_count(p.shape, p.tp);
+  x.trains = last >= Stage::kTrain;
+  x.unlearns = last >= Stage::kUnlearn && !unlearn_grid(cfg.unlearn).empty();
+  return x;
 }
 
 }  // namespace
@@ -252,7 +403,7 @@ model::LlamaConfig memory_plan_shape(const RelapseConfig& cfg) {
   return model::model_preset(cfg.model.preset, data::synth_vocab_size(sc));
 }
 
-MemoryPlan memory_plan(const RelapseConfig& cfg, int ranks) {
+MemoryPlan memory_plan(const RelapseConfig& cfg, int ranks, Stage last) {
   MemoryPlan p;
   p.model = cfg.model.path.empty() ? "preset " + cfg.model.preset : cfg.model.path;
   if (!cfg.model.path.empty() && !fs::exists(cfg.model.path + "/config.json"))
@@ -263,134 +414,55 @@ MemoryPlan memory_plan(const RelapseConfig& cfg, int ranks) {
   RELAPSE_CHECK_CONFIG(p.ranks % p.tp == 0, "memory plan: parallel.tp = ", p.tp,
                        " does not divide the ", p.ranks, " ranks");
   p.dp = p.ranks / p.tp;
-  const model::LlamaConfig& c = p.shape;
-  const ParamCount pc = param_count(c, p.tp);
-  p.params_total = pc.total;
-  p.params_per_rank = pc.per_rank;
-  const int64_t N = pc.per_rank;
-  const int64_t P = dtype_bytes(cfg.unlearn.precision);
-  const int64_t Pt = dtype_bytes(cfg.train.stage.precision);
-  const UnlearnSection& u = cfg.unlearn;
-  // Rows of the largest micro-batch on a rank (loops.cpp: rank_share of the
-  // global batch, then of the rank's rows over the micro-batches).
-  const int64_t rows = ceil_div(ceil_div(u.batch_size, p.dp), std::max(1, u.micro_batches));
-  const int64_t T = cfg.data.max_len;
-  const PassBytes pb = pass_bytes(c, p.tp, rows, T, P);
-  // The method with the largest step (a reference model and a retain pass cost most).
-  std::vector<std::string> methods = u.methods;
-  methods.insert(methods.end(), u.sure.methods.begin(), u.sure.methods.end());
-  const unlearn::LossVariant variant = unlearn::loss_variant_from_name(u.variant);
-  StepPeak peak;
-  std::string method;
-  bool ref = false;
-  int64_t best = -1;
-  for (const auto& m : methods) {
-    const unlearn::Objective o = unlearn::objective_from_name(m);
-    StepPeak s = step_peak(pb, o, variant);
-    const int64_t bytes = s.activations + s.logits + (unlearn::objective_uses_ref(o) ? P * N : 0);
-    if (bytes > best) {
-      best = bytes;
-      peak = s;
-      method = unlearn::objective_name(o);
-      ref = unlearn::objective_uses_ref(o);
-    }
+  const PlanCtx x = plan_ctx(cfg, p, last);
+  p.params_total = x.pc.total;
+  p.params_per_rank = x.pc.per_rank;
+  // Which stages pipeline_run executes up to `last` (run.cpp): training
+  // whenever it gets past the data; unlearning for a non-empty grid up to
+  // kUnlearn; quantization and evaluation at kEval (evaluation also of the
+  // retrain model under unlearn.stop_rule).
+  std::string why;
+  StagePlan train = plan_train_stage(x, why);
+  train.runs = x.trains && why.empty();
+  train.why_not = !x.trains ? "the run stops after the data" : why;
+  p.stages.push_back(std::move(train));
+  StagePlan un = plan_unlearn_stage(x);
+  un.runs = x.unlearns;
+  un.why_not = last < Stage::kUnlearn ? "the run stops before unlearning"
+                                      : "unlearn.methods / lrs are empty";
+  p.stages.push_back(std::move(un));
+  for (const quant::QuantSpec& spec : quant::quant_specs(cfg.quantize)) {
+    StagePlan q = plan_quant_stage(x, spec);
+    q.runs = last == Stage::kEval;
+    q.why_not = "the run stops before evaluation";
+    p.stages.push_back(std::move(q));
   }
-  const std::string pn = cfg.unlearn.precision;
-  auto params_how = [&](int copies, const std::string& prec) {
-    std::ostringstream s;
-    s << copies << " x " << N << " params/rank x " << dtype_bytes(prec) << " B (" << prec << ")";
-    return s.str();
-  };
-  p.items.push_back({"weights", P * N, params_how(1, pn)});
-  // Gradients coexist with the forward/backward peak only from the second
-  // micro-batch on (zero_grad sets them to none); with one micro-batch the
-  // larger of the two moments is taken: the activation peak, or the
-  // optimizer step (gradients + AdamW's sqrt(v) and its quotient of the
-  // largest parameter).
-  const int64_t step_phase = P * N + 2 * P * pc.largest;
-  const bool grads_at_peak = u.micro_batches > 1;
-  const int64_t act_phase = peak.activations + peak.logits + (grads_at_peak ? P * N : 0);
-  p.stage = "unlearning step (" + method + ", " + u.variant + ")";
-  if (act_phase >= step_phase) {
-    p.items.push_back({"gradients", grads_at_peak ? P * N : 0,
-                       grads_at_peak ? params_how(1, pn) + " (from micro-batch 2 on)"
-                                     : "none yet at the peak (micro_batches 1; " + gib(P * N) +
-                                           " once back-propagated)"});
-    p.stage += ": " + peak.where;
-  } else {
-    p.items.push_back({"gradients", P * N, params_how(1, pn)});
-    p.stage += ": optimizer step";
+  StagePlan ev = plan_eval_stage(x);
+  ev.runs = last == Stage::kEval || (cfg.unlearn.stop_rule && last >= Stage::kUnlearn);
+  ev.why_not = "the run stops before evaluation";
+  p.stages.push_back(std::move(ev));
+  plan_budget(cfg, p.ranks, p.budget, p.budget_source);
+  for (size_t i = 0; i < p.stages.size(); ++i) {
+    StagePlan& s = p.stages[i];
+    if (s.runs) s.why_not.clear();
+    s.fits = p.budget <= 0 || s.total <= p.budget;
+    if (!s.runs) continue;
+    p.fits = p.fits && s.fits;
+    if (p.peak < 0 || s.total > p.stages[p.peak].total) p.peak = static_cast<int>(i);
   }
-  p.items.push_back({"optimizer", 2 * P * N, "AdamW exp_avg + exp_avg_sq: " + params_how(2, pn)});
-  p.items.push_back({"reference", ref ? P * N : 0,
-                     ref ? "frozen copy for " + method + ": " + params_how(1, pn)
-                         : method + " needs no reference model"});
-  if (act_phase >= step_phase) {
-    const int64_t passes = pb.decoder > 0 ? peak.activations / pb.decoder : 0;
-    p.items.push_back({"activations", peak.activations,
-                       std::to_string(passes) + " pass(es) x " + gib(pb.decoder) + ": " + pb.how});
-    std::ostringstream s;
-    s << "logits [" << rows << ", " << T << ", " << ceil_div(c.vocab_size, p.tp) << "] x " << P
-      << " B and the loss's fp32 log-probs, at " << peak.where;
-    p.items.push_back({"logits", peak.logits, s.str()});
-  } else {
-    p.items.push_back({"adamw temporaries", 2 * P * pc.largest,
-                       "sqrt(v) and its quotient for the largest tensor (" +
-                           std::to_string(pc.largest) + " elements)"});
+  if (p.peak >= 0) {
+    const StagePlan& s = p.stages[p.peak];
+    p.items = s.items;
+    p.stage = s.moment;
+    p.total = s.total;
   }
-  p.items.push_back({"resident models", 2 * Pt * N,
-                     "target + retrain kept by the pipeline for evaluation: " +
-                         params_how(2, cfg.train.stage.precision)});
-  for (const auto& it : p.items) p.total += it.bytes;
-  // Budget: the configured memory, else this node's RAM shared by its ranks.
-  if (cfg.parallel.memory_gib > 0) {
-    p.budget = static_cast<int64_t>(cfg.parallel.memory_gib * 1024.0 * 1024.0 * 1024.0);
-    p.budget_source = "parallel.memory_gib";
-  } else if (int64_t ram = node_ram_bytes(); ram > 0) {
-    const int local = ranks_on_node(p.ranks);
-    p.budget = ram / local;
-    p.budget_source =
-        "RAM " + gib(ram) + " (/proc/meminfo) / " + std::to_string(local) + " ranks on the node";
-  } else {
-    p.budget_source = "unknown (set parallel.memory_gib)";
-  }
-  p.fits = p.budget <= 0 || p.total <= p.budget;
   return p;
 }
 
-std::string memory_plan_text(const MemoryPlan& p) {
-  std::ostringstream s;
-  const model::LlamaConfig& c = p.shape;
-  s << "memory plan: " << p.model << " (" << c.num_hidden_layers << " layers, d " << c.hidden_size
-    << ", " << c.num_attention_heads << " heads, " << c.num_key_value_heads << " KV heads, ffn "
-    << c.intermediate_size << ", vocab " << c.vocab_size << "; " << p.params_total << " params, "
-    << p.params_per_rank << " per rank)\n";
-  s << "ranks " << p.ranks << " = DP " << p.dp << " x TP " << p.tp << "; peak: " << p.stage << "\n";
-  for (const auto& it : p.items) {
-    std::string name = it.what;
-    name.resize(std::max<size_t>(name.size(), 18), ' ');
-    std::string b = gib(it.bytes);
-    b.insert(0, b.size() < 11 ? 11 - b.size() : 0, ' ');
-    s << "  " << name << b << "  " << it.how << "\n";
-  }
-  s << "  total per rank    " << gib(p.total) << " of " << (p.budget > 0 ? gib(p.budget) : "?")
-    << " (" << p.budget_source << "): " << (p.fits ? "fits" : "DOES NOT FIT") << "\n";
-  return s.str();
-}
-
-void memory_plan_require_fit(const MemoryPlan& p) {
-  if (p.fits) return;
-  std::vector<MemoryItem> items = p.items;
-  std::sort(items.begin(), items.end(),
-            [](const MemoryItem& a, const MemoryItem& b) { return a.bytes > b.bytes; });
-  std::string largest;
-  for (size_t i = 0; i < std::min<size_t>(3, items.size()); ++i)
-    largest += (i ? ", " : "") + items[i].what + " " + gib(items[i].bytes);
-  RELAPSE_THROW(ExitCode::kConfig, "memory plan: ", p.model, " needs ", gib(p.total), " per rank (",
-                p.stage, ") but has ", gib(p.budget), " (", p.budget_source, ") at DP ", p.dp,
-                " x TP ", p.tp, "; largest: ", largest,
-                ". Use a larger parallel.tp (or more ranks), fewer rows per micro-batch "
-                "(unlearn.micro_batches), or set parallel.memory_gib if the budget is wrong");
+const StagePlan* memory_plan_find(const MemoryPlan& p, const std::string& name) {
+  for (const auto& s : p.stages)
+    if (s.name.compare(0, name.size(), name) == 0) return &s;
+  return nullptr;
 }
 
 }  // namespace relapse::pipeline

@@ -1,0 +1,237 @@
+// src/pipeline/memory_plan_stages.cpp — the memory plan's quantization and
+// evaluation stages (memory_plan_internal.h), counted from what our code
+// allocates, per rank:
+//
+// Both stages hold the pipeline's resident models (stage_eval in run.cpp):
+// target + retrain (train.precision) and, when unlearning runs, the unlearned
+// model being evaluated (unlearn.precision); the model evaluated / quantized
+// is a model_clone in model.dtype (Pd bytes). With quantize.diagnostics the
+// run keeps, per GPTQ/AWQ/bitsandbytes precision, the target's quantized
+// weights and their uint8 codes (ctx.target_weights / target_quant).
+//
+// Quantization, beyond those (quant_apply, src/quant/*):
+//   RTN (quantize_model.cpp, rtn.cpp), one weight at a time: the whole weight
+//     gathered over TP (Pd, TP > 1), its fp32 copy, the fp32 codes and
+//     dequantized groups, the dequantized weight in Pd → full × (Pd + 12 + Pd);
+//   GPTQ (gptq_model.cpp, gptq.cpp): every local calibration window's decoder
+//     inputs h [S, H] and RoPE cos/sin [S, D] in Pd; the Hessian of the largest
+//     input (down_proj's F × F) as a double-double (sum + lo, fp64) while
+//     GptqHessian::add runs: x^T x and TwoSum's six fp64 temporaries live in
+//     one statement → 9 × 8 in² bytes, plus the window's inputs in fp64
+//     (8 S in); or the solve: sum + lo (16 in²), H fp32 and its clone (8 in²),
+//     the fp64 Cholesky factor, its inverse and upper factor (24 in²) and
+//     Hinv (4 in²), W's fp32 copy (4 out·in, 8 while cast) — the larger of the
+//     two moments. At TP > 1 one gathered linear at a time (the whole weight
+//     and its Hessian on each rank), as the TP > 1 GPTQ of issue 18 runs it.
+//   AWQ (awq_model.cpp, awq.cpp; from reading, not measured): the inputs of
+//     q, o, gate and down captured for every local window (S (3H + F) Pd with
+//     o's input nh·D = H), the layer's inputs and outputs (2 S H Pd), and the
+//     scale search of the MLP group: its reference and candidate outputs (Pd),
+//     their fp32 copies and the fp64 difference (S H (2 Pd + 16)) and the
+//     gate/up weights cloned in Pd and fp32;
+//   bitsandbytes (bnb.cpp): per weight, its fp32 copy, uint8 codes, fp32
+//     absmax per block and the dequantized weight in Pd.
+//
+// Evaluation (muse_eval.cpp → inference.cpp), no autograd, the larger of:
+//   scoring (score_token_logprobs): eval.batch_size rows of at most
+//     data.max_len tokens; logits [B, T, V] in Pd with their fp32 copy, then
+//     that copy and the fp32 log-softmax [B, T−1, V] (TP > 1: the hidden
+//     states, the local logits, fp32 copy, x − max and its exp);
+//   generation (generate_greedy): eval.batch_size prompts of at most
+//     data.max_len tokens plus max(verbmem, knowmem)_max_new_tokens: the KV
+//     cache, reserved for every position, 2 × layers × B × kv_local × D ×
+//     positions × Pd, and the prefill's additive mask [B, 1, P, P] in Pd;
+//   each with one decoder layer's live tensors (the embedding output, its
+//   input, the attention residual, the norm's and down_proj's outputs:
+//   5 n H Pd; the MLP's gate, silu, up and product 4 n F_local Pd; RoPE
+//   2 n D Pd).
+#include <algorithm>
+#include <sstream>
+
+#include "memory_plan_internal.h"
+
+namespace relapse::pipeline::plan_detail {
+
+namespace {
+
+std::string str(std::initializer_list<std::string> parts) {
+  std::string s;
+  for (const auto& p : parts) s += p;
+  return s;
+}
+
+std::string n2s(int64_t v) {
+  return std::to_string(v);
+}
+
+int64_t model_bytes(const PlanCtx& x) {
+  return dtype_bytes(x.cfg->model.dtype) * x.pc.per_rank;
+}
+
+// The persistent diagnostics of the non-RTN precisions (target weights and codes).
+// quantizing: a GPTQ/AWQ/bnb pass is running (its codes not yet filtered).
+void add_diagnostics(const PlanCtx& x, StagePlan& s, bool quantizing) {
+  const QuantizeSection& q = x.cfg->quantize;
+  if (!q.diagnostics || !x.unlearns) return;
+  const int64_t specs =
+      static_cast<int64_t>(q.gptq.bits.size() + q.awq.bits.size() + q.bnb.formats.size());
+  const int64_t Pd = dtype_bytes(x.cfg->model.dtype);
+  // Under TP the passes return the codes of whole weights (quant/tp_layer.h)
+  // and each rank keeps the whole weights and codes of every TP-th decoder
+  // layer (quant/code_change_tp.h): ceil(L / TP) layers' whole linears, as
+  // many as the rank's shards of all L layers when TP divides L (a
+  // replicated KV head counted TP/KV times, a slight overcount).
+  const int64_t L = x.shape.num_hidden_layers;
+  const int64_t linears = x.pc.linears * x.tp / L * ceil_div(L, x.tp);
+  if (specs > 0)
+    stage_add(s, "quant diagnostics", specs * (Pd + 1) * linears,
+              str({n2s(specs), " GPTQ/AWQ/bnb precision(s) x the target's ", n2s(linears),
+                   " linear weights (whole, every TP-th layer) x (", n2s(Pd), " B + 1 B codes)"}));
+  // The precision being quantized holds every layer's codes until they are
+  // filtered (quant_apply returns them all): TP x the rank's linears x 1 B.
+  if (specs > 0 && x.tp > 1 && quantizing)
+    stage_add(
+        s, "codes before filtering", x.pc.linears * x.tp,
+        "the pass's codes of every whole linear, 1 B each, until each rank keeps its layers'");
+}
+
+// One decoder layer's live tensors in a no-grad forward of n tokens, at its
+// MLP (llama.cpp): the embedding output the DecoderInputs keep, the layer's
+// input, the attention residual h, the post-attention norm's output and
+// down_proj's output (5 n H), while gate, up, silu(gate) and their product
+// (4 n F_local) live in one expression; RoPE's cos/sin (2 n D).
+int64_t layer_moment(const PlanCtx& x, int64_t n) {
+  const int64_t Pd = dtype_bytes(x.cfg->model.dtype), H = x.shape.hidden_size;
+  return Pd * n * (5 * H + 4 * local_dims(x.shape, x.tp).f) +
+         2 * Pd * n * x.shape.head_dim_or_default();
+}
+
+}  // namespace
+
+void add_resident_eval_models(const PlanCtx& x, StagePlan& s) {
+  const RelapseConfig& cfg = *x.cfg;
+  const int64_t N = x.pc.per_rank, Pt = dtype_bytes(cfg.train.stage.precision);
+  int64_t b = 2 * Pt * N;
+  std::string how = str({"target + retrain: 2 x ", n2s(N), " params/rank x ", n2s(Pt), " B"});
+  if (x.unlearns) {
+    const int64_t Pu = dtype_bytes(cfg.unlearn.precision);
+    b += Pu * N;
+    how += str({" + the unlearned model x ", n2s(Pu), " B"});
+  }
+  stage_add(s, "resident models", b, how);
+}
+
+StagePlan plan_quant_stage(const PlanCtx& x, const quant::QuantSpec& spec) {
+  const RelapseConfig& cfg = *x.cfg;
+  const int64_t Pd = dtype_bytes(cfg.model.dtype), H = x.shape.hidden_size;
+  const int64_t F = x.shape.intermediate_size, D = x.shape.head_dim_or_default();
+  const int64_t qd = x.shape.num_attention_heads * D;
+  StagePlan s;
+  s.name = "quantization " + spec.label;
+  s.moment = "quantizing the model in model.dtype (" + spec.scheme + ")";
+  add_resident_eval_models(x, s);
+  stage_add(s, "quantized model", model_bytes(x),
+            str({"model_clone in ", cfg.model.dtype, ": ", n2s(x.pc.per_rank), " params/rank"}));
+  add_diagnostics(x, s, spec.method != quant::QuantMethod::kRtn);
+  const bool diag = cfg.quantize.diagnostics && x.unlearns;
+  const auto& mods = spec.modules;
+  auto has = [&](const char* k) { return std::find(mods.begin(), mods.end(), k) != mods.end(); };
+  int64_t full = x.pc.linear_full;  // the largest whole linear
+  if (has("embed_tokens") || has("lm_head")) full = std::max(full, x.shape.vocab_size * H);
+  switch (spec.method) {
+    case quant::QuantMethod::kRtn: {
+      if (diag)  // code_change_stats_model: the target cloned in model.dtype
+        stage_add(s, "target clone", model_bytes(x), "diagnostics' code changes vs the target");
+      stage_add(s, "rtn temporaries", full * (2 * Pd + 12),
+                str({"largest weight ", n2s(full), " x (", n2s(Pd),
+                     " gathered + 12 fp32 copy/codes/dequant + ", n2s(Pd), " written back)"}));
+      break;
+    }
+    case quant::QuantMethod::kGptq:
+    case quant::QuantMethod::kAwq: {
+      const CalibrationSection& c = cfg.quantize.calibration;
+      const int64_t n = ceil_div(c.n_samples, x.dp), S = c.seq_len;
+      if (diag)
+        stage_add(s, "weights before", Pd * x.pc.linears, "the linears' weights kept for codes");
+      stage_add(s, "calibration inputs", n * S * (H + 2 * D) * Pd,
+                str({n2s(n), " windows/rank x ", n2s(S), " tokens x (h ", n2s(H), " + cos/sin 2 x ",
+                     n2s(D), ") x ", n2s(Pd), " B"}));
+      if (spec.method == quant::QuantMethod::kGptq) {
+        const int64_t in = has("down_proj") ? std::max(F, H) : std::max(H, qd);
+        const int64_t out = has("down_proj") ? H : std::max(F, qd);
+        const int64_t add = 72 * in * in + 8 * S * in + layer_moment(x, S);
+        const int64_t solve = 52 * in * in + 8 * out * in;
+        const int64_t loop = 28 * in * in + 16 * out * in;
+        stage_add(s, "hessian", std::max({add, solve, loop}),
+                  str({"one linear's Hessian ", n2s(in), " x ", n2s(in), ": ",
+                       add >= std::max(solve, loop)
+                           ? "double-double sum + x^T x + TwoSum temporaries 72 in^2 + x fp64"
+                           : "Cholesky solve 52 in^2 + W fp32"}));
+      } else {
+        const int64_t feats = n * S * (2 * H + qd + F) * Pd + 2 * n * S * H * Pd;
+        const int64_t search = n * S * H * (2 * Pd + 16) + 2 * H * F * (Pd + 4);
+        stage_add(s, "awq statistics", feats,
+                  "inputs of q, o, gate, down and the layer's in/out, every local window");
+        stage_add(s, "awq search", search, "MLP scale search: outputs, fp32/fp64 losses, weights");
+      }
+      break;
+    }
+    case quant::QuantMethod::kBnb4:
+    case quant::QuantMethod::kLlmInt8: {
+      const int64_t block = spec.method == quant::QuantMethod::kBnb4 ? spec.bnb4.blocksize : H;
+      if (diag)
+        stage_add(s, "weights before", Pd * x.pc.linears, "the linears' weights kept for codes");
+      stage_add(s, "bnb temporaries", full * (5 + Pd) + 4 * ceil_div(full, block),
+                str({"largest weight ", n2s(full), " x (4 fp32 + 1 code + ", n2s(Pd),
+                     " dequant) + absmax"}));
+      break;
+    }
+  }
+  return s;
+}
+
+StagePlan plan_eval_stage(const PlanCtx& x) {
+  const RelapseConfig& cfg = *x.cfg;
+  const int64_t Pd = dtype_bytes(cfg.model.dtype), L = x.shape.num_hidden_layers;
+  const LocalDims ld = local_dims(x.shape, x.tp);
+  const int64_t B = cfg.eval.batch_size, T = cfg.data.max_len, n = B * T, n1 = B * (T - 1);
+  const int64_t cast = Pd == 4 ? 0 : 4;
+  StagePlan s;
+  s.name = "evaluation";
+  add_resident_eval_models(x, s);
+  stage_add(s, "evaluated model", model_bytes(x),
+            str({"model_clone in ", cfg.model.dtype, ": ", n2s(x.pc.per_rank), " params/rank"}));
+  add_diagnostics(x, s, false);
+  // Scoring: the head's moment or one decoder layer's, whichever is larger.
+  // TP 1: the logits [B, T, V] in Pd and their fp32 copy of T−1 positions
+  // live together in one statement; then the fp32 copy and its log-softmax
+  // (in fp32 the copy is the logits themselves: 4 n V + 4 n1 V). TP > 1
+  // (vocab_parallel_target_logprobs): the hidden states, the local logits,
+  // their fp32 copy, x − max and its exp.
+  const int64_t head = x.tp == 1 ? std::max(Pd * n * ld.v + cast * n1 * ld.v,
+                                            (cast ? 4 * n1 : 4 * n) * ld.v + 4 * n1 * ld.v)
+                                 : Pd * n * x.shape.hidden_size + (Pd + cast + 8) * n1 * ld.v;
+  const int64_t score = std::max(head, layer_moment(x, n));
+  // Generation: the KV cache of every layer, the prefill's mask and one layer.
+  const int64_t gen_new =
+      std::max(cfg.eval.verbmem_max_new_tokens, cfg.eval.knowmem_max_new_tokens);
+  const int64_t pos = T + gen_new;
+  const int64_t kv = 2 * L * B * ld.kv * pos * Pd;
+  const int64_t gen = kv + B * T * T * Pd + layer_moment(x, n);
+  if (score >= gen) {
+    s.moment = "scoring " + n2s(B) + " rows x " + n2s(T) + " tokens (Min-K%)";
+    stage_add(s, "scoring", score,
+              str({head >= layer_moment(x, n) ? "logits [" : "one decoder layer at [", n2s(B), ", ",
+                   n2s(T), ", ", n2s(ld.v), "] x ", n2s(Pd), " B + fp32 log-softmax"}));
+  } else {
+    s.moment =
+        str({"generating ", n2s(B), " prompts x (", n2s(T), " + ", n2s(gen_new), ") positions"});
+    stage_add(s, "kv cache", kv,
+              str({"2 x ", n2s(L), " layers x ", n2s(B), " rows x ", n2s(ld.kv),
+                   " (kv heads x D) x ", n2s(pos), " positions x ", n2s(Pd), " B"}));
+    stage_add(s, "prefill", gen - kv, "mask [B, 1, P, P] + one decoder layer's tensors");
+  }
+  return s;
+}
+
+}  // namespace relapse::pipeline::plan_detail
