@@ -33,11 +33,10 @@ void stage_quant_setup(RunContext& ctx, const CorpusData& d) {
   for (const auto& s : ctx.quant_specs) {
     needs = needs || s.needs_calibration();
     // Checked here, before any training, rather than when the first model is quantized.
-    RELAPSE_CHECK_CONFIG(s.method == quant::QuantMethod::kRtn || cfg.parallel.tp == 1,
+    RELAPSE_CHECK_CONFIG(s.method != quant::QuantMethod::kLlmInt8 || cfg.parallel.tp == 1,
                          "quantize: ", s.label,
-                         " needs parallel.tp = 1 (GPTQ, AWQ and the "
-                         "bitsandbytes emulations quantize the whole model on each rank; only "
-                         "RTN runs on tensor-parallel shards); got tp = ",
+                         " needs parallel.tp = 1 (the LLM.int8 emulation's matmul needs whole "
+                         "activation rows; RTN, GPTQ, AWQ, FP4 and NF4 run at any TP); got tp = ",
                          cfg.parallel.tp);
   }
   if (!needs) return;

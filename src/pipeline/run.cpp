@@ -16,6 +16,7 @@
 #include "relapse/pipeline/archive.h"
 #include "relapse/pipeline/memory_plan.h"
 #include "relapse/pipeline/report.h"
+#include "relapse/quant/code_change_tp.h"
 #include "relapse/quant/quantize_model.h"
 #include "stages.h"
 
@@ -88,25 +89,39 @@ ModelResult stage_eval(RunContext& ctx, CorpusData& d, const model::LlamaForCaus
       }
       quant::quant_apply(mm, spec, ctx.calib_ids, ctx.dp(), /*keep_codes=*/false);
     } else {
+      // The unquantized weights whole (gathered under TP, each KV head once),
+      // like the codes the passes return (quant/tp_layer.h); under TP each
+      // rank keeps only its layers' (quant/code_change_tp.h).
+      const model::TpContext tp = mm->tp();
+      auto whole_weights = [&](model::LlamaForCausalLM& x) {
+        std::vector<std::pair<std::string, torch::Tensor>> out;
+        for (auto& [name, w] : quant::rtn_model_weights(x, spec.rtn)) {
+          torch::Tensor whole = quant::rtn_full_weight(x, name, w.detach(), true);
+          if (quant::code_change_tp_keeps(name, tp)) out.emplace_back(name, whole.clone());
+        }
+        return out;
+      };
       std::vector<std::pair<std::string, torch::Tensor>> w_orig;
-      if (diag)
-        for (auto& [name, w] : quant::rtn_model_weights(mm, spec.rtn))
-          w_orig.emplace_back(name, w.detach().clone());
+      if (diag) w_orig = whole_weights(mm);
       std::vector<quant::LayerQuant> q =
           quant::quant_apply(mm, spec, ctx.calib_ids, ctx.dp(), /*keep_codes=*/diag);
+      std::vector<std::string> names;
+      for (const auto& l : q) names.push_back(l.name);
+      if (diag) quant::code_change_tp_filter(q, tp);
       if (diag && info.kind == "target") {
         ctx.target_quant[spec.label] = std::move(q);
         ctx.target_weights[spec.label] = std::move(w_orig);
       } else if (diag) {
         if (!ctx.target_quant.count(spec.label)) {  // the target was not evaluated in this run
           model::LlamaForCausalLM t = model_clone(*target, dt);
-          for (auto& [name, w] : quant::rtn_model_weights(t, spec.rtn))
-            ctx.target_weights[spec.label].emplace_back(name, w.detach().clone());
+          ctx.target_weights[spec.label] = whole_weights(t);
           ctx.target_quant[spec.label] = quant::quant_apply(t, spec, ctx.calib_ids, ctx.dp());
+          quant::code_change_tp_filter(ctx.target_quant[spec.label], tp);
         }
-        pe.code_change =
-            quant::quant_code_change(ctx.target_weights[spec.label], w_orig,
-                                     ctx.target_quant[spec.label], q, &pe.code_change_layers);
+        std::vector<std::pair<std::string, quant::CodeChangeStats>> mine;
+        quant::quant_code_change(ctx.target_weights[spec.label], w_orig,
+                                 ctx.target_quant[spec.label], q, &mine);
+        pe.code_change = quant::code_change_tp_gather(names, mine, tp, &pe.code_change_layers);
         pe.has_code_change = true;
       }
     }
@@ -138,8 +153,9 @@ RunResult pipeline_run(const RelapseConfig& cfg, Runtime&, Stage last,
   RELAPSE_CHECK_CONFIG(cfg.parallel.ranks == 0 || cfg.parallel.ranks == ctx.world,
                        "parallel.ranks = ", cfg.parallel.ranks, " but this run has ", ctx.world,
                        " ranks (launch it with that many, or set parallel.ranks = 0)");
-  // Refuse before anything is trained when the plan cannot fit (memory_plan.h).
-  memory_plan_require_fit(memory_plan(cfg, ctx.world));
+  // Refuse before anything is trained when a stage that runs up to `last`
+  // cannot fit (memory_plan.h): stages this run skips never refuse it.
+  memory_plan_require_fit(memory_plan(cfg, ctx.world, last));
   // The node-local rank of the world, not of `comm`: cells of a sweep side by
   // side on one node get different GPUs (and the NCCL communicators agree).
   ctx.device = device_resolve(cfg.run.device, device_world_local_rank());

@@ -18,6 +18,7 @@
 #include "relapse/core/log.h"
 #include "relapse/quant/calibration.h"
 #include "relapse/quant/model_passes.h"
+#include "relapse/quant/tp_layer.h"
 
 namespace relapse::quant {
 
@@ -46,10 +47,6 @@ std::vector<LayerQuant> awq_quantize_model(model::LlamaForCausalLM& m,
                                            Communicator* comm, bool keep_codes) {
   torch::NoGradGuard no_grad;
   awq_config_validate(o.c);
-  RELAPSE_CHECK_CONFIG(m->tp().size == 1,
-                       "AWQ needs the whole model on each rank (tensor "
-                       "parallel size ",
-                       m->tp().size, "): set parallel.tp = 1 for quantization");
   const int rank = comm ? comm->rank() : 0, size = comm ? comm->size() : 1;
   RELAPSE_CHECK_CONFIG(calib_ids.size(0) >= size, "AWQ: ", calib_ids.size(0),
                        " calibration samples cannot be shared "
@@ -63,8 +60,9 @@ std::vector<LayerQuant> awq_quantize_model(model::LlamaForCausalLM& m,
   std::vector<LayerQuant> out;
   const int64_t n_layers = static_cast<int64_t>(m->model->layers->size());
   for (int64_t l = 0; l < n_layers; ++l) {
-    auto layer = m->model->layers->ptr<model::LlamaDecoderLayerImpl>(l);
-    std::vector<LinearRef> all = layer_linears(m, l, rtn_linear_kinds());
+    LayerWork work(m, l);  // TP > 1: layer l gathered whole (tp_layer.h)
+    model::LlamaDecoderLayerImpl* layer = &work.layer();
+    std::vector<LinearRef> all = work.linears(rtn_linear_kinds());
     std::map<std::string, LinearRef*> by_kind;
     for (auto& r : all) by_kind[r.kind] = &r;
     // 0. The four distinct linear inputs (k/v see q's, up sees gate's), and
@@ -187,6 +185,7 @@ std::vector<LayerQuant> awq_quantize_model(model::LlamaForCausalLM& m,
       }
       out.push_back(std::move(lq));
     }
+    work.write_back();  // the scaled norms and the quantized linears
   }
   log_debug("AWQ ", o.c.bits, "-bit, group ", o.c.group_size, ": ", out.size(),
             " weights quantized");

@@ -10,6 +10,7 @@
 #include "relapse/core/error.h"
 #include "relapse/core/log.h"
 #include "relapse/quant/model_passes.h"
+#include "relapse/quant/tp_layer.h"
 
 namespace relapse::quant {
 
@@ -17,14 +18,12 @@ std::vector<LayerQuant> bnb4_quantize_model(model::LlamaForCausalLM& m, const Bn
                                             const std::vector<std::string>& modules,
                                             bool keep_codes) {
   torch::NoGradGuard no_grad;
-  RELAPSE_CHECK_CONFIG(m->tp().size == 1,
-                       "bitsandbytes emulation needs tensor parallel size 1, "
-                       "got ",
-                       m->tp().size);
   std::vector<LayerQuant> out;
   const int64_t n_layers = static_cast<int64_t>(m->model->layers->size());
   for (int64_t l = 0; l < n_layers; ++l) {
-    for (auto& r : layer_linears(m, l, modules)) {
+    // TP > 1: the blocks of 64 run over the whole HF tensor (tp_layer.h).
+    LayerWork work(m, l);
+    for (auto& r : work.linears(modules)) {
       LayerQuant lq;
       lq.name = r.name;
       lq.format = c.format == Bnb4Format::kNf4 ? "nf4" : "fp4";
@@ -34,6 +33,7 @@ std::vector<LayerQuant> bnb4_quantize_model(model::LlamaForCausalLM& m, const Bn
       if (!keep_codes) lq.result.codes = torch::Tensor();
       out.push_back(std::move(lq));
     }
+    work.write_back();
   }
   log_debug("bitsandbytes ", c.format == Bnb4Format::kNf4 ? "NF4" : "FP4", ": ", out.size(),
             " weights quantized");
@@ -44,7 +44,11 @@ std::vector<LayerQuant> llm_int8_quantize_model(model::LlamaForCausalLM& m, doub
                                                 const std::vector<std::string>& modules,
                                                 bool keep_codes) {
   torch::NoGradGuard no_grad;
-  RELAPSE_CHECK_CONFIG(m->tp().size == 1, "LLM.int8 emulation needs tensor parallel size 1, got ",
+  // Its matmul quantizes each activation row by the row's absmax over all
+  // input features, which a row-parallel shard does not see.
+  RELAPSE_CHECK_CONFIG(m->tp().size == 1,
+                       "LLM.int8 emulation needs tensor parallel size 1 (its outlier-decomposed "
+                       "matmul needs whole activation rows), got ",
                        m->tp().size);
   std::vector<LayerQuant> out;
   const int64_t n_layers = static_cast<int64_t>(m->model->layers->size());

@@ -11,6 +11,7 @@
 #include "relapse/core/log.h"
 #include "relapse/quant/calibration.h"
 #include "relapse/quant/model_passes.h"
+#include "relapse/quant/tp_layer.h"
 
 namespace relapse::quant {
 
@@ -36,10 +37,14 @@ LinearRef make_ref(const std::string& kind, const std::string& name, L& lin) {
 
 std::vector<LinearRef> layer_linears(model::LlamaForCausalLM& m, int64_t i,
                                      const std::vector<std::string>& modules) {
-  auto layer = m->model->layers->ptr<model::LlamaDecoderLayerImpl>(i);
+  return layer_linears(*m->model->layers->ptr<model::LlamaDecoderLayerImpl>(i), i, modules);
+}
+
+std::vector<LinearRef> layer_linears(model::LlamaDecoderLayerImpl& layer, int64_t i,
+                                     const std::vector<std::string>& modules) {
   const std::string p = "model.layers." + std::to_string(i) + ".";
-  auto& at = layer->self_attn;
-  auto& mlp = layer->mlp;
+  auto& at = layer.self_attn;
+  auto& mlp = layer.mlp;
   std::vector<LinearRef> all = {
       make_ref("q_proj", p + "self_attn.q_proj.weight", at->q_proj),
       make_ref("k_proj", p + "self_attn.k_proj.weight", at->k_proj),
@@ -98,10 +103,6 @@ std::vector<LayerQuant> gptq_quantize_model(model::LlamaForCausalLM& m,
                                             bool keep_codes) {
   torch::NoGradGuard no_grad;
   gptq_config_validate(o.c);
-  RELAPSE_CHECK_CONFIG(m->tp().size == 1,
-                       "GPTQ needs the whole model on each rank (tensor "
-                       "parallel size ",
-                       m->tp().size, "): set parallel.tp = 1 for quantization");
   const int rank = comm ? comm->rank() : 0, size = comm ? comm->size() : 1;
   RELAPSE_CHECK_CONFIG(calib_ids.size(0) >= size, "GPTQ: ", calib_ids.size(0),
                        " calibration samples cannot be shared "
@@ -114,8 +115,9 @@ std::vector<LayerQuant> gptq_quantize_model(model::LlamaForCausalLM& m,
   std::vector<LayerQuant> out;
   const int64_t n_layers = static_cast<int64_t>(m->model->layers->size());
   for (int64_t l = 0; l < n_layers; ++l) {
-    auto layer = m->model->layers->ptr<model::LlamaDecoderLayerImpl>(l);
-    std::vector<LinearRef> lin = layer_linears(m, l, o.modules);
+    LayerWork work(m, l);  // TP > 1: layer l gathered whole (tp_layer.h)
+    model::LlamaDecoderLayerImpl* layer = &work.layer();
+    std::vector<LinearRef> lin = work.linears(o.modules);
     // Subsets quantized in turn; linears of one subset share their input.
     std::vector<std::vector<std::string>> order =
         o.true_sequential ? std::vector<std::vector<std::string>>{{"q_proj", "k_proj", "v_proj"},
@@ -165,6 +167,7 @@ std::vector<LayerQuant> gptq_quantize_model(model::LlamaForCausalLM& m,
       }
     }
     calib_layer_forward(*layer, in, /*update=*/true);  // inputs of layer l+1, from quantized l
+    work.write_back();
     for (auto& lq : layer_out) out.push_back(std::move(lq));
   }
   log_debug("GPTQ ", o.c.bits, "-bit, group ", o.c.group_size, ": ", out.size(),

@@ -1,10 +1,13 @@
-// tests/quant/test_quantize_tp.cpp — RTN and the code-change statistics on a
+// tests/quant/test_quantize_tp.cpp — RTN, GPTQ, AWQ, bitsandbytes FP4/NF4
+// and the code-change statistics on a
 // tensor-parallel model (TP = world: np 1 here, np 2 and 4 through
 // tests/mpi_tests.cmake) equal those of the unsplit model: every quantized
 // shard is bit-identical to the same slice of the unsplit model's quantized
 // weight, and the code-change counts are equal. Per-row scales (group -1) of
 // the row-parallel o_proj/down_proj span ranks, which is why the weights are
-// gathered whole before RTN.
+// gathered whole before RTN. GPTQ, AWQ and FP4/NF4 work on one gathered
+// layer at a time (quant/tp_layer.h): their codes and every parameter (AWQ
+// also rescales the norms) equal the unsplit model's bit for bit.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -14,6 +17,8 @@
 #include "relapse/dist/runtime.h"
 #include "relapse/model/hf_checkpoint.h"
 #include "relapse/quant/code_change.h"
+#include "relapse/quant/code_change_tp.h"
+#include "relapse/quant/model_passes.h"
 #include "relapse/quant/quantize_model.h"
 #include "test_util.h"
 
@@ -105,6 +110,27 @@ TEST(QuantizeTensorParallel, ShardsEqualTheUnsplitModelsSlices) {
   }
 }
 
+// Totals and per-layer counts of two code-change results agree exactly.
+using LayerStats = std::vector<std::pair<std::string, CodeChangeStats>>;
+void expect_stats_equal(const CodeChangeStats& a, const CodeChangeStats& b, const LayerStats& la,
+                        const LayerStats& lb) {
+  EXPECT_GT(a.n_codes_changed, 0);
+  EXPECT_EQ(a.n_weights, b.n_weights);
+  EXPECT_EQ(a.n_codes_changed, b.n_codes_changed);
+  EXPECT_EQ(a.n_moved, b.n_moved);
+  EXPECT_EQ(a.n_groups, b.n_groups);
+  EXPECT_EQ(a.n_groups_params_changed, b.n_groups_params_changed);
+  EXPECT_EQ(a.sum_ratio, b.sum_ratio);
+  EXPECT_EQ(a.max_ratio, b.max_ratio);
+  EXPECT_EQ(a.hist, b.hist);
+  ASSERT_EQ(la.size(), lb.size());
+  for (size_t i = 0; i < la.size(); ++i) {
+    EXPECT_EQ(la[i].first, lb[i].first);
+    EXPECT_EQ(la[i].second.n_codes_changed, lb[i].second.n_codes_changed) << la[i].first;
+    EXPECT_EQ(la[i].second.sum_ratio, lb[i].second.sum_ratio) << la[i].first;
+  }
+}
+
 TEST(QuantizeTensorParallel, CodeChangeStatsEqualTheUnsplitModels) {
   for (const char* fx : kFixtures) {
     SCOPED_TRACE(fx);
@@ -115,22 +141,124 @@ TEST(QuantizeTensorParallel, CodeChangeStatsEqualTheUnsplitModels) {
     std::vector<std::pair<std::string, CodeChangeStats>> lf, ls;
     CodeChangeStats a = code_change_stats_model(tf, uf, c, &lf);
     CodeChangeStats b = code_change_stats_model(ts, us, c, &ls);
-    EXPECT_GT(a.n_codes_changed, 0);
-    EXPECT_EQ(a.n_weights, b.n_weights);
-    EXPECT_EQ(a.n_codes_changed, b.n_codes_changed);
-    EXPECT_EQ(a.n_moved, b.n_moved);
-    EXPECT_EQ(a.n_groups, b.n_groups);
-    EXPECT_EQ(a.n_groups_params_changed, b.n_groups_params_changed);
-    EXPECT_EQ(a.max_ratio, b.max_ratio);
-    EXPECT_EQ(a.hist, b.hist);
-    ASSERT_EQ(lf.size(), ls.size());
-    for (size_t i = 0; i < lf.size(); ++i) {
-      EXPECT_EQ(lf[i].first, ls[i].first);
-      EXPECT_EQ(lf[i].second.n_codes_changed, ls[i].second.n_codes_changed) << lf[i].first;
-    }
+    expect_stats_equal(a, b, lf, ls);
     MPI_Barrier(MPI_COMM_WORLD);
     if (Runtime::instance()->rank() == 0) std::filesystem::remove_all(moved);
   }
+}
+
+// Every parameter of the split model equals its slice of the unsplit one.
+void expect_slices_equal(const model::LlamaForCausalLM& full, const model::LlamaForCausalLM& split,
+                         const std::string& what) {
+  auto fp = full->named_parameters();
+  for (const auto& info : model::tp_param_layout(split)) {
+    const torch::Tensor& f = *fp.find(info.name);
+    torch::Tensor want = f;
+    if (info.kind != model::TpParamKind::kReplicated && f.sizes() != info.tensor.sizes())
+      want = f.narrow(info.dim, info.start, info.tensor.size(info.dim));
+    EXPECT_TRUE(torch::equal(info.tensor, want)) << what << ": " << info.name;
+  }
+}
+
+void expect_codes_equal(const std::vector<LayerQuant>& a, const std::vector<LayerQuant>& b,
+                        const std::string& what) {
+  ASSERT_EQ(a.size(), b.size()) << what;
+  ASSERT_FALSE(a.empty()) << what;
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].name, b[i].name) << what;
+    ASSERT_TRUE(a[i].result.codes.defined() && b[i].result.codes.defined()) << a[i].name;
+    EXPECT_TRUE(torch::equal(a[i].result.codes, b[i].result.codes)) << what << ": " << a[i].name;
+    EXPECT_TRUE(torch::equal(a[i].result.scales, b[i].result.scales)) << what << ": " << a[i].name;
+  }
+}
+
+TEST(QuantizeTensorParallel, CalibratedAndBnbPassesEqualTheUnsplitModel) {
+  for (const char* fx : kFixtures) {
+    const torch::Tensor ids = torch::randint(
+        3, 384, {4, 24}, RngStreams(7).torch_generator("quant-tp-test/calib"), torch::kInt64);
+    using Pass = std::function<std::vector<LayerQuant>(model::LlamaForCausalLM&)>;
+    GptqModelOptions g;
+    g.c.bits = 4;
+    g.c.group_size = 32;
+    g.c.desc_act = true;
+    AwqModelOptions a;
+    a.c.bits = 4;
+    a.c.group_size = 32;
+    Bnb4Config nf4;
+    nf4.format = Bnb4Format::kNf4;
+    Bnb4Config fp4;
+    fp4.format = Bnb4Format::kFp4;
+    const std::vector<std::pair<std::string, Pass>> passes = {
+        {"gptq", [&](auto& m) { return gptq_quantize_model(m, ids, g, nullptr); }},
+        {"awq", [&](auto& m) { return awq_quantize_model(m, ids, a, nullptr); }},
+        {"nf4", [&](auto& m) { return bnb4_quantize_model(m, nf4, rtn_linear_kinds()); }},
+        {"fp4", [&](auto& m) { return bnb4_quantize_model(m, fp4, rtn_linear_kinds()); }},
+    };
+    for (const auto& [name, pass] : passes) {
+      const std::string what =
+          std::string(fx) + " " + name + " TP " + std::to_string(grid().tp.size);
+      auto full = model::hf_load(test::fixture_path(fx));
+      auto split = load_tp(test::fixture_path(fx));
+      auto lf = pass(full);
+      auto ls = pass(split);
+      expect_codes_equal(lf, ls, what);
+      expect_slices_equal(full, split, what);
+    }
+  }
+}
+
+// GPTQ's bucket diagnostics with each layer kept on one TP rank
+// (code_change_tp.h) equal the unsplit model's, layer by layer and in total.
+TEST(QuantizeTensorParallel, GptqDiagnosticsKeptByLayerEqualTheUnsplitModels) {
+  const char* fx = "llama_gqa_tied_bias_fp32";
+  const std::string moved = perturbed_copy(test::fixture_path(fx), "diag");
+  const torch::Tensor ids = torch::randint(
+      3, 384, {4, 24}, RngStreams(7).torch_generator("quant-tp-test/calib"), torch::kInt64);
+  GptqModelOptions g;
+  g.c.bits = 4;
+  g.c.group_size = 32;
+  const RtnConfig all;
+  auto whole = [&](model::LlamaForCausalLM& m, bool keep_mine) {
+    std::vector<std::pair<std::string, torch::Tensor>> out;
+    for (auto& [name, w] : rtn_model_weights(m, all)) {
+      torch::Tensor f = rtn_full_weight(m, name, w.detach(), true).clone();
+      if (!keep_mine || code_change_tp_keeps(name, m->tp())) out.emplace_back(name, f);
+    }
+    return out;
+  };
+  // Unsplit: every layer on this rank.
+  auto tf = model::hf_load(test::fixture_path(fx)), uf = model::hf_load(moved);
+  auto wtf = whole(tf, false), wuf = whole(uf, false);
+  auto qtf = gptq_quantize_model(tf, ids, g, nullptr),
+       quf = gptq_quantize_model(uf, ids, g, nullptr);
+  std::vector<std::pair<std::string, CodeChangeStats>> want_layers;
+  CodeChangeStats want = quant_code_change(wtf, wuf, qtf, quf, &want_layers);
+  // Split: each rank its layers, then gathered.
+  auto ts = load_tp(test::fixture_path(fx)), us = load_tp(moved);
+  auto wts = whole(ts, true), wus = whole(us, true);
+  auto qts = gptq_quantize_model(ts, ids, g, nullptr),
+       qus = gptq_quantize_model(us, ids, g, nullptr);
+  std::vector<std::string> names;
+  for (const auto& l : qts) names.push_back(l.name);
+  code_change_tp_filter(qts, grid().tp);
+  code_change_tp_filter(qus, grid().tp);
+  if (grid().tp.size > 1) {
+    EXPECT_LT(qts.size(), names.size()) << "every layer kept on every rank";
+  }
+  std::vector<std::pair<std::string, CodeChangeStats>> mine, got_layers;
+  quant_code_change(wts, wus, qts, qus, &mine);
+  CodeChangeStats got = code_change_tp_gather(names, mine, grid().tp, &got_layers);
+  expect_stats_equal(want, got, want_layers, got_layers);
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (Runtime::instance()->rank() == 0) std::filesystem::remove_all(moved);
+}
+
+// LLM.int8's emulated matmul needs whole activation rows: refused at TP > 1.
+TEST(QuantizeTensorParallel, LlmInt8RefusesTensorParallel) {
+  if (grid().tp.size == 1) GTEST_SKIP() << "TP 1";
+  auto split = load_tp(test::fixture_path("llama_mha_fp32"));
+  test::expect_error([&] { llm_int8_quantize_model(split, 6.0, rtn_linear_kinds()); },
+                     ExitCode::kConfig, {"LLM.int8", "whole activation rows"});
 }
 
 }  // namespace

@@ -9,8 +9,10 @@
 // (calib_shard); GPTQ's Hessians and AWQ's statistics and search losses are
 // summed over ranks, and GPTQ's per-linear solves are dealt round robin and
 // broadcast, so every rank ends with the same quantized model as one rank.
-// comm == null or size 1: one rank. GPTQ and AWQ need the whole model on each
-// rank (tensor parallelism 1): a kConfig error otherwise.
+// comm == null or size 1: one rank. comm is the DP group: under tensor
+// parallelism GPTQ, AWQ and bitsandbytes 4-bit work on one gathered whole
+// layer at a time (tp_layer.h) and equal TP 1 bit for bit; LLM.int8's
+// emulated matmul needs whole activation rows and refuses TP > 1 (kConfig).
 #pragma once
 #include <string>
 #include <vector>
@@ -32,6 +34,9 @@ struct LinearRef {
   std::function<void(std::function<torch::Tensor(const torch::Tensor&)>)> set_matmul;
 };
 std::vector<LinearRef> layer_linears(model::LlamaForCausalLM& m, int64_t i,
+                                     const std::vector<std::string>& modules);
+// The same for a decoder layer outside a model (tp_layer.h), named as layer i.
+std::vector<LinearRef> layer_linears(model::LlamaDecoderLayerImpl& layer, int64_t i,
                                      const std::vector<std::string>& modules);
 
 struct GptqModelOptions {
