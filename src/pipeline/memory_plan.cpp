@@ -120,11 +120,12 @@ using namespace plan_detail;
 namespace {
 
 struct PassBytes {
-  int64_t decoder = 0;   // saved by the decoder layers, final norm, RoPE
-  int64_t logits = 0;    // [rows, T, V_local] at P
-  int64_t logp = 0;      // [rows, T-1, V_local] fp32 (the loss's log-softmax)
-  int64_t full = 0;      // [rows, T, V_local] fp32 (released losses' raw-logit terms)
-  int64_t head_tmp = 0;  // fp32 temporaries of a published head beside its saved log-probs
+  int64_t decoder = 0;    // saved by the decoder layers, final norm, RoPE
+  int64_t logits = 0;     // [rows, T, V_local] at P
+  int64_t logp = 0;       // [rows, T-1, V_local] fp32 (the loss's log-softmax)
+  int64_t full = 0;       // [rows, T, V_local] fp32 (released losses' raw-logit terms)
+  int64_t head_tmp = 0;   // fp32 temporaries of a published head beside its saved log-probs
+  int64_t recompute = 0;  // checkpointing: one layer's saved tensors during the backward
   std::string how;
 };
 
@@ -139,14 +140,14 @@ PassBytes pass_bytes(const model::LlamaConfig& c, int64_t tp, int64_t rows, int6
   const int64_t mlp = 4 * P * n * f_l;
   PassBytes b;
   const int64_t layer = 2 * norm + attn + scores + mlp;
-  // parallel.activation_checkpointing (issue 18): the forward keeps only each
-  // decoder layer's input hidden state [rows, T, H] at P; the backward
-  // recomputes one layer at a time, whose saved tensors (`layer`) then exist
-  // for that one layer. Formula from the design, not measured yet (the
-  // checkpointed model lands separately).
-  b.decoder =
-      (checkpointing ? c.num_hidden_layers * P * n * H + layer : c.num_hidden_layers * layer) +
-      norm + 2 * P * n * D;
+  // parallel.activation_checkpointing (issue 18, model/llama.cpp): the
+  // forward keeps only each decoder layer's input hidden state [rows, T, H]
+  // at P; the backward recomputes one layer at a time, so one layer's saved
+  // tensors (`layer`) exist at once over both passes, in the backward only
+  // (step_peak; measured within 10%: test_memory_plan).
+  b.decoder = (checkpointing ? c.num_hidden_layers * P * n * H : c.num_hidden_layers * layer) +
+              norm + 2 * P * n * D;
+  b.recompute = checkpointing ? layer : 0;
   b.logits = P * n * v_l;
   b.logp = 4 * rows * (T - 1) * v_l;
   b.full = 4 * n * v_l;
@@ -177,6 +178,8 @@ PassBytes pass_bytes(const model::LlamaConfig& c, int64_t tp, int64_t rows, int6
 //   reference model's head (NPO*, KLR: its logits and log-probs next to ours,
 //   no graph), and the start of the backward (the last head's fp32 gradients
 //   of the log-probs and of the logits, while every saved tensor is alive).
+constexpr const char* kRecomputeMoment = "backward, one layer recomputed";
+
 struct StepPeak {
   int64_t activations = 0, logits = 0;
   std::string where;
@@ -218,6 +221,8 @@ StepPeak step_peak(const PassBytes& b, unlearn::Objective o, unlearn::LossVarian
   const int64_t last = retain ? r_saved : f_saved;
   const int64_t grads = klr && retain ? 3 * b.logp : 2 * (last > b.logp ? b.full : b.logp);
   consider(act, f_saved + r_saved + grads, "start of the backward");
+  // Checkpointing: a recomputed layer's tensors beside everything saved.
+  if (b.recompute > 0) consider(act + b.recompute, f_saved + r_saved, kRecomputeMoment);
   return best;
 }
 
@@ -239,12 +244,25 @@ void add_step_items(const PlanCtx& x, StagePlan& s, const std::string& prec, int
   stage_add(s, "weights", P * N, params_how(1, N, prec));
   const int64_t step_phase = P * N + 2 * P * x.pc.largest;
   const bool grads_at_peak = micro > 1;
-  const int64_t act_phase = peak.activations + peak.logits + (grads_at_peak ? P * N : 0);
+  int64_t grads = grads_at_peak ? P * N : 0;
+  std::string grads_how = grads_at_peak ? params_how(1, N, prec) + " (from micro-batch 2 on)"
+                                        : "none yet at the peak (micro_batches 1; " + gib(P * N) +
+                                              " once back-propagated)";
+  if (!grads_at_peak && pb.recompute > 0 && peak.where == std::string(kRecomputeMoment)) {
+    // Checkpointing, one micro-batch: while layer k is recomputed the
+    // gradients of the head and of layers k+1.. exist and the inputs of
+    // layers k+1.. are freed; the larger end: k = L-1 (head gradients only)
+    // or k = 0 (all but layer 0's gradients, L-1 inputs per pass freed).
+    const int64_t L = x.shape.num_hidden_layers, H = x.shape.hidden_size;
+    const int64_t per_layer = x.pc.linears / L + 2 * H;
+    const int64_t passes = pb.decoder > 0 ? (peak.activations - pb.recompute) / pb.decoder : 1;
+    const int64_t inputs_freed = (L - 1) * P * rows * x.cfg->data.max_len * H * passes;
+    grads = std::max(P * (N - L * per_layer), P * (N - per_layer) - inputs_freed);
+    grads_how = "the head's and the back-propagated layers' (checkpointed backward)";
+  }
+  const int64_t act_phase = peak.activations + peak.logits + grads;
   if (act_phase >= step_phase) {
-    stage_add(s, "gradients", grads_at_peak ? P * N : 0,
-              grads_at_peak ? params_how(1, N, prec) + " (from micro-batch 2 on)"
-                            : "none yet at the peak (micro_batches 1; " + gib(P * N) +
-                                  " once back-propagated)");
+    stage_add(s, "gradients", grads, grads_how);
     s.moment += ": " + peak.where;
   } else {
     stage_add(s, "gradients", P * N, params_how(1, N, prec));
