@@ -119,6 +119,9 @@ std::vector<SweepCell> grid_cells() {
 // Expects `actual` to equal the committed script, reporting the first differing line.
 void expect_golden(const std::string& actual, const std::string& name) {
   const std::string path = relapse::test::fixture_path("pipeline/slurm/" + name);
+  // RELAPSE_UPDATE_GOLDEN=1 rewrites the fixture (after a deliberate template
+  // change; review the diff before committing it).
+  if (std::getenv("RELAPSE_UPDATE_GOLDEN")) write_file(path, actual);
   const std::string expected = read_file(path);
   ASSERT_FALSE(expected.empty()) << "missing fixture " << path;
   if (actual == expected) return;
@@ -156,8 +159,10 @@ std::string fake_slurm_dir() {
   write_exe(d + "/bin/srun",
             "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done\n"
             "echo \"env OMP_NUM_THREADS=$OMP_NUM_THREADS RELAPSE_NUM_THREADS=$RELAPSE_NUM_THREADS "
-            "SRUN_CPUS_PER_TASK=$SRUN_CPUS_PER_TASK NCCL_DEBUG=${NCCL_DEBUG:-} pwd=$(pwd)\"\n");
+            "SRUN_CPUS_PER_TASK=$SRUN_CPUS_PER_TASK NCCL_DEBUG=${NCCL_DEBUG:-} pwd=$(pwd)\"\n"
+            "exit ${FAKE_SRUN_RC:-0}\n");
   write_exe(d + "/bin/module", "#!/bin/sh\necho \"module $*\" >&2\n");
+  write_exe(d + "/bin/scontrol", "#!/bin/sh\necho \"scontrol $*\" >&2\n");
   return d;
 }
 
@@ -295,6 +300,21 @@ TEST(SweepSlurm, EachArrayTaskRunsItsCells) {
   EXPECT_NE(err.find("no cells for array task '3'"), std::string::npos) << err;
   EXPECT_EQ(run_task(dir, scripts[2].text, "", out, err), 2);
   EXPECT_EQ(out, "");
+}
+
+// A task whose ranks were preempted inside training (relapse exits 75 with a
+// checkpoint saved) requeues itself and passes 75 on; other failures do not
+// requeue.
+TEST(SweepSlurm, PreemptedTaskRequeuesItself) {
+  const auto s =
+      sweep_slurm_scripts(grid_spec(), grid_cells(), "configs/sweeps/paper_grid.yaml", {});
+  EXPECT_NE(s[0].text.find("#SBATCH --signal=TERM@300\n#SBATCH --requeue\n"), std::string::npos);
+  const std::string dir = fake_slurm_dir();
+  std::string out, err;
+  EXPECT_EQ(run_task(dir, s[0].text, "0", out, err, "FAKE_SRUN_RC=75 SLURM_JOB_ID=4242"), 75);
+  EXPECT_NE(err.find("scontrol requeue 4242"), std::string::npos) << err;
+  EXPECT_EQ(run_task(dir, s[0].text, "0", out, err, "FAKE_SRUN_RC=5 SLURM_JOB_ID=4242"), 5);
+  EXPECT_EQ(err.find("scontrol"), std::string::npos) << err;
 }
 
 TEST(SweepSlurm, DefaultRelapseBinary) {
