@@ -180,8 +180,8 @@ TEST(PipelineRun, TensorParallelRunsEndToEnd) {
     // LLM.int8's matmul needs whole activation rows: refused under TP, before training.
     RelapseConfig int8 = cfg;
     int8.quantize.bnb.formats = {"llm_int8"};
-    test::expect_error([&] { pipeline_run(int8, rt, Stage::kEval, "test tp"); },
-                       ExitCode::kConfig, {"llm_int8", "parallel.tp = 1"});
+    test::expect_error([&] { pipeline_run(int8, rt, Stage::kEval, "test tp"); }, ExitCode::kConfig,
+                       {"llm_int8", "parallel.tp = 1"});
   }
   // GPTQ runs on one gathered layer at a time (quant/tp_layer.h; equal to TP 1
   // bit for bit: test_quantize_tp); AWQ is left out to keep the test short.
