@@ -164,6 +164,17 @@ add_test(NAME cli_bench_comm_np2
          WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
 set_tests_properties(cli_bench_comm_np2 PROPERTIES TIMEOUT 90 LABELS "mpi;dist" PROCESSORS 2
                      ENVIRONMENT "OMP_NUM_THREADS=1;RELAPSE_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+# `relapse bench dp` end to end at np 2: both modes timed, every bucket of the
+# overlapped step started during the backward.
+add_test(NAME cli_bench_dp_np2
+         COMMAND ${CMAKE_COMMAND}
+                 "-DCMD=sh|-c|${_bench_mpi} $<TARGET_FILE:relapse> bench dp --batch 1 --seq 16 --bucket-mib 2 --iters 1 --warmup 0 1>&2"
+                 -DMAX_SECONDS=30 -DEXPECT_CODE=0
+                 "-DEXPECT_STDERR=# relapse bench dp: backend mpi, 2 DP ranks|blocking |overlapped |speedup| (all)"
+                 "-DFORBID_STDERR=relapse: error" -P ${CMAKE_CURRENT_SOURCE_DIR}/dist/check_exit.cmake
+         WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+set_tests_properties(cli_bench_dp_np2 PROPERTIES TIMEOUT 90 LABELS "mpi;unlearn" PROCESSORS 2
+                     ENVIRONMENT "OMP_NUM_THREADS=1;RELAPSE_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
 # A rank that throws in the middle of a sequence of communicator all_reduces,
 # while the others block in the next one, ends the job with its exit code
 # (kInput = 4) well within 30 s.
@@ -186,6 +197,9 @@ relapse_add_mpi_test(NAME test_tp_cross_entropy_np4 TARGET test_tp_cross_entropy
 # equals the single-rank step (np 1 is the plain test).
 relapse_add_mpi_test(NAME test_parallel_step_np2 TARGET test_parallel_step NP 2 LABELS unlearn TIMEOUT 600)
 relapse_add_mpi_test(NAME test_parallel_step_np4 TARGET test_parallel_step NP 4 LABELS unlearn TIMEOUT 600)
+# Overlapped DP reduction = blocking; master weights under ZeRO-1 and resume (np 1: plain test).
+relapse_add_mpi_test(NAME test_parallel_optimizer_np2 TARGET test_parallel_optimizer NP 2 LABELS unlearn TIMEOUT 600)
+relapse_add_mpi_test(NAME test_parallel_optimizer_np4 TARGET test_parallel_optimizer NP 4 LABELS unlearn TIMEOUT 600)
 
 # --- memory planner (issue 7)
 # `relapse plan` of the quickstart fits this machine (exit 0); the 70B fragment

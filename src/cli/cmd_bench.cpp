@@ -4,7 +4,9 @@
 // (measurements in src/dist/bench_comm.cpp). `relapse bench quant` times
 // RTN/GPTQ/AWQ on whole models (src/quant/bench_quant.cpp). `relapse bench
 // train|score|generate` compares tokens/s with Hugging Face transformers
-// (src/unlearn/bench_model.cpp, launch/bench/hf_reference.py).
+// (src/unlearn/bench_model.cpp, launch/bench/hf_reference.py). `relapse bench
+// dp` times the data-parallel step with the gradient reduction after the
+// backward and overlapped with it (src/unlearn/bench_dp.cpp).
 #include <unistd.h>
 
 #include <cstdio>
@@ -16,7 +18,9 @@
 #include "relapse/core/log.h"
 #include "relapse/dist/bench_comm.h"
 #include "relapse/dist/device.h"
+#include "relapse/dist/process_grid.h"
 #include "relapse/quant/bench_quant.h"
+#include "relapse/unlearn/bench_dp.h"
 #include "relapse/unlearn/bench_model.h"
 
 namespace relapse::cli {
@@ -137,6 +141,17 @@ std::string bench_default_python() {
   return "python3";
 }
 
+// The model shape and dtype options of the model benchmarks (train, score,
+// generate, dp).
+void add_shape_dtype(CLI::App& c, std::string& shape, std::string& dtype) {
+  c.add_option("--shape", shape, "30m (d 512, 8 layers) | 1b (Llama-3.2-1B sizes)")
+      ->check(CLI::IsMember(unlearn::bench_model_shape_names()))
+      ->capture_default_str();
+  c.add_option("--dtype", dtype, "float32|bfloat16")
+      ->check(CLI::IsMember({"float32", "bfloat16"}))
+      ->capture_default_str();
+}
+
 void cmd_bench_model_add(CLI::App& bench, CommandRun& run, const std::string& mode,
                          const char* help) {
   auto a = std::make_shared<unlearn::BenchModelOptions>();
@@ -149,12 +164,7 @@ void cmd_bench_model_add(CLI::App& bench, CommandRun& run, const std::string& mo
   }
   auto no_ref = std::make_shared<bool>(false);
   CLI::App* c = bench.add_subcommand(mode, help);
-  c->add_option("--shape", a->shape, "30m (d 512, 8 layers) | 1b (Llama-3.2-1B sizes)")
-      ->check(CLI::IsMember(unlearn::bench_model_shape_names()))
-      ->capture_default_str();
-  c->add_option("--dtype", a->dtype, "float32|bfloat16")
-      ->check(CLI::IsMember({"float32", "bfloat16"}))
-      ->capture_default_str();
+  add_shape_dtype(*c, a->shape, a->dtype);
   c->add_option("--device", a->device, "auto|cpu|cuda (as run.device)")
       ->check(CLI::IsMember(device_setting_names()))
       ->capture_default_str();
@@ -201,12 +211,52 @@ void cmd_bench_model_add(CLI::App& bench, CommandRun& run, const std::string& mo
   });
 }
 
+void cmd_bench_dp_add(CLI::App& bench, CommandRun& run) {
+  auto a = std::make_shared<unlearn::BenchDpOptions>();
+  CLI::App* c = bench.add_subcommand(
+      "dp",
+      "Data-parallel training step with the gradient all-reduce after the backward against "
+      "overlapped with it (parallel.overlap_grad_reduce); run under mpirun");
+  add_shape_dtype(*c, a->shape, a->dtype);
+  c->add_option("--backend", a->backend, "mpi (CPU) | nccl (CUDA)")
+      ->check(CLI::IsMember({"mpi", "nccl"}))
+      ->capture_default_str();
+  c->add_option("--batch", a->batch, "rows per rank")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  c->add_option("--seq", a->seq, "tokens per row")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  c->add_option("--bucket-mib", a->bucket_mib, "gradient bucket size in MiB")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  c->add_option("--iters", a->iters, "timed steps per mode (median)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  c->add_option("--warmup", a->warmup, "untimed steps per mode first")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  c->callback([a, &run] {
+    run = [a](Runtime& rt) {
+      auto comm = comm_backend_parse(a->backend) == CommBackend::kNccl
+                      ? comm_nccl_create(rt.world())
+                      : comm_mpi_create(rt.world());
+      auto rows = unlearn::bench_dp_run(*comm, *a);
+      if (rt.rank() == 0) {
+        std::fputs(unlearn::bench_dp_format(rows, *a, rt.world_size()).c_str(), stdout);
+        std::fflush(stdout);
+      }
+      return 0;
+    };
+  });
+}
+
 }  // namespace
 
 void cmd_bench_register(CLI::App& app, CommandRun& run) {
   CLI::App* bench = app.add_subcommand(
       "bench",
-      "Benchmarks against a reference in the same run (comm, quant, train, score, generate)");
+      "Benchmarks against a reference in the same run (comm, quant, train, score, generate, dp)");
   bench->require_subcommand(1);
   cmd_bench_comm_add(*bench, run);
   cmd_bench_quant_add(*bench, run);
@@ -217,6 +267,7 @@ void cmd_bench_register(CLI::App& app, CommandRun& run) {
                       "Tokens/s of scoring (per-token log-probabilities) against HF transformers");
   cmd_bench_model_add(*bench, run, "generate",
                       "Tokens/s of batched greedy generation against HF transformers' generate");
+  cmd_bench_dp_add(*bench, run);
 }
 
 RELAPSE_REGISTER_COMMAND(80, cmd_bench_register);

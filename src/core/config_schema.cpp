@@ -69,12 +69,17 @@ void config_fields(ConfigBinder& b, TrainStageSection& s) {
   b.field("max_grad_norm", s.max_grad_norm, "global gradient-norm clipping; <= 0 = none");
   b.field("precision", s.precision, "dtype of parameters and optimizer state",
           {"float32", "bfloat16"});
+  b.field("master_weights", s.master_weights,
+          "with precision bfloat16: keep fp32 master weights and fp32 AdamW moments (mixed "
+          "precision; the owner's share under parallel.shard_optimizer) instead of pure bf16");
   b.check("epochs", s.epochs >= 0, "must be >= 0, got ", s.epochs);
   b.check("lr", s.lr >= 0, "must be >= 0, got ", s.lr);
   b.check("batch_size", s.batch_size >= 1, "must be >= 1, got ", s.batch_size);
   b.check("micro_batches", s.micro_batches >= 1, "must be >= 1, got ", s.micro_batches);
   b.check("warmup_ratio", s.warmup_ratio >= 0 && s.warmup_ratio <= 1, "must be in [0, 1], got ",
           s.warmup_ratio);
+  b.check("master_weights", !s.master_weights || s.precision != "float32",
+          "needs precision bfloat16 (float32 parameters are their own master copy)");
 }
 
 void config_fields(ConfigBinder& b, FinetuneSection& s) {
@@ -146,6 +151,10 @@ void config_fields(ConfigBinder& b, UnlearnSection& s) {
   b.field("precision", s.precision,
           "dtype of parameters and optimizer state while unlearning (the paper: bfloat16)",
           {"float32", "bfloat16"});
+  b.field("master_weights", s.master_weights,
+          "with precision bfloat16: keep fp32 master weights and fp32 AdamW moments (mixed "
+          "precision, as Megatron's and DeepSpeed's bf16 training) instead of the paper's pure "
+          "bf16");
   b.field("stop_rule", s.stop_rule,
           "MUSE's rule: evaluate forget KnowMem after each epoch and stop at the first one "
           "<= the retrain model's");
@@ -158,6 +167,8 @@ void config_fields(ConfigBinder& b, UnlearnSection& s) {
   b.check("micro_batches", s.micro_batches >= 1, "must be >= 1, got ", s.micro_batches);
   b.check("max_steps", s.max_steps >= 0, "must be >= 0, got ", s.max_steps);
   b.check("beta", s.beta > 0, "must be > 0, got ", s.beta);
+  b.check("master_weights", !s.master_weights || s.precision != "float32",
+          "needs precision bfloat16 (float32 parameters are their own master copy)");
   b.check("alpha", s.alpha >= 0, "must be >= 0, got ", s.alpha);
 }
 
@@ -288,6 +299,9 @@ void config_fields(ConfigBinder& b, ParallelSection& s) {
           "ZeRO-1: each data-parallel rank keeps the AdamW moments of its share of the "
           "parameters and updates only those, then broadcasts them (same result as replicated "
           "AdamW, 1/DP of its memory)");
+  b.field("overlap_grad_reduce", s.overlap_grad_reduce,
+          "start each data-parallel gradient bucket's all-reduce as soon as the backward has "
+          "produced it (DDP's overlap; the same buckets and sums, so the same results)");
   b.check("tp", s.tp >= 1, "must be >= 1, got ", s.tp);
   b.check("ranks", s.ranks >= 0 && (s.ranks == 0 || s.ranks % s.tp == 0),
           "must be 0 or a multiple of parallel.tp = ", s.tp, ", got ", s.ranks);

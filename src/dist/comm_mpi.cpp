@@ -46,6 +46,67 @@ void require_cpu_contiguous(const torch::Tensor& t, const char* op) {
   RELAPSE_CHECK(t.is_contiguous(), op, ": tensor must be contiguous");
 }
 
+// One MPI_Iallreduce in flight. 16-bit floats travel as an fp32 copy (as in
+// all_reduce) written back at wait(); kAvg divides at wait(). MPI is
+// initialised MPI_THREAD_FUNNELED, so only the main thread may start or
+// progress it (on the CPU, autograd's hooks run on the thread that called
+// backward; checked).
+class MpiAllReduceRequest : public CommRequest {
+ public:
+  MpiAllReduceRequest(torch::Tensor t, ReduceOp op, int size, MPI_Comm comm)
+      : t_(std::move(t)), op_(op), size_(size) {
+    require_main_thread("all_reduce_async");
+    buf_ = is_half(t_.scalar_type()) ? t_.to(torch::kFloat32) : t_;
+    RELAPSE_MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, buf_.data_ptr(), static_cast<int>(buf_.numel()),
+                                     mpi_type(buf_.scalar_type()), mpi_op(op_), comm, &req_));
+  }
+  ~MpiAllReduceRequest() override {
+    // Dropped unfinished only when the job is failing (an exception between
+    // start and wait, the runtime then aborts the job). MPI forbids freeing a
+    // collective's request, and may still write into the buffer: keep the
+    // buffer alive (leaked on purpose) so that write lands in owned memory.
+    if (req_ != MPI_REQUEST_NULL && !done_) new torch::Tensor(buf_);
+  }
+  bool test() override {
+    if (done_) return true;
+    require_main_thread("all_reduce_async test");
+    int flag = 0;
+    RELAPSE_MPI_CHECK(MPI_Test(&req_, &flag, MPI_STATUS_IGNORE));
+    if (flag) finish();
+    return done_;
+  }
+  void wait() override {
+    if (done_) return;
+    require_main_thread("all_reduce_async wait");
+    RELAPSE_MPI_CHECK(MPI_Wait(&req_, MPI_STATUS_IGNORE));
+    finish();
+  }
+
+ private:
+  static void require_main_thread(const char* what) {
+    int main = 0;
+    MPI_Is_thread_main(&main);
+    RELAPSE_CHECK(main, "MPI communicator ", what,
+                  ": called off the main thread (MPI runs MPI_THREAD_FUNNELED)");
+  }
+  void finish() {
+    done_ = true;
+    if (op_ == ReduceOp::kAvg) {
+      if (buf_.is_floating_point()) {
+        buf_.div_(size_);
+      } else {
+        buf_.copy_(buf_.div(size_, "trunc"));
+      }
+    }
+    if (buf_.data_ptr() != t_.data_ptr()) t_.copy_(buf_);
+  }
+  torch::Tensor t_, buf_;
+  ReduceOp op_;
+  int size_;
+  MPI_Request req_ = MPI_REQUEST_NULL;
+  bool done_ = false;
+};
+
 class MpiCommunicator : public Communicator {
  public:
   explicit MpiCommunicator(MPI_Comm comm) {
@@ -80,6 +141,11 @@ class MpiCommunicator : public Communicator {
         t.copy_(t.div(size_, "trunc"));
       }
     }
+  }
+
+  std::unique_ptr<CommRequest> all_reduce_async(torch::Tensor& t, ReduceOp op) override {
+    require_cpu_contiguous(t, "all_reduce_async");
+    return std::make_unique<MpiAllReduceRequest>(t, op, size_, comm_);
   }
 
   torch::Tensor all_gather(const torch::Tensor& t) override {

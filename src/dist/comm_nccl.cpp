@@ -86,6 +86,46 @@ ncclRedOp_t nccl_op(ReduceOp op) {
   return op == ReduceOp::kMax ? ncclMax : ncclSum;
 }
 
+#ifdef RELAPSE_TORCH_HAS_CUDA
+// One ncclAllReduce in flight on the communicator's side stream: test()
+// queries its completion event, wait() orders the caller's current stream
+// after it (no host wait) and then averages there for kAvg.
+class NcclAllReduceRequest : public CommRequest {
+ public:
+  NcclAllReduceRequest(torch::Tensor t, ReduceOp op, int size, int dev, cudaEvent_t done)
+      : t_(std::move(t)), op_(op), size_(size), dev_(dev), done_(done) {}
+  ~NcclAllReduceRequest() override { cudaEventDestroy(done_); }
+  bool test() override {
+    if (waited_) return true;
+    cudaError_t e = cudaEventQuery(done_);
+    if (e == cudaErrorNotReady) return false;
+    RELAPSE_CUDA_CHECK(e);
+    return true;
+  }
+  void wait() override {
+    if (waited_) return;
+    RELAPSE_CUDA_CHECK(cudaSetDevice(dev_));
+    cudaStream_t cur =
+        c10::cuda::getCurrentCUDAStream(static_cast<c10::DeviceIndex>(dev_)).stream();
+    RELAPSE_CUDA_CHECK(cudaStreamWaitEvent(cur, done_, 0));
+    waited_ = true;
+    if (op_ != ReduceOp::kAvg) return;
+    if (t_.is_floating_point()) {
+      t_.div_(size_);
+    } else {
+      t_.copy_(t_.div(size_, "trunc"));
+    }
+  }
+
+ private:
+  torch::Tensor t_;
+  ReduceOp op_;
+  int size_, dev_;
+  cudaEvent_t done_;
+  bool waited_ = false;
+};
+#endif
+
 class NcclCommunicator : public Communicator {
  public:
   explicit NcclCommunicator(MPI_Comm comm) {
@@ -112,6 +152,7 @@ class NcclCommunicator : public Communicator {
     RELAPSE_CUDA_CHECK(cudaMalloc(&scratch_, sizeof(float)));
   }
   ~NcclCommunicator() override {
+    if (side_) cudaStreamDestroy(side_);
     if (scratch_) cudaFree(scratch_);
     if (comm_) ncclCommDestroy(comm_);
   }
@@ -166,6 +207,30 @@ class NcclCommunicator : public Communicator {
                                      nccl_type(t.scalar_type(), "all_reduce"), nccl_op(op), comm_,
                                      stream()));
     if (op == ReduceOp::kAvg) avg_inplace(t);
+  }
+
+  // On the side stream (DDP's scheme): it waits for what the current stream
+  // has queued (the gradients), the backward goes on meanwhile. Host tensors
+  // and libtorch builds without CUDA streams take the blocking path.
+  std::unique_ptr<CommRequest> all_reduce_async(torch::Tensor& t, ReduceOp op) override {
+#ifdef RELAPSE_TORCH_HAS_CUDA
+    if (!staged(t)) {
+      require_cuda(t, "all_reduce_async");
+      if (!side_) RELAPSE_CUDA_CHECK(cudaStreamCreateWithFlags(&side_, cudaStreamNonBlocking));
+      cudaEvent_t queued = nullptr, done = nullptr;
+      RELAPSE_CUDA_CHECK(cudaEventCreateWithFlags(&queued, cudaEventDisableTiming));
+      RELAPSE_CUDA_CHECK(cudaEventRecord(queued, stream()));
+      RELAPSE_CUDA_CHECK(cudaStreamWaitEvent(side_, queued, 0));
+      cudaEventDestroy(queued);  // released once recorded work completes
+      RELAPSE_NCCL_CHECK(ncclAllReduce(t.data_ptr(), t.data_ptr(), static_cast<size_t>(t.numel()),
+                                       nccl_type(t.scalar_type(), "all_reduce_async"), nccl_op(op),
+                                       comm_, side_));
+      RELAPSE_CUDA_CHECK(cudaEventCreateWithFlags(&done, cudaEventDisableTiming));
+      RELAPSE_CUDA_CHECK(cudaEventRecord(done, side_));
+      return std::make_unique<NcclAllReduceRequest>(t, op, size_, dev_, done);
+    }
+#endif
+    return Communicator::all_reduce_async(t, op);
   }
 
   torch::Tensor all_gather(const torch::Tensor& t) override {
@@ -228,6 +293,7 @@ class NcclCommunicator : public Communicator {
   }
 
   ncclComm_t comm_ = nullptr;
+  cudaStream_t side_ = nullptr;  // all_reduce_async's stream, made on first use
   void* scratch_ = nullptr;
   int rank_ = 0, size_ = 1, dev_ = 0;
 };

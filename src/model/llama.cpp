@@ -20,25 +20,30 @@ namespace F = torch::nn::functional;
 namespace {
 
 // Activation checkpointing of one decoder layer (torch.utils.checkpoint's
-// reentrant form): the forward runs without autograd (a custom Function's
-// forward does) and keeps only the layer's input; the backward recomputes the
-// layer with autograd on and back-propagates through it, which accumulates the
-// layer's parameter gradients into .grad directly and returns the input's.
+// reentrant form, with the layer's parameters as explicit inputs): the
+// forward runs without autograd (a custom Function's forward does) and keeps
+// only the layer's input; the backward recomputes the layer with autograd on
+// and returns the gradients of the input and of the parameters
+// (torch::autograd::grad, nothing written to .grad there). The outer backward
+// then delivers each parameter's gradient to its AccumulateGrad node like any
+// other op's — summed over the passes through the layer (forget and retain)
+// before one accumulation, as the plain backward does — so gradients equal
+// the plain backward's, the post-accumulate-grad hooks of the overlapped DP
+// reduction fire once per backward (unlearn/grad_reducer.h), and
+// torch::autograd::grad(loss, params) sees these parameters.
 // The recomputation repeats the forward op for op on the same input (no
 // dropout, no random state), so its activations equal the first forward's;
 // under tensor parallelism it repeats the layer's all-reduces, in the same
 // order on every rank (the backward walks the same graph everywhere).
-// Consequence of the reentrant form: torch::autograd::grad(loss, params)
-// cannot see these parameters (their gradients go to .grad), so passes that
-// need it (SURE's saliency gradients) run without checkpointing.
 struct CheckpointedLayer : public torch::autograd::Function<CheckpointedLayer> {
   // `in` is passed by pointer: a custom Function treats every tensor
   // argument as an input, and the mask may be undefined.
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
-                               LlamaDecoderLayerImpl* layer,
+                               torch::TensorList params, LlamaDecoderLayerImpl* layer,
                                const LlamaForCausalLMImpl::DecoderInputs* in) {
     ctx->save_for_backward({x});
     ctx->saved_data["layer"] = reinterpret_cast<int64_t>(layer);
+    ctx->saved_data["params"] = static_cast<int64_t>(params.size());
     ctx->saved_data["cos"] = in->cos;
     ctx->saved_data["sin"] = in->sin;
     ctx->saved_data["has_mask"] = in->mask.defined();
@@ -57,8 +62,24 @@ struct CheckpointedLayer : public torch::autograd::Function<CheckpointedLayer> {
       out = layer->forward(x, ctx->saved_data["cos"].toTensor(), ctx->saved_data["sin"].toTensor(),
                            mask);
     }
-    torch::autograd::backward({out}, {grad_out[0]});
-    return {x.grad(), torch::Tensor(), torch::Tensor()};
+    torch::autograd::variable_list inputs{x};
+    for (const auto& p : checkpointed_params(*layer)) inputs.push_back(p);
+    RELAPSE_CHECK(static_cast<int64_t>(inputs.size()) == ctx->saved_data["params"].toInt() + 1,
+                  "checkpointed layer: its trainable parameters changed between forward and "
+                  "backward");
+    torch::autograd::variable_list grads =
+        torch::autograd::grad({out}, inputs, {grad_out[0]}, /*retain_graph=*/false,
+                              /*create_graph=*/false, /*allow_unused=*/true);
+    grads.push_back(torch::Tensor());  // layer
+    grads.push_back(torch::Tensor());  // in
+    return grads;
+  }
+  // The layer's parameters that take gradients, in module order.
+  static std::vector<torch::Tensor> checkpointed_params(LlamaDecoderLayerImpl& layer) {
+    std::vector<torch::Tensor> out;
+    for (const auto& p : layer.parameters())
+      if (p.requires_grad()) out.push_back(p);
+    return out;
   }
 };
 
@@ -365,11 +386,15 @@ torch::Tensor LlamaForCausalLMImpl::forward_hidden(const torch::Tensor& input_id
     auto layer = model->layers->ptr<LlamaDecoderLayerImpl>(i);
     KVSlot slot;
     if (cache) slot = {&cache->k[i], &cache->v[i], cache->len, cache->capacity};
-    // Checkpointed only where a backward will follow through h (training):
-    // with h not requiring grad the Function's output would not either, and
-    // the layer's parameter gradients would be lost.
-    if (checkpoint_layers_ && !cache && torch::GradMode::is_enabled() && h.requires_grad())
-      h = CheckpointedLayer::apply(h, layer.get(), &in);
+    // Checkpointed only where a backward will follow (training: autograd on,
+    // and h or the layer's parameters take gradients). The parameters go in
+    // as a TensorList: that is what makes a custom Function take them as inputs.
+    std::vector<torch::Tensor> ps;
+    if (checkpoint_layers_ && !cache && torch::GradMode::is_enabled())
+      ps = CheckpointedLayer::checkpointed_params(*layer);
+    if (checkpoint_layers_ && !cache && torch::GradMode::is_enabled() &&
+        (h.requires_grad() || !ps.empty()))
+      h = CheckpointedLayer::apply(h, torch::TensorList(ps), layer.get(), &in);
     else
       h = layer->forward(h, in.cos, in.sin, in.mask, cache ? &slot : nullptr);
   }

@@ -61,6 +61,8 @@ PrecisionEval stage_relearn(RunContext& ctx, CorpusData& d, const model::LlamaFo
   o.label = "relearn " + info.name;
   o.activation_checkpointing = cfg.parallel.activation_checkpointing;
   o.shard_optimizer = cfg.parallel.shard_optimizer;
+  o.overlap_grad_reduce = cfg.parallel.overlap_grad_reduce;
+  o.train.adamw.master_weights = u.master_weights;
   unlearn::lm_train(a, slice, o, ctx.dp());
 
   PrecisionEval pe;

@@ -238,11 +238,21 @@ std::string params_how(int copies, int64_t N, const std::string& prec) {
 // parameter) when that is larger. Gradients coexist with the forward /
 // backward peak only from the second micro-batch on (zero_grad sets them to
 // none).
-void add_step_items(const PlanCtx& x, StagePlan& s, const std::string& prec, int micro,
+std::string optimizer_what(bool master) {
+  return master ? "AdamW exp_avg + exp_avg_sq + fp32 master weights" : "AdamW exp_avg + exp_avg_sq";
+}
+
+void add_step_items(const PlanCtx& x, StagePlan& s, const std::string& prec, bool master, int micro,
                     const PassBytes& pb, const StepPeak& peak, int64_t rows) {
   const int64_t P = dtype_bytes(prec), N = x.pc.per_rank;
+  // Master weights (unlearn/trainer.h; 16-bit parameters only): an fp32 copy
+  // and fp32 moments, and the step's temporaries in fp32 plus the widened
+  // gradient.
+  master = master && P == 2;
+  const int64_t S = master ? 4 : P;  // bytes per element of the optimizer state
   stage_add(s, "weights", P * N, params_how(1, N, prec));
-  const int64_t step_phase = P * N + 2 * P * x.pc.largest;
+  const int64_t temps = (master ? 3 : 2) * S * x.pc.largest;
+  const int64_t step_phase = P * N + temps;
   const bool grads_at_peak = micro > 1;
   int64_t grads = grads_at_peak ? P * N : 0;
   std::string grads_how = grads_at_peak ? params_how(1, N, prec) + " (from micro-batch 2 on)"
@@ -273,12 +283,14 @@ void add_step_items(const PlanCtx& x, StagePlan& s, const std::string& prec, int
     // the least-loaded DP rank, so no rank holds more than N/DP plus the
     // largest parameter.
     const int64_t share = std::min(N, ceil_div(N, x.dp) + x.pc.largest);
-    stage_add(s, "optimizer", 2 * P * share,
-              "AdamW exp_avg + exp_avg_sq of this rank's ZeRO-1 share (<= N/" +
-                  std::to_string(x.dp) +
-                  " + the largest parameter): " + params_how(2, share, prec));
+    stage_add(s, "optimizer", (master ? 3 : 2) * S * share,
+              optimizer_what(master) + " of this rank's ZeRO-1 share (<= N/" +
+                  std::to_string(x.dp) + " + the largest parameter): " +
+                  params_how(master ? 3 : 2, share, master ? "float32" : prec));
   } else {
-    stage_add(s, "optimizer", 2 * P * N, "AdamW exp_avg + exp_avg_sq: " + params_how(2, N, prec));
+    stage_add(
+        s, "optimizer", (master ? 3 : 2) * S * N,
+        optimizer_what(master) + ": " + params_how(master ? 3 : 2, N, master ? "float32" : prec));
   }
   if (act_phase >= step_phase) {
     const int64_t passes = pb.decoder > 0 ? peak.activations / pb.decoder : 0;
@@ -290,9 +302,10 @@ void add_step_items(const PlanCtx& x, StagePlan& s, const std::string& prec, int
       << " B and the loss's fp32 log-probs, at " << peak.where;
     stage_add(s, "logits", peak.logits, h.str());
   } else {
-    stage_add(s, "adamw temporaries", 2 * P * x.pc.largest,
-              "sqrt(v) and its quotient for the largest tensor (" + std::to_string(x.pc.largest) +
-                  " elements)");
+    stage_add(s, "adamw temporaries", temps,
+              std::string(master ? "the fp32 gradient, " : "") +
+                  "sqrt(v) and its quotient for the largest tensor (" +
+                  std::to_string(x.pc.largest) + " elements)");
   }
 }
 
@@ -332,7 +345,7 @@ StagePlan plan_unlearn_stage(const PlanCtx& x) {
   StagePlan s;
   s.name = "unlearning";
   s.moment = "unlearning step (" + method + ", " + u.variant + ")";
-  add_step_items(x, s, u.precision, u.micro_batches, pb, peak, rows);
+  add_step_items(x, s, u.precision, u.master_weights, u.micro_batches, pb, peak, rows);
   stage_add(s, "reference", ref ? P * N : 0,
             ref ? "frozen copy for " + method + ": " + params_how(1, N, u.precision)
                 : method + " needs no reference model");
@@ -367,7 +380,7 @@ StagePlan plan_train_stage(const PlanCtx& x, std::string& why_not) {
     StagePlan s;
     s.name = "training";
     s.moment = std::string(what) + " step";
-    add_step_items(x, s, t.precision, t.micro_batches, pb, peak, rows);
+    add_step_items(x, s, t.precision, t.master_weights, t.micro_batches, pb, peak, rows);
     stage_add(s, "resident models", resident, resident_how);
     if (s.total > best.total) best = s;
   };

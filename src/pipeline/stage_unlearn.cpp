@@ -122,6 +122,7 @@ model::LlamaForCausalLM stage_unlearn(RunContext& ctx, CorpusData& d, const Trai
   ts.schedule = u.schedule;
   ts.weight_decay = u.weight_decay;
   ts.max_grad_norm = u.max_grad_norm;
+  ts.master_weights = u.master_weights;
   ts.epochs = u.epochs;
   // Seeded repeats differ only in the data order: the root seed of the
   // group's shuffle stream.

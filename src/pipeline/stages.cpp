@@ -49,7 +49,8 @@ unlearn::LoopOptions loop_options(const RelapseConfig& cfg, const TrainStageSect
   unlearn::LoopOptions o;
   o.activation_checkpointing = cfg.parallel.activation_checkpointing;
   o.shard_optimizer = cfg.parallel.shard_optimizer;
-  o.train.adamw = {s.beta1, s.beta2, s.eps, s.weight_decay};
+  o.overlap_grad_reduce = cfg.parallel.overlap_grad_reduce;
+  o.train.adamw = {s.beta1, s.beta2, s.eps, s.weight_decay, s.master_weights};
   o.train.schedule.kind = unlearn::lr_schedule_from_name(s.schedule);
   o.train.schedule.base_lr = s.lr;
   o.train.max_grad_norm = s.max_grad_norm;

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "relapse/core/error.h"
+#include "relapse/unlearn/grad_reducer.h"
 #include "relapse/unlearn/trainer.h"
 
 namespace relapse::unlearn {
@@ -43,29 +44,7 @@ std::vector<std::vector<size_t>> grad_buckets(const std::vector<torch::Tensor>& 
 
 void dp_average_grads(Communicator& dp, const std::vector<torch::Tensor>& params,
                       int64_t bucket_bytes) {
-  torch::NoGradGuard ng;
-  for (const auto& p : params) {
-    if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
-  }
-  // Buckets are reduced in fp32 whatever the parameters' dtype (pure-bf16
-  // training included) and rounded once when copied back: NCCL would otherwise
-  // sum bf16 in bf16, and the MPI and NCCL backends would disagree.
-  for (const auto& bucket : grad_buckets(params, bucket_bytes)) {
-    std::vector<torch::Tensor> flat;
-    for (size_t i : bucket) flat.push_back(params[i].grad().reshape({-1}));
-    torch::Tensor buf = flat.size() == 1 ? flat[0] : torch::cat(flat);
-    const bool widen = buf.scalar_type() == torch::kBFloat16 || buf.scalar_type() == torch::kHalf;
-    if (widen) buf = buf.to(torch::kFloat32);
-    dp.all_reduce(buf, ReduceOp::kAvg);
-    int64_t off = 0;
-    for (size_t i : bucket) {
-      torch::Tensor g = params[i].grad();
-      // A lone contiguous fp32 gradient was reduced in place (buf is a view of it).
-      if (buf.data_ptr() != g.data_ptr() || flat.size() > 1)
-        g.copy_(buf.narrow(0, off, g.numel()).view_as(g));
-      off += g.numel();
-    }
-  }
+  GradBucketReducer(dp, params, bucket_bytes, /*overlap=*/false).finish();
 }
 
 std::vector<bool> tp_norm_owner_flags(const model::LlamaForCausalLM& m) {

@@ -83,10 +83,12 @@ model::NamedTensors rank_tensors(const Trainer& t, model::LlamaForCausalLM& m, b
   const std::vector<std::string> names = trainable_names(m, np);
   for (size_t i = 0; i < np; ++i) {
     if (with_weights) out.push_back({"param." + names[i], host_copy(opt.params()[i].detach())});
-    // Moments: each owner its own under ZeRO-1, else DP rank 0 all of them.
+    // Moments (and fp32 master weights): each owner its own under ZeRO-1,
+    // else DP rank 0 all of them.
     if (opt.owns(i) && (with_weights || opt.sharded())) {
       out.push_back({"exp_avg." + names[i], host_copy(opt.exp_avg(i))});
       out.push_back({"exp_avg_sq." + names[i], host_copy(opt.exp_avg_sq(i))});
+      if (opt.master(i).defined()) out.push_back({"master." + names[i], host_copy(opt.master(i))});
     }
   }
   return out;
@@ -191,7 +193,11 @@ bool loop_checkpoint_load(const LoopCheckpointOptions& o, Trainer& t, model::Lla
       // Written by this rank (ZeRO-1) or by DP rank 0 (replicated AdamW).
       const std::string ea = "exp_avg." + names[i], eq = "exp_avg_sq." + names[i];
       const model::SafetensorsFile& src = mine.contains(ea) ? mine : weights;
-      opt.restore(i, src.read(ea), src.read(eq), k);
+      const std::string mw = "master." + names[i];
+      RELAPSE_CHECK_CODE(ExitCode::kInput, !opt.master(i).defined() || src.contains(mw), src.path(),
+                         ": no tensor ", mw, " (written without master weights?)");
+      opt.restore(i, src.read(ea), src.read(eq), k,
+                  opt.master(i).defined() ? src.read(mw) : torch::Tensor());
     }
   }
   t.restore_curve(curve_from(mine));

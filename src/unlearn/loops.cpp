@@ -3,7 +3,9 @@
 #include "relapse/unlearn/loops.h"
 
 #include <algorithm>
+
 #include <cmath>
+#include <memory>
 #include <optional>
 
 #include "relapse/core/error.h"
@@ -13,6 +15,7 @@
 #include "relapse/core/rng.h"
 #include "relapse/dist/communicator.h"
 #include "relapse/unlearn/batch.h"
+#include "relapse/unlearn/grad_reducer.h"
 #include "relapse/unlearn/grad_sync.h"
 
 namespace relapse::unlearn {
@@ -42,11 +45,17 @@ TrainConfig resolved_train_config(const LoopOptions& o, int64_t total_steps,
   const int64_t bucket = tc.grad_bucket_bytes;
   if (dp_size(dp) > 1 || shared_kv) {
     // KV heads shared by several TP ranks: each copy holds only its ranks'
-    // share of the head's gradient; sum them first (model/tp_layers.h).
-    tc.grad_reduce = [dp, bucket, shared_kv, m, tp](const auto& params) {
+    // share of the head's gradient; sum them first (model/tp_layers.h) — so
+    // their DP average cannot start during the backward: no overlap then.
+    std::shared_ptr<GradBucketReducer> reducer;
+    const bool overlap = o.overlap_grad_reduce && !shared_kv;
+    if (dp_size(dp) > 1)
+      reducer = std::make_shared<GradBucketReducer>(*dp, trainable_parameters(*m), bucket, overlap);
+    tc.grad_reduce = [reducer, shared_kv, m, tp](const auto&) {
       if (shared_kv) model::tp_sync_replicated_grads(m, tp);
-      if (dp_size(dp) > 1) dp_average_grads(*dp, params, bucket);
+      if (reducer) reducer->finish();
     };
+    if (reducer && overlap) tc.before_last_backward = [reducer] { reducer->arm(); };
   }
   if (o.shard_optimizer && dp_size(dp) > 1) {
     const std::vector<int> owners = zero_owner_ranks(trainable_parameters(*m), dp_size(dp));

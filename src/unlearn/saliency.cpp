@@ -174,13 +174,10 @@ std::vector<torch::Tensor> saliency_forget_grads(model::LlamaForCausalLM& m,
                                                  const UnlearnLossConfig& loss,
                                                  const LossNormalizer& norm,
                                                  const std::vector<torch::Tensor>& params) {
-  // autograd::grad over the parameters needs the plain graph: a checkpointed
-  // layer would put their gradients into .grad instead (llama.h).
-  const bool checkpointing = m->activation_checkpointing();
-  m->set_activation_checkpointing(false);
+  // Checkpointed layers return their parameters' gradients to autograd::grad
+  // like any op (llama.h), so this pass runs as the model is set.
   LossParts p =
       unlearn_loss(m, ref_model, forget, TokenBatch{}, saliency_forget_config(loss), &norm);
-  m->set_activation_checkpointing(checkpointing);
   return torch::autograd::grad({p.total}, params, /*grad_outputs=*/{}, /*retain_graph=*/false,
                                /*create_graph=*/false, /*allow_unused=*/true);
 }

@@ -23,32 +23,43 @@ AdamW::AdamW(std::vector<torch::Tensor> params, AdamWOptions opts, std::vector<b
                        opts.weight_decay);
   for (size_t i = 0; i < params_.size(); ++i) {
     const torch::Tensor& p = params_[i];
+    const bool low = p.scalar_type() == torch::kBFloat16 || p.scalar_type() == torch::kHalf;
+    // Master weights: an exact fp32 copy; the moments live in its dtype.
+    master_.push_back(owns(i) && opts_.master_weights && low
+                          ? p.detach().to(torch::kFloat32, /*non_blocking=*/false, /*copy=*/true)
+                          : torch::Tensor());
     // PyTorch: zeros_like(p, memory_format=torch.preserve_format): state in the param dtype.
-    exp_avg_.push_back(owns(i) ? torch::zeros_like(p, torch::MemoryFormat::Preserve)
+    const torch::Tensor& like = master_.back().defined() ? master_.back() : p;
+    exp_avg_.push_back(owns(i) ? torch::zeros_like(like, torch::MemoryFormat::Preserve)
                                : torch::Tensor());
-    exp_avg_sq_.push_back(owns(i) ? torch::zeros_like(p, torch::MemoryFormat::Preserve)
+    exp_avg_sq_.push_back(owns(i) ? torch::zeros_like(like, torch::MemoryFormat::Preserve)
                                   : torch::Tensor());
     steps_.push_back(0);
   }
 }
 
 void AdamW::restore(size_t i, const torch::Tensor& exp_avg, const torch::Tensor& exp_avg_sq,
-                    int64_t steps) {
+                    int64_t steps, const torch::Tensor& master) {
   RELAPSE_CHECK(i < params_.size(), "AdamW::restore: parameter ", i, " of ", params_.size());
   steps_[i] = steps;
   if (!owns(i)) return;
   torch::NoGradGuard ng;
   exp_avg_[i].copy_(exp_avg);
   exp_avg_sq_[i].copy_(exp_avg_sq);
+  RELAPSE_CHECK(master.defined() == master_[i].defined(), "AdamW::restore: parameter ", i,
+                master_[i].defined() ? " needs" : " has no", " a master copy");
+  if (master.defined()) master_[i].copy_(master);
 }
 
 void AdamW::step(double lr, const std::vector<torch::Tensor>* masks) {
   torch::NoGradGuard ng;
   RELAPSE_CHECK(!masks || masks->size() == params_.size(), "AdamW: wrong number of update masks");
   for (size_t i = 0; i < params_.size(); ++i) {
-    torch::Tensor& p = params_[i];
-    const torch::Tensor& g = p.grad();
-    if (!g.defined() || !owns(i)) continue;
+    if (!params_[i].grad().defined() || !owns(i)) continue;
+    // The tensor updated: the parameter itself, or its fp32 master copy.
+    const bool mixed = master_[i].defined();
+    torch::Tensor& p = mixed ? master_[i] : params_[i];
+    const torch::Tensor g = mixed ? params_[i].grad().to(torch::kFloat32) : params_[i].grad();
     // Update masks: nothing selected = skip (weight, moments and step count
     // untouched); partly selected = update, then restore the masked entries
     // from copies, so they stay bit for bit what they were.
@@ -77,6 +88,7 @@ void AdamW::step(double lr, const std::vector<torch::Tensor>* masks) {
       exp_avg_[i].copy_(torch::where(mask, exp_avg_[i], m_old));
       exp_avg_sq_[i].copy_(torch::where(mask, exp_avg_sq_[i], v_old));
     }
+    if (mixed) params_[i].copy_(p);  // rounded once (masked entries: round(old w) = old p)
   }
 }
 
@@ -155,6 +167,7 @@ const StepStats& Trainer::step(const MicroLossFn& loss_fn, int64_t tokens) {
     RELAPSE_CHECK(ml.loss.defined() && ml.loss.numel() == 1,
                   "the loss callback must return a scalar");
     if (ml.extra.defined()) ml.extra.backward();
+    if (m + 1 == cfg_.micro_batches && cfg_.before_last_backward) cfg_.before_last_backward();
     ml.loss.backward();
     s.loss += host_scalar<double>(ml.loss);
     s.forget_term += ml.forget_term;

@@ -1,8 +1,9 @@
 // tests/model/test_activation_checkpointing.cpp — decoder-layer activation
 // checkpointing (LlamaForCausalLM::set_activation_checkpointing, issue 18):
 // the recomputed backward gives the plain backward's gradients (bit for bit in
-// fp32 for one loss on a fresh graph: the same ops on the same inputs, each
-// parameter getting one gradient either way), with a padding mask and GQA; the
+// fp32: the same ops on the same inputs, each parameter's parts summed before
+// one accumulation either way), with a padding mask and GQA, for one pass and
+// for two passes after an earlier micro-batch; the
 // activations held between forward and backward shrink to the layer inputs
 // (measured with libtorch's allocator reports); evaluation and SURE's
 // autograd::grad passes are unaffected. The data- and tensor-parallel update
@@ -85,6 +86,30 @@ TEST(ActivationCheckpointing, GradientsEqualPlainBitForBit) {
   }
 }
 
+// Two passes through the layers in one loss (forget and retain), after an
+// earlier micro-batch's backward: each parameter's two gradient parts are
+// summed before one accumulation into .grad, as in the plain backward — bit
+// for bit in fp32 (before the parameters were inputs of the checkpointed op,
+// each pass's nested backward added its part into .grad one at a time).
+TEST(ActivationCheckpointing, TwoPassesAfterAccumulationEqualPlainBitForBit) {
+  LlamaForCausalLM m = make(3, torch::kFloat32);
+  auto grads = [&](bool checkpoint) {
+    m->zero_grad();
+    m->set_activation_checkpointing(checkpoint);
+    test_loss(m, ids_batch(3, 19), {}).backward();
+    (test_loss(m, ids_batch(2, 13), {}) + test_loss(m, ids_batch(3, 7), {})).backward();
+    m->set_activation_checkpointing(false);
+    std::vector<torch::Tensor> g;
+    for (const auto& p : m->parameters()) g.push_back(p.grad().clone());
+    return g;
+  };
+  auto plain = grads(false), ckpt = grads(true);
+  auto names = m->named_parameters().keys();
+  for (size_t i = 0; i < plain.size(); ++i)
+    EXPECT_TRUE(torch::equal(plain[i], ckpt[i]))
+        << names[i] << " max |diff| " << (plain[i] - ckpt[i]).abs().max().item<double>();
+}
+
 // Tensor bytes alive on the CPU, from libtorch's allocator reports.
 struct LiveBytes : public c10::MemoryReportingInfoBase {
   int64_t current = 0;
@@ -134,9 +159,9 @@ TEST(ActivationCheckpointing, NoGradForwardUnchanged) {
   EXPECT_FALSE(b.requires_grad());
 }
 
-// SURE's saliency gradients use autograd::grad over the parameters, which the
-// reentrant checkpoint would starve: saliency_forget_grads turns it off for
-// its pass and restores it.
+// SURE's saliency gradients use autograd::grad over the parameters: the
+// checkpointed layers take their parameters as inputs, so autograd::grad
+// gets the plain backward's gradients through them (bit for bit).
 TEST(ActivationCheckpointing, SaliencyGradsUnaffected) {
   LlamaForCausalLM m = make(2, torch::kFloat64);
   unlearn::TokenBatch f = unlearn::batch_from_sequences(

@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "parallel_step_util.h"
 #include "relapse/core/rng.h"
 #include "relapse/dist/process_grid.h"
 #include "relapse/dist/runtime.h"
@@ -23,90 +24,11 @@
 
 using namespace relapse;
 using namespace relapse::unlearn;
+using namespace relapse::unlearn::test;
 using model::LlamaForCausalLM;
 using model::TpContext;
 
 namespace {
-
-// vocab 37 (padded at TP 2 and 4), 8 query / 4 KV heads (GQA, divisible by
-// TP 4), attention and MLP biases (the Row-parallel o/down biases are
-// replicated parameters: the TP grad-norm must count them once).
-model::LlamaConfig step_config(int64_t kv_heads = 4) {
-  model::LlamaConfig c;
-  c.vocab_size = 37;
-  c.hidden_size = 32;
-  c.intermediate_size = 64;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 8;
-  c.num_key_value_heads = kv_heads;
-  c.max_position_embeddings = 64;
-  c.attention_bias = true;
-  c.mlp_bias = true;
-  return c;
-}
-
-// The slice of `full` that a TP rank holds as its parameter `p`: along p.dim,
-// rows [p.start, p.start + len) (model::tp_param_layout: a KV head shared by
-// several ranks starts at the head's row on each of them), zero past the end
-// (the vocabulary padding). Replicated = the whole tensor.
-torch::Tensor slice_like(const torch::Tensor& full, const model::TpParamInfo& p) {
-  if (p.kind == model::TpParamKind::kReplicated || full.sizes() == p.tensor.sizes()) return full;
-  const int d = p.dim;
-  const int64_t len = p.tensor.size(d), start = p.start;
-  torch::Tensor out = torch::zeros_like(p.tensor);
-  const int64_t real = std::max<int64_t>(0, std::min(len, full.size(d) - start));
-  if (real > 0) out.narrow(d, 0, real).copy_(full.narrow(d, start, real));
-  return out;
-}
-
-LlamaForCausalLM full_model(torch::ScalarType dt, uint64_t seed, int64_t kv_heads = 4) {
-  LlamaForCausalLM m(step_config(kv_heads));
-  model::llama_init_random(m, 0.2, RngStreams(seed).torch_generator("test/init"));
-  torch::NoGradGuard ng;
-  for (auto& kv : m->named_parameters()) {
-    if (kv.key().find("norm") != std::string::npos) kv.value().add_(1.0);  // norms near 1
-  }
-  m->to(dt);
-  return m;
-}
-
-LlamaForCausalLM split_model(const LlamaForCausalLM& full, const TpContext& tp) {
-  LlamaForCausalLM m(full->config(), tp);
-  m->to(full->dtype());
-  torch::NoGradGuard ng;
-  auto src = full->named_parameters();
-  for (auto& p : model::tp_param_layout(m)) {
-    const torch::Tensor* f = src.find(p.name);
-    EXPECT_NE(f, nullptr) << p.name;
-    p.tensor.copy_(slice_like(*f, p));
-  }
-  return m;
-}
-
-Chunks random_chunks(int n, int len, uint64_t seed) {
-  auto eng = RngStreams(seed).std_engine("test/chunks");
-  Chunks c(n, std::vector<int64_t>(len));
-  for (auto& row : c) {
-    row[0] = 1;
-    for (int t = 1; t < len; ++t) row[t] = 2 + static_cast<int64_t>(eng() % 35);
-  }
-  return c;
-}
-
-LoopOptions step_options(int64_t micro, int64_t steps, double adam_eps, bool checkpoint = false) {
-  LoopOptions o;
-  o.activation_checkpointing = checkpoint;
-  o.train.adamw.eps = adam_eps;
-  o.train.schedule.base_lr = 1e-2;
-  o.train.max_grad_norm = 0.5;  // active: the grad norms here are > 0.5 (checked)
-  o.train.micro_batches = micro;
-  o.train.grad_bucket_bytes = 4096;  // several buckets, some parameters larger than one
-  o.epochs = 1;
-  o.batch_size = 4;
-  o.max_steps = steps;
-  o.seed = 3;
-  return o;
-}
 
 // Largest relative difference of every parameter (and of its gradient after
 // the DP average and the clipping of the last update) between the split model
@@ -141,31 +63,6 @@ Diff compare(const LlamaForCausalLM& split, const LlamaForCausalLM& ref) {
     d.grad_tensor = std::max(d.grad_tensor, rel(mine.grad(), want_g, false));
   }
   return d;
-}
-
-struct Case {
-  std::string name;  // "lm" or an objective
-  LossVariant variant = LossVariant::kPublished;
-};
-
-std::vector<Case> all_cases() {
-  std::vector<Case> out{{"lm"}};
-  for (const char* o : {"ga", "ga_gdr", "ga_klr", "npo", "npo_gdr", "npo_klr"}) out.push_back({o});
-  out.push_back({"npo_klr", LossVariant::kMuseReleased});  // NPO and KL on raw logits
-  out.push_back({"ga_klr", LossVariant::kPaperReleased});
-  return out;
-}
-
-LoopResult run_case(const Case& c, LlamaForCausalLM& m, const Chunks& forget, const Chunks& retain,
-                    const LoopOptions& o, Communicator* dp) {
-  if (c.name == "lm") return lm_train(m, forget, o, dp);
-  UnlearnLossConfig lc;
-  lc.objective = objective_from_name(c.name);
-  lc.variant = c.variant;
-  lc.alpha = c.variant == LossVariant::kMuseReleased ? 1.0 : 0.7;
-  lc.beta = 0.5;
-  LlamaForCausalLM ref = reference_model_copy(m);
-  return unlearn_train(m, &ref, forget, retain, lc, o, dp);
 }
 
 // For every TP size dividing the world (DP = world / TP) and every case, the

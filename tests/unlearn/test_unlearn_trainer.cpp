@@ -120,6 +120,39 @@ TEST(UnlearnTrainer, Bf16RoundsSubUlpUpdatesAway) {
   EXPECT_GT(big[1].item<double>(), -1.0);
 }
 
+// Master weights: a bf16 parameter's fp32 master copy follows exactly the
+// fp32 AdamW run on an fp32 copy of the parameter fed the same (widened)
+// gradients — with weight decay and an update mask — and the parameter is
+// that copy rounded to bf16 after every step; the moments are fp32. The
+// sub-ULP steps that pure bf16 rounds away (above) accumulate: 1.0 moves.
+TEST(UnlearnTrainer, MasterWeightsAreFp32AdamWRounded) {
+  const ul::AdamWOptions o{0.9, 0.999, 1e-8, 0.01, /*master_weights=*/true};
+  torch::Tensor init = torch::tensor({1.0, -1.0, 0.0009765625, 0.3, -2.5}, torch::kFloat32);
+  torch::Tensor p = init.to(torch::kBFloat16).set_requires_grad(true);
+  torch::Tensor ref = init.to(torch::kBFloat16).to(torch::kFloat32).set_requires_grad(true);
+  ul::AdamW mixed({p}, o);
+  ul::AdamWOptions plain = o;
+  plain.master_weights = false;
+  ul::AdamW fp32({ref}, plain);
+  const std::vector<torch::Tensor> mask{torch::tensor({true, true, true, false, true})};
+  const double lr = std::ldexp(1.0, -10);  // < 2^-9: rounded away in pure bf16
+  for (int k = 0; k < 6; ++k) {
+    torch::Tensor g = torch::tensor({1.0, -1.0, 1.0, 0.5, -0.25 * k}).to(torch::kBFloat16);
+    p.mutable_grad() = g;
+    ref.mutable_grad() = g.to(torch::kFloat32);
+    mixed.step(lr, k % 2 ? &mask : nullptr);
+    fp32.step(lr, k % 2 ? &mask : nullptr);
+    EXPECT_TRUE(torch::equal(mixed.master(0), ref.detach())) << "step " << k;
+    EXPECT_TRUE(torch::equal(p.detach(), ref.detach().to(torch::kBFloat16))) << "step " << k;
+  }
+  EXPECT_EQ(mixed.exp_avg(0).scalar_type(), torch::kFloat32);
+  EXPECT_EQ(mixed.exp_avg_sq(0).scalar_type(), torch::kFloat32);
+  EXPECT_LT(mixed.master(0)[0].item<double>(), 1.0 - 5 * lr);  // the steps accumulated
+  // fp32 parameters are their own master: no copy is made.
+  torch::Tensor q = torch::zeros({2}).set_requires_grad(true);
+  EXPECT_FALSE(ul::AdamW({q}, o).master(0).defined());
+}
+
 // A Trainer with 2 micro-batches (the full batch's normalisers) makes the same
 // update as one with the full batch. fp64 model: the gradients agree to ~1e-12
 // (see test_unlearn_gradients); Adam's first step is ≈ lr·sign(g) except where

@@ -49,6 +49,7 @@ struct TrainStageSection {
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
   double max_grad_norm = 1.0;
   std::string precision = "float32";  // parameters and optimizer state: float32|bfloat16
+  bool master_weights = false;        // bfloat16: fp32 master copies and fp32 AdamW moments
 };
 
 struct FinetuneSection {
@@ -85,6 +86,7 @@ struct UnlearnSection {
   double weight_decay = 0.0;
   double max_grad_norm = 1.0;
   std::string precision = "bfloat16";  // the paper's trainer: pure bf16
+  bool master_weights = false;         // mixed precision instead: fp32 master weights
   bool stop_rule = false;              // MUSE: stop at the first epoch with KnowMem_f <= retrain's
   std::vector<int> seeds = {};  // repeat every run with these data-order seeds ([] = run.seed)
   SureSection sure;
@@ -182,6 +184,7 @@ struct ParallelSection {
   double memory_gib = 0.0;  // memory per rank the plan must fit in; 0 = detect (GPU or RAM)
   bool activation_checkpointing = false;  // recompute each decoder layer in the backward
   bool shard_optimizer = false;           // ZeRO-1: AdamW moments sharded over DP ranks
+  bool overlap_grad_reduce = true;        // DP gradient buckets sent during the backward
 };
 
 struct GenerateSection {

@@ -16,6 +16,17 @@ namespace relapse {
 
 enum class ReduceOp { kSum, kAvg, kMax };
 
+// A collective in flight (Communicator::all_reduce_async). test() lets the
+// backend progress it and says whether it is done; wait() blocks until the
+// result is in the tensor (on a GPU: until the caller's current stream is
+// ordered after it). Either may be called more than once.
+class CommRequest {
+ public:
+  virtual ~CommRequest() = default;
+  virtual bool test() = 0;
+  virtual void wait() = 0;
+};
+
 class Communicator {
  public:
   virtual ~Communicator() = default;
@@ -25,6 +36,14 @@ class Communicator {
 
   // In place over the whole (contiguous) tensor. kAvg = sum / size.
   virtual void all_reduce(torch::Tensor& t, ReduceOp op) = 0;
+  // all_reduce started without waiting: the caller keeps `t` alive and
+  // untouched until the request's wait() returns. Started in the same order
+  // on every rank, like any collective. MPI: MPI_Iallreduce (its sum order
+  // is the MPI library's; Open MPI 4.1 on one node sums as MPI_Allreduce
+  // does, measured bit for bit at np 2-4). NCCL: on the communicator's own
+  // stream, after the work queued so far on the current one. The default
+  // runs all_reduce and returns a finished request.
+  virtual std::unique_ptr<CommRequest> all_reduce_async(torch::Tensor& t, ReduceOp op);
   // Every rank's tensor (same shape everywhere) concatenated along dim 0, rank order.
   virtual torch::Tensor all_gather(const torch::Tensor& t) = 0;
   // The same into a caller-owned `out` ([size * t.size(0), ...], t's dtype and

@@ -140,8 +140,8 @@ class LlamaForCausalLMImpl : public torch::nn::Module {
   // Activation checkpointing (parallel.activation_checkpointing): when on,
   // a forward that autograd records keeps only each decoder layer's input and
   // recomputes the layer in the backward (llama.cpp, CheckpointedLayer).
-  // Gradients reach the parameters' .grad through a nested backward, so
-  // torch::autograd::grad over parameters must run with it off.
+  // The layer's parameters are inputs of the checkpointed op, so their
+  // gradients flow as with the plain backward (.grad, autograd::grad, hooks).
   void set_activation_checkpointing(bool on) { checkpoint_layers_ = on; }
   bool activation_checkpointing() const { return checkpoint_layers_; }
 

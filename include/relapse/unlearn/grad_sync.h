@@ -3,13 +3,14 @@
 // the global grad-norm under tensor parallelism (replicated parameters counted
 // once).
 //
-// Buckets (DDP's scheme, without overlap): the parameters, in their fixed
-// order, are cut into runs of consecutive parameters of one dtype and device
-// whose gradients add up to at most `bucket_bytes` (a gradient larger than a
-// bucket gets one of its own); each run is flattened into one buffer, averaged
-// over the DP group with one all-reduce, and copied back. Every DP rank holds
-// the same parameters in the same order, so the buckets and the collectives
-// match on every rank.
+// Buckets (DDP's scheme): the parameters, in their fixed order, are cut into
+// runs of consecutive parameters of one dtype and device whose gradients add
+// up to at most `bucket_bytes` (a gradient larger than a bucket gets one of
+// its own); each run is flattened into one buffer, averaged over the DP group
+// with one all-reduce, and copied back. Every DP rank holds the same
+// parameters in the same order, so the buckets and the collectives match on
+// every rank. The reduction itself, overlapped with the backward or not, is
+// grad_reducer.h's.
 //
 // TP grad-norm: ‖g‖² = all-reduce over TP of Σ ‖g_p,local‖² over the slices
 // this rank owns (a replicated parameter — RMSNorm weights, the Row-parallel
@@ -34,8 +35,9 @@ std::vector<std::vector<size_t>> grad_buckets(const std::vector<torch::Tensor>& 
                                               int64_t bucket_bytes);
 
 // Averages the gradients of `params` over `dp` (in place), bucket by bucket in
-// the fixed order. A parameter without a gradient on this rank gets a zero one
-// first, so every rank makes the same collectives.
+// the fixed order, after the backward (GradBucketReducer without overlap). A
+// parameter without a gradient on this rank gets a zero one first, so every
+// rank makes the same collectives.
 void dp_average_grads(Communicator& dp, const std::vector<torch::Tensor>& params,
                       int64_t bucket_bytes = kDefaultGradBucketBytes);
 

@@ -14,8 +14,9 @@
 //                              "adam_steps" [params]; DP rank 0 of every TP
 //                              rank also "param.<name>" (the other DP ranks
 //                              hold the same values); "exp_avg.<name>" and
-//                              "exp_avg_sq.<name>" from DP rank 0, or under
-//                              ZeRO-1 (grad_sync.h) from each parameter's owner
+//                              "exp_avg_sq.<name>" (and "master.<name>" with
+//                              master weights, trainer.h) from DP rank 0, or
+//                              under ZeRO-1 (grad_sync.h) from each owner
 // The curve is per rank because each DP rank records its own share of the
 // loss until the loop averages them at its end (loops.h).
 #pragma once

@@ -80,6 +80,7 @@ struct LoopOptions {
   SaliencyConfig saliency;                // SURE (unlearn_train only; lm_train needs mode none)
   bool activation_checkpointing = false;  // recompute decoder layers in the backward (llama.h)
   bool shard_optimizer = false;           // ZeRO-1 over the DP group (grad_sync.h)
+  bool overlap_grad_reduce = true;        // DP buckets sent during the backward (grad_reducer.h)
   LoopCheckpointOptions checkpoint;       // resumable checkpoints (see "Resume" above)
 };
 

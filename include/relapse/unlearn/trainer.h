@@ -37,6 +37,14 @@
 // advances its step count and updates only the selected entries (lazy Adam,
 // as torch.optim.SparseAdam treats rows absent from a step).
 //
+// Master weights (AdamWOptions::master_weights, train/unlearn.master_weights):
+// for a bf16/fp16 parameter the optimizer keeps an fp32 copy w (made from the
+// parameter, exactly) and fp32 moments, runs the update above in fp32 on w
+// with the gradient widened to fp32, and then sets the parameter to w rounded
+// to its dtype — Megatron's and DeepSpeed's mixed precision, where updates
+// below half a bf16 ULP accumulate in w instead of being rounded away. Under
+// ZeRO-1 only the owner keeps w (the rounded parameter is what is broadcast).
+//
 // Clipping: torch::nn::utils::clip_grad_norm_ over every parameter that has a
 // gradient (PyTorch's: scale by max_norm / (‖g‖₂ + 1e-6) when that is < 1);
 // HF's Trainer clips at 1.0 by default, so the released trainers did.
@@ -55,6 +63,9 @@ struct AdamWOptions {
   double beta2 = 0.999;
   double eps = 1e-8;
   double weight_decay = 0.0;
+  // Mixed precision (see "Master weights" above): 16-bit parameters get an
+  // fp32 master copy and fp32 moments; no effect on fp32 / fp64 parameters.
+  bool master_weights = false;
 };
 
 class AdamW {
@@ -72,16 +83,19 @@ class AdamW {
   const torch::Tensor& exp_avg(size_t i) const { return exp_avg_.at(i); }
   const torch::Tensor& exp_avg_sq(size_t i) const { return exp_avg_sq_.at(i); }
   int64_t steps(size_t i) const { return steps_.at(i); }
+  // The fp32 master copy of parameter i (undefined: none, see above).
+  const torch::Tensor& master(size_t i) const { return master_.at(i); }
   bool owns(size_t i) const { return owned_.empty() || owned_.at(i); }
   bool sharded() const { return !owned_.empty(); }
   const AdamWOptions& options() const { return opts_; }
-  // Resuming (loop_checkpoint.h): parameter i's moments (copied into the
-  // state, which keeps its dtype and device) and step count.
+  // Resuming (loop_checkpoint.h): parameter i's moments and master copy
+  // (copied into the state, which keeps its dtype and device; `master` is
+  // required exactly when the state has one) and step count.
   void restore(size_t i, const torch::Tensor& exp_avg, const torch::Tensor& exp_avg_sq,
-               int64_t steps);
+               int64_t steps, const torch::Tensor& master = {});
 
  private:
-  std::vector<torch::Tensor> params_, exp_avg_, exp_avg_sq_;
+  std::vector<torch::Tensor> params_, exp_avg_, exp_avg_sq_, master_;
   std::vector<int64_t> steps_;
   AdamWOptions opts_;
   std::vector<bool> owned_;
@@ -120,6 +134,10 @@ struct TrainConfig {
   // SURE: the update masks of this update (see "Update masks" above), called
   // after grad_reduce and before clipping; empty = no masks.
   std::function<std::vector<torch::Tensor>(const std::vector<torch::Tensor>&)> update_mask;
+  // Called just before the update's last backward (the loss of its last
+  // micro-batch): overlapped DP reduction arms its hooks (grad_reducer.h);
+  // empty = nothing.
+  std::function<void()> before_last_backward;
   // Data parallelism: bytes per gradient all-reduce bucket (grad_sync.h).
   int64_t grad_bucket_bytes = 25ll << 20;
   // Optimizer state sharded over DP (ZeRO-1, grad_sync.h): the parameters
