@@ -23,14 +23,35 @@
 //     Hinv (4 in²), W's fp32 copy (4 out·in, 8 while cast) — the larger of the
 //     two moments. At TP > 1 one gathered linear at a time (the whole weight
 //     and its Hessian on each rank), as the TP > 1 GPTQ of issue 18 runs it.
-//   AWQ (awq_model.cpp, awq.cpp; from reading, not measured): the inputs of
-//     q, o, gate and down captured for every local window (S (3H + F) Pd with
-//     o's input nh·D = H), the layer's inputs and outputs (2 S H Pd), and the
-//     scale search of the MLP group: its reference and candidate outputs (Pd),
-//     their fp32 copies and the fp64 difference (S H (2 Pd + 16)) and the
-//     gate/up weights cloned in Pd and fp32;
-//   bitsandbytes (bnb.cpp): per weight, its fp32 copy, uint8 codes, fp32
-//     absmax per block and the dequantized weight in Pd.
+//   AWQ (awq_model.cpp, awq.cpp), measured; N = the rank's n·S tokens, the
+//     linears whole (at TP > 1 each decoder layer is gathered whole on every
+//     rank: its parameters in Pd). For the whole layer: the calibration
+//     inputs (above) and, per window, the layer's inputs kept while the h of
+//     the DecoderInputs becomes its outputs and the clones of the inputs of q,
+//     o, gate and down → N (H + H + qd + H + F) Pd, qd = nh·D; the fp32 group
+//     scales every quantized linear returns (4 B a group, all layers). Then
+//     the larger of two moments:
+//     the scale search's loss (awq_search_scales), in one statement:
+//       (ref − out) → fp64 → ², with ref (the caller's, Pd, and its fp32
+//       copy), out (Pd and its fp32 copy; copies only when Pd ≠ 4) →
+//       N H (2 Pd + 2 c + 4 + 8 + 8), c = 4 for 16-bit Pd, 0 for fp32; with the
+//       largest group's weights (gate+up 2FH, q+k+v, o, down) cloned in Pd,
+//       in fp32 (c), and their concatenation, |w| and |w| / max (12 B);
+//     the clip search (awq_search_clip) of the worst clipped linear (not
+//       q/k) [out, in]: its inputs concatenated (N in Pd), the tokens sampled
+//       on every rank ns = ceil(T / step), T = n_samples·S, step = max(1, T /
+//       n_sample_token), in fp32 and grouped [G, ns, gs] (8 ns in), while
+//       the error statement holds org_out, cur_out, their difference and its
+//       square, each [G, ns, rows] fp32 (16 G ns rows, rows = the block of
+//       min(out, 2^24 / (G ns)) rows), the clamped and quantized weight block
+//       (8 rows·in) and the weight's fp32 copy (c out·in);
+//   bitsandbytes (bnb.cpp), measured: the largest weight's temporaries per
+//     element — NF4 25 B (zero-padded blocks and their normalised copy 8,
+//     uint8 codes 1, the codebook gather's int64 index 8 and values 4, the
+//     padded values 4), FP4 31 B (its |x|, int32 rank, code and sign terms),
+//     +4 B for the fp32 copy of a 16-bit weight; LLM.int8 18 B (fp16 and fp32
+//     copies, the rounded codes, zeros_like and where()) and the int8 codes of
+//     every linear, kept for its emulated matmul.
 //
 // Evaluation (muse_eval.cpp → inference.cpp), no autograd, the larger of:
 //   scoring (score_token_logprobs): eval.batch_size rows of at most
@@ -106,6 +127,66 @@ int64_t layer_moment(const PlanCtx& x, int64_t n) {
          2 * Pd * n * x.shape.head_dim_or_default();
 }
 
+// AWQ's items beyond the calibration inputs (derived in the file-top comment).
+void add_awq_items(const PlanCtx& x, const quant::QuantSpec& spec, StagePlan& s) {
+  const CalibrationSection& cal = x.cfg->quantize.calibration;
+  const quant::AwqConfig& a = spec.awq.c;
+  const int64_t Pd = dtype_bytes(x.cfg->model.dtype), cast = Pd == 4 ? 0 : 4;
+  const int64_t H = x.shape.hidden_size, F = x.shape.intermediate_size;
+  const int64_t D = x.shape.head_dim_or_default(), L = x.shape.num_hidden_layers;
+  const int64_t qd = x.shape.num_attention_heads * D, kv = x.shape.num_key_value_heads * D;
+  const int64_t N = ceil_div(cal.n_samples, x.dp) * cal.seq_len;  // this rank's tokens
+  struct Lin {
+    std::string kind;
+    int64_t out, in;
+  };
+  const std::vector<Lin> lins = {{"q_proj", qd, H},  {"k_proj", kv, H},   {"v_proj", kv, H},
+                                 {"o_proj", H, qd},  {"gate_proj", F, H}, {"up_proj", F, H},
+                                 {"down_proj", H, F}};
+  const auto& mods = spec.modules;
+  auto quantized = [&](const Lin& l) {
+    return std::find(mods.begin(), mods.end(), l.kind) != mods.end();
+  };
+  if (x.tp > 1)
+    stage_add(s, "gathered layer", Pd * (H * (2 * qd + 2 * kv) + 3 * H * F + 2 * H),
+              "one decoder layer gathered whole (LayerWork)");
+  stage_add(s, "awq statistics", N * (3 * H + qd + F) * Pd,
+            str({n2s(N), " tokens/rank x (layer inputs ", n2s(H), " + inputs of q ", n2s(H), ", o ",
+                 n2s(qd), ", gate ", n2s(H), ", down ", n2s(F), ") x ", n2s(Pd), " B"}));
+  int64_t groups = 0;
+  for (const auto& l : lins)
+    if (quantized(l)) groups += l.out * (a.group_size > 0 ? l.in / a.group_size : 1);
+  stage_add(s, "awq scales", 4 * L * groups,
+            str({n2s(L), " layers x ", n2s(groups), " fp32 group scales"}));
+  // The scale search's loss statement, with the largest group's weight copies.
+  const int64_t wmax =
+      std::max({(qd + 2 * kv) * H, kv == H && qd == H ? H * qd : 0, 2 * F * H, H * F});
+  const int64_t search = N * H * (2 * Pd + 2 * cast + 20) + (Pd + 12 + cast) * wmax;
+  // The clip search of the worst clipped linear.
+  const int64_t T = cal.n_samples * cal.seq_len;
+  const int64_t ns = ceil_div(T, std::max<int64_t>(1, T / a.n_sample_token));
+  int64_t clip = 0;
+  std::string clip_kind;
+  if (a.clip) {
+    for (const auto& l : lins) {
+      if (!quantized(l) || l.kind == "q_proj" || l.kind == "k_proj") continue;
+      const int64_t G = a.group_size > 0 ? l.in / a.group_size : 1;
+      const int64_t rows = std::min(l.out, std::max<int64_t>(1, (int64_t{1} << 24) / (G * ns)));
+      const int64_t b = N * l.in * Pd + 8 * ns * l.in + 16 * G * ns * rows + 8 * rows * l.in +
+                        cast * l.out * l.in;
+      if (b > clip) clip = b, clip_kind = l.kind;
+    }
+  }
+  if (search >= clip)
+    stage_add(s, "awq search", search,
+              str({"scale search's loss: ", n2s(N), " tokens x ", n2s(H), " x ",
+                   n2s(2 * Pd + 2 * cast + 20), " B (outputs, fp32/fp64 difference) + weights"}));
+  else
+    stage_add(s, "awq search", clip,
+              str({"clip search of ", clip_kind, ": its inputs, ", n2s(ns),
+                   " sampled tokens, [G, tokens, rows] fp32 x 4"}));
+}
+
 }  // namespace
 
 void add_resident_eval_models(const PlanCtx& x, StagePlan& s) {
@@ -168,22 +249,31 @@ StagePlan plan_quant_stage(const PlanCtx& x, const quant::QuantSpec& spec) {
                            ? "double-double sum + x^T x + TwoSum temporaries 72 in^2 + x fp64"
                            : "Cholesky solve 52 in^2 + W fp32"}));
       } else {
-        const int64_t feats = n * S * (2 * H + qd + F) * Pd + 2 * n * S * H * Pd;
-        const int64_t search = n * S * H * (2 * Pd + 16) + 2 * H * F * (Pd + 4);
-        stage_add(s, "awq statistics", feats,
-                  "inputs of q, o, gate, down and the layer's in/out, every local window");
-        stage_add(s, "awq search", search, "MLP scale search: outputs, fp32/fp64 losses, weights");
+        add_awq_items(x, spec, s);
       }
       break;
     }
-    case quant::QuantMethod::kBnb4:
-    case quant::QuantMethod::kLlmInt8: {
-      const int64_t block = spec.method == quant::QuantMethod::kBnb4 ? spec.bnb4.blocksize : H;
+    case quant::QuantMethod::kBnb4: {
       if (diag)
         stage_add(s, "weights before", Pd * x.pc.linears, "the linears' weights kept for codes");
-      stage_add(s, "bnb temporaries", full * (5 + Pd) + 4 * ceil_div(full, block),
-                str({"largest weight ", n2s(full), " x (4 fp32 + 1 code + ", n2s(Pd),
-                     " dequant) + absmax"}));
+      const bool fp4 = spec.bnb4.format == quant::Bnb4Format::kFp4;
+      const int64_t per = (fp4 ? 31 : 25) + (Pd == 4 ? 0 : 4);
+      stage_add(s, "bnb temporaries", full * per + 8 * ceil_div(full, spec.bnb4.blocksize),
+                str({"largest weight ", n2s(full), " x ", n2s(per),
+                     fp4 ? " B (FP4's |x|, int32 rank, code and sign"
+                         : " B (NF4's uint8 count and comparison",
+                     "; padded blocks, normalised copy, codes, int64 gather index, values",
+                     Pd == 4 ? "" : ", fp32 copy", ") + absmax"}));
+      break;
+    }
+    case quant::QuantMethod::kLlmInt8: {
+      if (diag)
+        stage_add(s, "weights before", Pd * x.pc.linears, "the linears' weights kept for codes");
+      stage_add(s, "int8 codes", x.pc.linears,
+                "CB of every linear, kept for the emulated int8 matmul: 1 B per weight");
+      stage_add(s, "bnb temporaries", 18 * full,
+                str({"largest weight ", n2s(full),
+                     " x 18 B (fp16 copy, fp32 copy, rounded, zeros and where())"}));
       break;
     }
   }

@@ -40,22 +40,29 @@ torch::Tensor table_on(const T* v, int64_t n, torch::ScalarType st, const torch:
   return torch::from_blob(const_cast<T*>(v), {n}, st).to(like.device()).clone();
 }
 
-// The number of thresholds (ascending) strictly below each x: the decision
-// trees of dQuantizeNF4 / dQuantizeFP4 walk exactly these comparisons. A NaN
-// (all-zero block: 0 * 1/0) fails every one, as on the GPU: count 0.
-torch::Tensor count_below(const torch::Tensor& x, const torch::Tensor& thr) {
-  return x.unsqueeze(-1).gt(thr).sum(-1);
+// The number of thresholds (ascending, fp32, fewer than 256) strictly below
+// each x, as uint8: the decision trees of dQuantizeNF4 / dQuantizeFP4 walk
+// exactly these comparisons. A NaN (all-zero block: 0 * 1/0) fails every
+// one, as on the GPU: count 0. One comparison per threshold added into the
+// count, 2 bytes per element of temporaries whatever their number (a [n, k]
+// bool matrix summed in int64 costs 9k + 8: 143 bytes per element for NF4,
+// 6.7 GB for one 7B MLP weight).
+torch::Tensor count_below(const torch::Tensor& x, const float* thr, int64_t k) {
+  RELAPSE_CHECK(k < 256, "count_below: ", k, " thresholds do not fit a uint8 count");
+  torch::Tensor n = torch::zeros(x.sizes(), x.options().dtype(torch::kUInt8));
+  for (int64_t i = 0; i < k; ++i) n.add_(x.gt(thr[i]));
+  return n;
 }
 
 // dQuantizeNF4 over a tensor: code k when thr[k-1] < x <= thr[k].
 torch::Tensor quantize_nf4(const torch::Tensor& x) {
-  return count_below(x, table_on(kNf4Thr, 15, torch::kFloat32, x)).to(torch::kUInt8);
+  return count_below(x, kNf4Thr, 15);
 }
 
 // dQuantizeFP4 over a tensor: sign bit 8 for x < 0 (not for -0 or NaN), then
 // the 3-bit code of |x|'s rank among the magnitude thresholds.
 torch::Tensor quantize_fp4(const torch::Tensor& x) {
-  torch::Tensor r = count_below(x.abs(), table_on(kFp4Thr, 7, torch::kFloat32, x));
+  torch::Tensor r = count_below(x.abs(), kFp4Thr, 7).to(torch::kInt32);
   torch::Tensor code = table_on(kFp4Rank, 8, torch::kInt32, x).index_select(0, r.reshape({-1}));
   return (code.view(x.sizes()) + x.lt(0).to(torch::kInt32) * 8).to(torch::kUInt8);
 }
@@ -74,8 +81,7 @@ void check_weight(const torch::Tensor& w, const std::string& label) {
 torch::Tensor nearest_code(const torch::Tensor& x, const std::vector<float>& map) {
   std::vector<float> mids(map.size() - 1);
   for (size_t i = 0; i + 1 < map.size(); ++i) mids[i] = (map[i] + map[i + 1]) / 2.0f;
-  torch::Tensor m = table_on(mids.data(), static_cast<int64_t>(mids.size()), torch::kFloat32, x);
-  return count_below(x, m).to(torch::kUInt8);
+  return count_below(x, mids.data(), static_cast<int64_t>(mids.size()));
 }
 
 // bitsandbytes' quantize_4bit(compress_statistics=True) on the absmax vector,

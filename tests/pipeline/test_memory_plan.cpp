@@ -1,7 +1,8 @@
 // tests/pipeline/test_memory_plan.cpp — the memory planner (issues 7 and 18):
 // its numbers for a small model against the peak of tensor memory measured
-// during real unlearning steps of our trainer, a real evaluation (scoring and
-// generation) and a real GPTQ pass (within 10%), its 7B numbers against hand
+// during real unlearning steps of our trainer and a real evaluation (scoring
+// and generation) (within 10%; quantization passes: test_memory_plan_quant),
+// its 7B numbers against hand
 // arithmetic, the refusal when a stage that runs does not fit (and never for
 // a stage the run skips), the shape read from a model directory's
 // config.json, every configs/models/*.yaml fragment and muse_news_7b.yaml.
@@ -22,6 +23,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "memory_plan_test_util.h"
 #include "relapse/core/rng.h"
 #include "relapse/dist/communicator.h"
 #include "relapse/dist/runtime.h"
@@ -34,55 +36,9 @@
 
 using namespace relapse;
 using namespace relapse::pipeline;
+using namespace relapse::pipeline::plan_test;
 
 namespace {
-
-struct MemCounter : public c10::MemoryReportingInfoBase {
-  int64_t current = 0, peak = 0;
-  void reportMemoryUsage(void*, int64_t alloc_size, size_t, size_t, c10::Device d) override {
-    if (d.type() != c10::DeviceType::CPU) return;
-    current += alloc_size;
-    peak = std::max(peak, current);
-  }
-  bool memoryProfilingEnabled() const override { return true; }
-};
-
-unlearn::Chunks random_chunks(int n, int len, int64_t vocab, uint64_t seed) {
-  auto eng = RngStreams(seed).std_engine("test/chunks");
-  unlearn::Chunks c(n, std::vector<int64_t>(len));
-  for (auto& row : c) {
-    row[0] = 1;
-    for (int t = 1; t < len; ++t) row[t] = 3 + static_cast<int64_t>(eng() % (vocab - 3));
-  }
-  return c;
-}
-
-RelapseConfig small_config(const std::string& preset, const std::string& precision,
-                           const std::string& method, int batch, int micro, int len) {
-  RelapseConfig cfg;
-  cfg.model.preset = preset;
-  cfg.data.synth_size = "small";
-  cfg.data.synth_vocab_size = 1024;
-  cfg.data.max_len = len;
-  cfg.unlearn.methods = {method};
-  cfg.unlearn.precision = precision;
-  cfg.unlearn.batch_size = batch;
-  cfg.unlearn.micro_batches = micro;
-  cfg.parallel.memory_gib = 1000;
-  return cfg;
-}
-
-// A stage's items without the models the full pipeline keeps resident
-// (target, retrain, the unlearned model), which these tests do not build.
-int64_t plan_stage_bytes(const MemoryPlan& p, const std::string& stage) {
-  const StagePlan* s = memory_plan_find(p, stage);
-  EXPECT_NE(s, nullptr) << stage;
-  if (!s) return 0;
-  int64_t b = 0;
-  for (const auto& it : s->items)
-    if (it.what != "resident models") b += it.bytes;
-  return b;
-}
 
 int64_t plan_trainer_bytes(const MemoryPlan& p) {
   return plan_stage_bytes(p, "unlearning");
@@ -325,37 +281,6 @@ TEST(MemoryPlan, TensorParallelTwoWithinTenPercentOfMeasuredPeak) {
   }
 }
 
-namespace {
-
-// Random token rows of exactly `len` tokens (BOS first).
-std::vector<model::TokenSeq> random_seqs(int n, int len, int64_t vocab, uint64_t seed) {
-  std::vector<model::TokenSeq> out;
-  for (const auto& row : random_chunks(n, len, vocab, seed)) out.push_back(row);
-  return out;
-}
-
-// A tiny model built in model.dtype inside the counter's scope.
-model::LlamaForCausalLM tiny_model(const RelapseConfig& cfg) {
-  model::LlamaForCausalLM m(model::model_preset(cfg.model.preset, cfg.data.synth_vocab_size));
-  model::llama_init_random(m, 0.02, RngStreams(3).torch_generator("test/init"));
-  m->to(model::dtype_from_name(cfg.model.dtype));
-  m->eval();
-  return m;
-}
-
-RelapseConfig eval_config(const std::string& dtype) {
-  RelapseConfig cfg = small_config("tiny", "float32", "ga", 8, 1, 128);
-  cfg.unlearn.methods.clear();  // the evaluation of given models: no unlearned model resident
-  cfg.model.dtype = dtype;
-  cfg.eval.batch_size = 8;
-  cfg.eval.verbmem_max_new_tokens = 16;
-  cfg.eval.knowmem_max_new_tokens = 8;
-  cfg.quantize.bits.clear();
-  return cfg;
-}
-
-}  // namespace
-
 // The evaluation stage against a real evaluation of a tiny model: Min-K%
 // scoring of eval.batch_size rows of data.max_len tokens and greedy
 // generation of as many prompts of data.max_len tokens (what muse_evaluate
@@ -382,36 +307,6 @@ TEST(MemoryPlan, EvalStageWithinTenPercentOfMeasuredPeak) {
     std::printf("eval tiny %-9s B %d T %d: planned %.2f MiB, measured %.2f MiB, ratio %.3f (%s)\n",
                 dtype, B, T, planned / 1048576.0, counter->peak / 1048576.0, ratio,
                 memory_plan_find(p, "evaluation")->moment.c_str());
-    EXPECT_NEAR(ratio, 1.0, 0.10) << memory_plan_text(p);
-  }
-}
-
-// A GPTQ pass (quant_apply, as stage_eval runs it) of a tiny model on 16
-// calibration windows of 128 tokens against the plan of its quantization stage.
-TEST(MemoryPlan, GptqStageWithinTenPercentOfMeasuredPeak) {
-  for (const char* dtype : {"float32", "bfloat16"}) {
-    RelapseConfig cfg = eval_config(dtype);
-    cfg.quantize.gptq.bits = {4};
-    cfg.quantize.gptq.group_size = 32;  // divides tiny's 128 and 352 input columns
-    cfg.quantize.calibration.n_samples = 16;
-    cfg.quantize.calibration.seq_len = 128;
-    const std::vector<quant::QuantSpec> specs = quant::quant_specs(cfg.quantize);
-    ASSERT_EQ(specs.size(), 1u);
-    const MemoryPlan p = memory_plan(cfg, 1);
-    const int64_t planned = plan_stage_bytes(p, "quantization " + specs[0].label);
-    const auto rows = random_chunks(16, 128, cfg.data.synth_vocab_size, 9);
-    torch::Tensor calib = torch::empty({16, 128}, torch::kInt64);
-    for (int i = 0; i < 16; ++i)
-      for (int t = 0; t < 128; ++t) calib[i][t] = rows[i][t];
-    auto counter = std::make_shared<MemCounter>();
-    {
-      c10::DebugInfoGuard guard(c10::DebugInfoKind::PROFILER_STATE, counter);
-      model::LlamaForCausalLM m = tiny_model(cfg);
-      quant::quant_apply(m, specs[0], calib, nullptr, /*keep_codes=*/false);
-    }
-    const double ratio = static_cast<double>(planned) / static_cast<double>(counter->peak);
-    std::printf("gptq tiny %-9s 16 x 128: planned %.2f MiB, measured %.2f MiB, ratio %.3f\n", dtype,
-                planned / 1048576.0, counter->peak / 1048576.0, ratio);
     EXPECT_NEAR(ratio, 1.0, 0.10) << memory_plan_text(p);
   }
 }
