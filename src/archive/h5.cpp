@@ -13,6 +13,7 @@
 
 #include "h5_internal.h"
 #include "relapse/core/error.h"
+#include "relapse/core/fs.h"
 
 static_assert(std::is_same_v<hid_t, int64_t>,
               "relapse::archive needs hid_t == int64_t (HDF5 >= 1.10)");
@@ -485,15 +486,9 @@ void H5File::commit() {
   h5_ok(H5Fclose(static_cast<hid_t>(id_.release())), "cannot close HDF5 file '" + path_ + "'");
   if (tmp_path_.empty()) return;  // read-only
   fsync_path(tmp_path_);
-  std::error_code ec;
-  std::filesystem::rename(tmp_path_, path_, ec);
-  if (ec) {
-    RELAPSE_THROW(ExitCode::kRuntime, "cannot rename '", tmp_path_, "' to '", path_,
-                  "': ", ec.message());
-  }
-  tmp_path_.clear();
-  auto dir = std::filesystem::path(path_).parent_path();
-  fsync_path(dir.empty() ? "." : dir.string());  // make the rename durable
+  const std::string tmp = tmp_path_;
+  tmp_path_.clear();  // renamed, or removed on failure, by fs_commit_file
+  fs_commit_file(tmp, path_);
 }
 
 }  // namespace relapse::archive

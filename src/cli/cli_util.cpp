@@ -82,19 +82,4 @@ const std::string& cli_command_line() {
   return g_command_line;
 }
 
-void cli_write_atomic(const std::string& path, const std::string& content) {
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    RELAPSE_CHECK_INPUT(f.good(), tmp, ": cannot open for writing");
-    f << content;
-    f.flush();
-    RELAPSE_CHECK_INPUT(f.good(), tmp, ": write failed");
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) std::remove(tmp.c_str());
-  RELAPSE_CHECK_INPUT(!ec, path, ": cannot rename into place: ", ec.message());
-}
-
 }  // namespace relapse::cli

@@ -12,7 +12,6 @@ std::vector<std::string> cli_read_texts(const std::string& path);
 // --tokenizer if given, else MODEL_DIR/tokenizer.model.
 std::string cli_tokenizer_path(const std::string& model_dir, const std::string& tokenizer);
 // Writes `content` to PATH.tmp and renames it over PATH.
-void cli_write_atomic(const std::string& path, const std::string& content);
 // The command line as typed (for provenance), recorded by main().
 void cli_set_command_line(int argc, char** argv);
 const std::string& cli_command_line();

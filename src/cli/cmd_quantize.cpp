@@ -14,6 +14,7 @@
 #include "cli_util.h"
 #include "commands.h"
 #include "relapse/archive/h5.h"
+#include "relapse/core/fs.h"
 #include "relapse/core/log.h"
 #include "relapse/core/provenance.h"
 #include "relapse/data/muse.h"
@@ -73,11 +74,7 @@ QuantizeSection section_of(const QuantizeArgs& a) {
 torch::Tensor calibration_of(const QuantizeArgs& a, const std::string& tok_path) {
   std::string text, what;
   if (!a.calib_text.empty()) {
-    std::ifstream f(a.calib_text, std::ios::binary);
-    RELAPSE_CHECK_INPUT(f.good(), "--calib-text '", a.calib_text, "' cannot be read");
-    std::ostringstream ss;
-    ss << f.rdbuf();
-    text = ss.str();
+    text = fs_read_file(a.calib_text, "--calib-text");
     what = "'" + a.calib_text + "'";
   } else {
     RELAPSE_CHECK_CONFIG(!a.calib_corpus.empty(), "--method ", a.method,

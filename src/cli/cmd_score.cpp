@@ -8,6 +8,7 @@
 #include "cli_util.h"
 #include "commands.h"
 #include "relapse/archive/h5.h"
+#include "relapse/core/fs.h"
 #include "relapse/core/log.h"
 #include "relapse/core/provenance.h"
 #include "relapse/dist/device.h"
@@ -82,7 +83,7 @@ void score_write_json(const ScoreArgs& a, const ScoreResult& r, const Provenance
                           {"sum_logprob", r.sums[i]},
                           {"mean_logprob", r.means[i]}});
   }
-  cli_write_atomic(a.out, j.dump(1) + "\n");
+  fs_write_file_atomic(a.out, j.dump(1) + "\n");
 }
 
 int score_run(const ScoreArgs& a, Runtime& rt) {

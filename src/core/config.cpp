@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "config_internal.h"
+#include "relapse/core/fs.h"
 
 namespace relapse {
 
@@ -347,12 +348,13 @@ void config_bind_file(const ConfigFieldsFn& fields, const std::string& path,
                        "' does not exist");
   RELAPSE_CHECK_CONFIG(!std::filesystem::is_directory(path, ec), "config file '", path,
                        "' is a directory");
-  std::ifstream in(path, std::ios::binary);
-  RELAPSE_CHECK_CONFIG(in.good(), "cannot open config file '", path, "': ", std::strerror(errno));
-  std::ostringstream text;
-  text << in.rdbuf();
-  RELAPSE_CHECK_CONFIG(!in.bad(), "cannot read config file '", path, "': ", std::strerror(errno));
-  config_bind_text(fields, text.str(), path, sets);
+  std::string text;
+  try {
+    text = fs_read_file(path, "config file");
+  } catch (const Error& e) {  // a config that cannot be read is a config error (exit 3)
+    throw Error(ExitCode::kConfig, e.what(), e.where());
+  }
+  config_bind_text(fields, text, path, sets);
 }
 
 std::string config_dump_fields(const ConfigFieldsFn& fields, bool with_help) {

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "relapse/core/error.h"
+#include "relapse/core/fs.h"
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
@@ -54,11 +55,7 @@ struct Reader {
     const fs::path p = dir / rel;
     std::error_code ec;
     RELAPSE_CHECK_INPUT(fs::is_regular_file(p, ec), "MUSE corpus: missing file ", p.string());
-    std::ifstream f(p, std::ios::binary);
-    RELAPSE_CHECK_INPUT(f.good(), "MUSE corpus: cannot open ", p.string());
-    std::ostringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
+    return fs_read_file(p.string(), "MUSE corpus file");
   }
 
   json read_list(const std::string& rel) const {
@@ -218,9 +215,7 @@ void muse_write(const MuseCorpus& c, const std::string& dir,
   file_write(tmp / "privleak/holdout.json", json_text(ojson(c.privleak_holdout)));
   for (const auto& [rel, bytes] : extra_files) file_write(tmp / rel, bytes);
 
-  fs::remove_all(final_dir, ec);
-  fs::rename(tmp, final_dir, ec);
-  RELAPSE_CHECK_INPUT(!ec, dir, ": cannot move the corpus into place: ", ec.message());
+  fs_commit_dir(tmp.string(), final_dir.string());
 }
 
 }  // namespace relapse::data

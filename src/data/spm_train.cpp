@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "relapse/core/error.h"
+#include "relapse/core/fs.h"
 
 namespace fs = std::filesystem;
 
@@ -25,11 +26,10 @@ namespace relapse::data {
 
 namespace {
 
+// The file's bytes, "" when spm_train wrote none.
 std::string file_read(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
+  std::error_code ec;
+  return fs::is_regular_file(p, ec) ? fs_read_file(p.string(), "spm_train output") : "";
 }
 
 std::string log_tail(const std::string& log, size_t n = 1500) {
@@ -160,16 +160,7 @@ std::string spm_train_bytes(const std::vector<std::string>& texts, const SpmTrai
 void spm_train_model(const std::vector<std::string>& texts, const std::string& model_path,
                      const SpmTrainOptions& opts) {
   const std::string bytes = spm_train_bytes(texts, opts);
-  const std::string tmp = model_path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    f.close();
-    RELAPSE_CHECK_INPUT(f.good(), tmp, ": write failed");
-  }
-  std::error_code ec;
-  fs::rename(tmp, model_path, ec);
-  RELAPSE_CHECK_INPUT(!ec, tmp, ": cannot rename to ", model_path, ": ", ec.message());
+  fs_write_file_atomic(model_path, bytes);
 }
 
 }  // namespace relapse::data

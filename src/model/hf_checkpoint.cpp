@@ -6,6 +6,7 @@
 #include <set>
 
 #include "relapse/core/error.h"
+#include "relapse/core/fs.h"
 #include "relapse/core/log.h"
 
 namespace fs = std::filesystem;
@@ -76,9 +77,7 @@ void hf_write_dir(const LlamaForCausalLM& m, const NamedTensors& tensors, const 
                   ec);
     RELAPSE_CHECK_INPUT(!ec, tokenizer_model, ": cannot copy tokenizer: ", ec.message());
   }
-  fs::remove_all(final_dir, ec);
-  fs::rename(tmp, final_dir, ec);
-  RELAPSE_CHECK_INPUT(!ec, dir, ": cannot move the saved model into place: ", ec.message());
+  fs_commit_dir(tmp.string(), final_dir.string());
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "relapse/core/error.h"
+#include "relapse/core/fs.h"
 #include "relapse/model/safetensors.h"
 
 namespace fs = std::filesystem;
@@ -20,11 +21,8 @@ SafetensorsStore::SafetensorsStore(const std::string& model_dir) : dir_(model_di
   const std::string single_path = (fs::path(model_dir) / "model.safetensors").string();
   std::error_code ec;
   if (fs::exists(index_path, ec)) {
-    std::ifstream in(index_path, std::ios::binary);
-    RELAPSE_CHECK_INPUT(in, index_path, ": cannot open");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    nlohmann::json j = nlohmann::json::parse(ss.str(), nullptr, /*allow_exceptions=*/false);
+    nlohmann::json j = nlohmann::json::parse(fs_read_file(index_path, "safetensors index"), nullptr,
+                                             /*allow_exceptions=*/false);
     RELAPSE_CHECK_INPUT(!j.is_discarded() && j.is_object(), index_path,
                         ": not a valid JSON object");
     auto wm = j.find("weight_map");

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "relapse/core/error.h"
+#include "relapse/core/fs.h"
 #include "relapse/model/safetensors.h"
 
 namespace fs = std::filesystem;
@@ -65,39 +66,6 @@ std::string header_build(const std::string& path, const NamedTensors& tensors,
   return h;
 }
 
-void fd_write_all(int fd, const std::string& path, const void* data, uint64_t size) {
-  const char* p = static_cast<const char*>(data);
-  while (size > 0) {
-    const size_t chunk = static_cast<size_t>(std::min<uint64_t>(size, 1ull << 30));
-    ssize_t n = ::write(fd, p, chunk);
-    if (n < 0 && errno == EINTR) continue;
-    RELAPSE_CHECK_INPUT(n > 0, path, ": write failed: ", std::strerror(errno));
-    p += n;
-    size -= static_cast<uint64_t>(n);
-  }
-}
-
-// Writes `bytes_fn` output to path.tmp, fsyncs, renames over path.
-template <typename Fn>
-void file_write_atomic(const std::string& path, Fn&& bytes_fn) {
-  const std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  RELAPSE_CHECK_INPUT(fd >= 0, tmp, ": cannot create: ", std::strerror(errno));
-  try {
-    bytes_fn(fd, tmp);
-    RELAPSE_CHECK_INPUT(::fsync(fd) == 0, tmp, ": fsync failed: ", std::strerror(errno));
-    const int rc = ::close(fd);
-    fd = -1;
-    RELAPSE_CHECK_INPUT(rc == 0, tmp, ": close failed: ", std::strerror(errno));
-    RELAPSE_CHECK_INPUT(std::rename(tmp.c_str(), path.c_str()) == 0, tmp, ": cannot rename to ",
-                        path, ": ", std::strerror(errno));
-  } catch (...) {
-    if (fd >= 0) ::close(fd);
-    ::unlink(tmp.c_str());
-    throw;
-  }
-}
-
 void names_check_unique(const std::string& path, const NamedTensors& tensors) {
   std::set<std::string> seen;
   for (const auto& [name, t] : tensors) {
@@ -131,16 +99,16 @@ void safetensors_write(const std::string& path, const NamedTensors& tensors,
                        const std::map<std::string, std::string>& metadata) {
   names_check_unique(path, tensors);
   const std::string header = header_build(path, tensors, metadata);
-  file_write_atomic(path, [&](int fd, const std::string& tmp) {
+  fs_write_atomic_with(path, [&](int fd, const std::string& tmp) {
     unsigned char len[8];
     uint64_t n = header.size();
     for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>((n >> (8 * i)) & 0xff);
-    fd_write_all(fd, tmp, len, 8);
-    fd_write_all(fd, tmp, header.data(), header.size());
+    fs_write_all(fd, tmp, len, 8);
+    fs_write_all(fd, tmp, header.data(), header.size());
     for (const auto& [name, t] : tensors) {
       // One tensor at a time on the host, so a GPU model is never copied whole.
       torch::Tensor c = t.detach().to(torch::kCPU).contiguous();
-      fd_write_all(fd, tmp, c.data_ptr(), tensor_bytes(c));
+      fs_write_all(fd, tmp, c.data_ptr(), tensor_bytes(c));
     }
   });
 }
@@ -198,9 +166,7 @@ void safetensors_write_dir(const std::string& dir, const NamedTensors& tensors,
     // transformers writes it with json.dumps(index, indent=2, sort_keys=True).
     nlohmann::json index = {{"metadata", {{"total_size", total}}}, {"weight_map", weight_map}};
     const std::string text = index.dump(2) + "\n";
-    file_write_atomic(index_path.string(), [&](int fd, const std::string& tmp) {
-      fd_write_all(fd, tmp, text.data(), text.size());
-    });
+    fs_write_file_atomic(index_path.string(), text);
     written.insert(index_path.filename().string());
   }
   for (const auto& entry : fs::directory_iterator(dir, ec)) {

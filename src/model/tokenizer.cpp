@@ -36,6 +36,7 @@
 #include <utility>
 
 #include "relapse/core/error.h"
+#include "relapse/core/fs.h"
 #include "tokenizer_internal.h"
 
 namespace fs = std::filesystem;
@@ -215,11 +216,7 @@ Tokenizer::Tokenizer(const std::string& model_path) : impl_(std::make_unique<Imp
   impl_->path = file;
   RELAPSE_CHECK_INPUT(fs::is_regular_file(file, ec), "tokenizer: no tokenizer file ", file,
                       is_dir ? " (the directory has no tokenizer.model)" : "");
-  std::ifstream f(file, std::ios::binary);
-  RELAPSE_CHECK_INPUT(f.good(), "tokenizer: cannot open ", file);
-  std::ostringstream os;
-  os << f.rdbuf();
-  const std::string bytes = os.str();
+  const std::string bytes = fs_read_file(file, "tokenizer");
   RELAPSE_CHECK_INPUT(!bytes.empty(), "tokenizer: ", file, " is empty");
   impl_->load(bytes);
 }

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "relapse/core/error.h"
+#include "relapse/core/fs.h"
 #include "relapse/core/log.h"
 #include "relapse/core/rng.h"
 #include "relapse/quant/calibration.h"
@@ -18,11 +19,7 @@ std::string calibration_text(const CalibrationSection& c, const data::MuseCorpus
   if (c.source == "retain") return corpus.retain1.text;
   if (c.source == "retain2") return corpus.retain2.text;
   if (c.source == "holdout") return corpus.holdout.text;
-  std::ifstream f(c.file, std::ios::binary);
-  RELAPSE_CHECK_INPUT(f.good(), "quantize.calibration.file '", c.file, "' cannot be read");
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
+  return fs_read_file(c.file, "quantize.calibration.file");
 }
 }  // namespace
 

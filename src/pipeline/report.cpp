@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "relapse/core/error.h"
+#include "relapse/core/fs.h"
 #include "relapse/pipeline/recovery_stats.h"
 
 namespace relapse::pipeline {
@@ -451,37 +452,16 @@ std::string report_markdown(const RunResult& r, const std::string& archive_name)
   return os.str();
 }
 
-// PATH.tmp, then rename: a reader never sees a half-written file.
-static void write_atomic(const std::string& path, const std::string& text) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    RELAPSE_CHECK_INPUT(f.good(), "cannot write '", tmp, "'");
-    f.write(text.data(), static_cast<std::streamsize>(text.size()));
-    f.close();
-    if (!f) {
-      fs::remove(tmp, ec);
-      RELAPSE_THROW(ExitCode::kInput, "cannot write '", tmp, "'");
-    }
-  }
-  fs::rename(tmp, path, ec);
-  if (ec) {
-    std::error_code ec2;
-    fs::remove(tmp, ec2);
-    RELAPSE_THROW(ExitCode::kInput, "cannot rename '", tmp, "' to '", path, "': ", ec.message());
-  }
-}
-
 void report_write(const RunResult& r, const std::string& dir, const std::string& archive_name) {
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::create_directories(dir, ec);
   RELAPSE_CHECK_INPUT(!ec, "cannot create report directory '", dir, "': ", ec.message());
   // Figures first, so report.md never links a file that is not there yet.
-  for (const auto& f : report_figures(r)) write_atomic((fs::path(dir) / f.file).string(), f.svg);
-  write_atomic((fs::path(dir) / "report.md").string(), report_markdown(r, archive_name));
+  // Each file written aside and renamed: a reader never sees half of one.
+  for (const auto& f : report_figures(r))
+    fs_write_file_atomic((fs::path(dir) / f.file).string(), f.svg);
+  fs_write_file_atomic((fs::path(dir) / "report.md").string(), report_markdown(r, archive_name));
 }
 
 }  // namespace relapse::pipeline

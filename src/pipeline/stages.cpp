@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "relapse/core/error.h"
+#include "relapse/core/fs.h"
 #include "relapse/core/log.h"
 #include "relapse/core/progress.h"
 #include "relapse/core/rng.h"
@@ -27,11 +28,10 @@ namespace relapse::pipeline {
 
 namespace {
 
+// The file's text, "" when there is none (a cache not written yet).
 std::string read_text(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::ostringstream os;
-  os << f.rdbuf();
-  return os.str();
+  std::error_code ec;
+  return fs::is_regular_file(path, ec) ? fs_read_file(path) : std::string();
 }
 
 }  // namespace
@@ -152,14 +152,7 @@ CorpusData stage_data(RunContext& ctx) {
         const std::string tmp = d.dir + ".tmp-" + cfg.run.name;
         if (fs::exists(tmp)) fs::remove_all(tmp);
         data::synth_write(sc, tmp);
-        std::error_code ec;
-        fs::rename(tmp, d.dir, ec);
-        if (ec && fresh()) {
-          fs::remove_all(tmp);
-        } else if (ec) {
-          fs::remove_all(d.dir);
-          fs::rename(tmp, d.dir);
-        }
+        fs_commit_dir_shared(tmp, d.dir, fresh);
       }
     }
     ctx.barrier();
@@ -229,15 +222,10 @@ void stage_save(RunContext& ctx, const model::LlamaForCausalLM& m, const std::st
                               {"names", info->mask.names},
                               {"selected_steps", info->mask.selected_steps}};
     }
-    std::ofstream(tmp + "/relapse_stage.json") << j.dump(2) << "\n";
-    std::error_code ec;
-    fs::rename(tmp, dir, ec);  // fails when DIR exists and is not empty
-    if (ec && stage_cached(dir, key)) {
-      fs::remove_all(tmp);  // another run sharing the cache finished it first
-    } else if (ec) {
-      fs::remove_all(dir);  // a stale model of another config
-      fs::rename(tmp, dir);
-    }
+    fs_write_file_atomic(tmp + "/relapse_stage.json", j.dump(2) + "\n");
+    // Kept when another run sharing the cache finished it first; a stale
+    // model of another config is replaced.
+    fs_commit_dir_shared(tmp, dir, [&] { return stage_cached(dir, key); });
   }
   ctx.barrier();
 }

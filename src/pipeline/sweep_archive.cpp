@@ -16,6 +16,7 @@
 
 #include "relapse/archive/h5.h"
 #include "relapse/core/error.h"
+#include "relapse/core/fs.h"
 #include "relapse/core/provenance.h"
 #include "relapse/pipeline/sweep.h"
 
@@ -118,13 +119,6 @@ void append(Column& dst, const Column& src) {
       src.values);
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::ostringstream os;
-  os << f.rdbuf();
-  return os.str();
-}
-
 }  // namespace
 
 void sweep_archive_commit(const SweepSpec& spec, const std::vector<SweepCell>& cells) {
@@ -149,7 +143,7 @@ void sweep_archive_commit(const SweepSpec& spec, const std::vector<SweepCell>& c
     const Provenance prov = provenance_collect(1, {}, "");
     p.set_attr("sweep_name", spec.name);
     p.set_attr("sweep_file", spec.path);
-    p.set_attr("sweep_yaml", read_file(spec.path));
+    p.set_attr("sweep_yaml", fs_read_file(spec.path, "sweep file"));
     p.set_attr("base", spec.base);
     p.set_attr("out_dir", spec.out_dir);
     p.set_attr("axes", axis_cols);

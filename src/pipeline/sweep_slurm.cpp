@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "relapse/core/error.h"
+#include "relapse/core/fs.h"
 #include "relapse/sweep_array_sbatch.h"  // kSweepArraySbatchTemplate (cmake/EmbedSlurmTemplate.cmake)
 
 namespace fs = std::filesystem;
@@ -290,28 +291,7 @@ void sweep_slurm_write(const std::vector<SlurmScript>& scripts) {
     const fs::path dir = fs::path(s.path).parent_path();
     if (!dir.empty()) fs::create_directories(dir, ec);
     RELAPSE_CHECK_INPUT(!ec, "cannot create directory '", dir.string(), "': ", ec.message());
-    const std::string tmp = s.path + ".tmp";
-    {
-      std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-      RELAPSE_CHECK_INPUT(f.good(), "cannot write '", tmp, "'");
-      f.write(s.text.data(), static_cast<std::streamsize>(s.text.size()));
-      f.close();
-      if (!f) {
-        fs::remove(tmp, ec);
-        RELAPSE_THROW(ExitCode::kInput, "cannot write '", tmp, "'");
-      }
-    }
-    fs::permissions(tmp,
-                    fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
-                        fs::perms::others_read | fs::perms::others_exec,
-                    ec);
-    fs::rename(tmp, s.path, ec);
-    if (ec) {
-      std::error_code ec2;
-      fs::remove(tmp, ec2);
-      RELAPSE_THROW(ExitCode::kInput, "cannot rename '", tmp, "' to '", s.path,
-                    "': ", ec.message());
-    }
+    fs_write_file_atomic(s.path, s.text, 0755);  // rwxr-xr-x: sbatch scripts run
   }
 }
 

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "relapse/core/error.h"
+#include "relapse/core/fs.h"
 #include "relapse/core/log.h"
 #include "relapse/model/hf_checkpoint.h"
 #include "relapse/model/llama_config.h"
@@ -239,9 +240,7 @@ void quant_export_gptq(const model::LlamaForCausalLM& m, const std::vector<Layer
                   ec);
     RELAPSE_CHECK_INPUT(!ec, tokenizer_path, ": cannot copy tokenizer: ", ec.message());
   }
-  fs::remove_all(final_dir, ec);
-  fs::rename(tmp, final_dir, ec);
-  RELAPSE_CHECK_INPUT(!ec, out_dir, ": cannot move the exported model into place: ", ec.message());
+  fs_commit_dir(tmp.string(), final_dir.string());
   log_info("GPTQ export: ", by_name.size(), " quantized linear(s), ", info.bits, "-bit, group ",
            info.group_size, " -> ", out_dir);
 }

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "relapse/core/error.h"
+#include "relapse/core/fs.h"
 #include "relapse/core/host_read.h"
 #include "relapse/dist/communicator.h"
 #include "relapse/model/safetensors.h"
@@ -111,11 +112,9 @@ std::vector<StepStats> curve_from(const model::SafetensorsFile& f) {
 }
 
 nlohmann::json read_state(const std::string& dir) {
-  std::ifstream in(dir + "/state.json");
-  std::stringstream ss;
-  ss << in.rdbuf();
+  const std::string text = fs_read_file(dir + "/state.json", "loop checkpoint state");
   try {
-    return nlohmann::json::parse(ss.str());
+    return nlohmann::json::parse(text);
   } catch (const std::exception& e) {
     RELAPSE_THROW(ExitCode::kInput, "loop checkpoint ", dir, "/state.json is damaged (", e.what(),
                   "): delete ", dir, " to start the stage over");
@@ -141,17 +140,14 @@ void loop_checkpoint_save(const LoopCheckpointOptions& o, const LoopPosition& po
                           {"steps", pos.steps}, {"epoch", pos.epoch},
                           {"batch", pos.batch}, {"dp", r.dp_size},
                           {"tp", r.tp_size},    {"params", t.optimizer().params().size()}};
-      std::ofstream(tmp + "/state.json") << j.dump(2) << "\n";
+      fs_write_file_atomic(tmp + "/state.json", j.dump(2) + "\n");
     }
   } catch (const std::exception& e) {
     failed = e.what();
   }
   RELAPSE_CHECK_CODE(ExitCode::kInput, grid_all(m, dp, failed.empty()), "loop checkpoint: writing ",
                      tmp, " failed on a rank", failed.empty() ? "" : ": ", failed);
-  if (r.world_root()) {
-    fs::remove_all(o.dir);
-    fs::rename(tmp, o.dir);
-  }
+  if (r.world_root()) fs_commit_dir(tmp, o.dir);
   grid_barrier(m, dp);
 }
 
