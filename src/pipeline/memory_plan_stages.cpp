@@ -70,6 +70,7 @@
 #include <sstream>
 
 #include "memory_plan_internal.h"
+#include "relapse/model/llama_linears.h"
 
 namespace relapse::pipeline::plan_detail {
 
@@ -136,13 +137,8 @@ void add_awq_items(const PlanCtx& x, const quant::QuantSpec& spec, StagePlan& s)
   const int64_t D = x.shape.head_dim_or_default(), L = x.shape.num_hidden_layers;
   const int64_t qd = x.shape.num_attention_heads * D, kv = x.shape.num_key_value_heads * D;
   const int64_t N = ceil_div(cal.n_samples, x.dp) * cal.seq_len;  // this rank's tokens
-  struct Lin {
-    std::string kind;
-    int64_t out, in;
-  };
-  const std::vector<Lin> lins = {{"q_proj", qd, H},  {"k_proj", kv, H},   {"v_proj", kv, H},
-                                 {"o_proj", H, qd},  {"gate_proj", F, H}, {"up_proj", F, H},
-                                 {"down_proj", H, F}};
+  using Lin = model::LlamaLinear;
+  const std::vector<Lin> lins = model::llama_linears(x.shape);
   const auto& mods = spec.modules;
   auto quantized = [&](const Lin& l) {
     return std::find(mods.begin(), mods.end(), l.kind) != mods.end();

@@ -16,6 +16,7 @@
 
 #include "relapse/core/error.h"
 #include "relapse/core/log.h"
+#include "relapse/model/llama_linears.h"
 #include "relapse/quant/calibration.h"
 #include "relapse/quant/model_passes.h"
 #include "relapse/quant/tp_layer.h"
@@ -148,8 +149,7 @@ std::vector<LayerQuant> awq_quantize_model(model::LlamaForCausalLM& m,
       for (auto& r : all) {
         if (r.kind == "q_proj" || r.kind == "k_proj") continue;
         if (std::find(o.modules.begin(), o.modules.end(), r.kind) == o.modules.end()) continue;
-        const std::string src =
-            r.kind == "v_proj" ? "q_proj" : (r.kind == "up_proj" ? "gate_proj" : r.kind);
+        const std::string src = model::llama_linear_find(r.kind)->shares_input_with;
         torch::Tensor x_local = cat_rows(feat[src]);
         torch::Tensor total =
             torch::tensor({static_cast<double>(x_local.size(0))}, torch::kFloat64);

@@ -9,6 +9,7 @@
 
 #include "relapse/core/error.h"
 #include "relapse/core/log.h"
+#include "relapse/model/llama_linears.h"
 #include "relapse/quant/calibration.h"
 #include "relapse/quant/model_passes.h"
 #include "relapse/quant/tp_layer.h"
@@ -20,13 +21,13 @@ bool wants(const std::vector<std::string>& modules, const std::string& kind) {
   return std::find(modules.begin(), modules.end(), kind) != modules.end();
 }
 
-template <typename L>
-LinearRef make_ref(const std::string& kind, const std::string& name, L& lin) {
+template <typename Impl>
+LinearRef make_ref(const std::string& kind, const std::string& name, Impl* p) {
+  RELAPSE_CHECK(p != nullptr, "decoder layer has no linear ", name, " of the expected kind");
   LinearRef r;
   r.kind = kind;
   r.name = name;
-  r.weight = lin->weight;
-  auto* p = lin.get();
+  r.weight = p->weight;
   r.set_input_hook = [p](std::function<void(const torch::Tensor&)> f) { p->input_hook = f; };
   r.set_matmul = [p](std::function<torch::Tensor(const torch::Tensor&)> f) {
     p->matmul_override = f;
@@ -42,21 +43,19 @@ std::vector<LinearRef> layer_linears(model::LlamaForCausalLM& m, int64_t i,
 
 std::vector<LinearRef> layer_linears(model::LlamaDecoderLayerImpl& layer, int64_t i,
                                      const std::vector<std::string>& modules) {
-  const std::string p = "model.layers." + std::to_string(i) + ".";
-  auto& at = layer.self_attn;
-  auto& mlp = layer.mlp;
-  std::vector<LinearRef> all = {
-      make_ref("q_proj", p + "self_attn.q_proj.weight", at->q_proj),
-      make_ref("k_proj", p + "self_attn.k_proj.weight", at->k_proj),
-      make_ref("v_proj", p + "self_attn.v_proj.weight", at->v_proj),
-      make_ref("o_proj", p + "self_attn.o_proj.weight", at->o_proj),
-      make_ref("gate_proj", p + "mlp.gate_proj.weight", mlp->gate_proj),
-      make_ref("up_proj", p + "mlp.up_proj.weight", mlp->up_proj),
-      make_ref("down_proj", p + "mlp.down_proj.weight", mlp->down_proj),
-  };
+  // The modules by their path in the layer, as the table names them.
+  const auto mods = layer.named_modules(/*name_prefix=*/"", /*include_self=*/false);
   std::vector<LinearRef> out;
-  for (auto& r : all)
-    if (wants(modules, r.kind)) out.push_back(std::move(r));
+  for (const model::LlamaLinear& l : model::llama_linear_table()) {
+    if (!wants(modules, l.kind)) continue;
+    const std::string name = model::llama_linear_weight_name(i, l);
+    const auto* m = mods.find(l.block + "." + l.kind);
+    RELAPSE_CHECK(m != nullptr, "decoder layer ", i, " has no ", l.block, ".", l.kind);
+    if (l.split == model::LinearSplit::kColumn)
+      out.push_back(make_ref(l.kind, name, (*m)->as<model::ColumnParallelLinearImpl>()));
+    else
+      out.push_back(make_ref(l.kind, name, (*m)->as<model::RowParallelLinearImpl>()));
+  }
   return out;
 }
 
@@ -119,12 +118,16 @@ std::vector<LayerQuant> gptq_quantize_model(model::LlamaForCausalLM& m,
     model::LlamaDecoderLayerImpl* layer = &work.layer();
     std::vector<LinearRef> lin = work.linears(o.modules);
     // Subsets quantized in turn; linears of one subset share their input.
-    std::vector<std::vector<std::string>> order =
-        o.true_sequential ? std::vector<std::vector<std::string>>{{"q_proj", "k_proj", "v_proj"},
-                                                                  {"o_proj"},
-                                                                  {"gate_proj", "up_proj"},
-                                                                  {"down_proj"}}
-                          : std::vector<std::vector<std::string>>{rtn_linear_kinds()};
+    std::vector<std::vector<std::string>> order;
+    if (o.true_sequential) {
+      for (const model::LlamaLinear& ll : model::llama_linear_table()) {
+        if (order.size() <= static_cast<size_t>(ll.sequential_step))
+          order.resize(static_cast<size_t>(ll.sequential_step) + 1);
+        order[static_cast<size_t>(ll.sequential_step)].push_back(ll.kind);
+      }
+    } else {
+      order = {rtn_linear_kinds()};
+    }
     std::vector<LayerQuant> layer_out(lin.size());
     int job = 0;  // round-robin owner of each solve
     for (const auto& subset : order) {
@@ -134,9 +137,7 @@ std::vector<LayerQuant> gptq_quantize_model(model::LlamaForCausalLM& m,
       if (idx.empty()) continue;
       // One Hessian per distinct input: q/k/v see the same x, so do gate/up.
       auto input_of = [](const std::string& kind) {
-        if (kind == "k_proj" || kind == "v_proj") return std::string("q_proj");
-        if (kind == "up_proj") return std::string("gate_proj");
-        return kind;
+        return model::llama_linear_find(kind)->shares_input_with;
       };
       std::map<std::string, GptqHessian> hs;
       for (size_t j : idx) {

@@ -6,6 +6,8 @@
 
 #include "relapse/core/error.h"
 #include "relapse/core/log.h"
+#include "relapse/model/llama_linears.h"
+#include "relapse/quant/model_passes.h"
 
 namespace relapse::quant {
 
@@ -18,9 +20,8 @@ bool wants(const RtnConfig& c, const std::string& kind) {
 int rtn_split_dim(const std::string& name) {
   // Row-parallel layers split the input dim; column-parallel ones, the
   // embedding and lm_head split rows (model/tp_layers.h).
-  const bool row_parallel =
-      name.find("o_proj") != std::string::npos || name.find("down_proj") != std::string::npos;
-  return row_parallel ? 1 : 0;
+  const model::LlamaLinear* l = model::llama_linear_of_name(name);
+  return l && l->split == model::LinearSplit::kRow ? 1 : 0;
 }
 
 std::vector<std::pair<std::string, torch::Tensor>> rtn_model_weights(
@@ -31,22 +32,8 @@ std::vector<std::pair<std::string, torch::Tensor>> rtn_model_weights(
   for (size_t i = 0; i < layers.size(); ++i) {
     auto layer = layers[i]->as<model::LlamaDecoderLayerImpl>();
     RELAPSE_CHECK(layer != nullptr, "decoder layer ", i, " is not a LlamaDecoderLayer");
-    const std::string p = "model.layers." + std::to_string(i) + ".";
-    auto& at = layer->self_attn;
-    auto& mlp = layer->mlp;
-    const std::vector<std::tuple<std::string, std::string, torch::Tensor>> cands = {
-        {"q_proj", p + "self_attn.q_proj.weight", at->q_proj->weight},
-        {"k_proj", p + "self_attn.k_proj.weight", at->k_proj->weight},
-        {"v_proj", p + "self_attn.v_proj.weight", at->v_proj->weight},
-        {"o_proj", p + "self_attn.o_proj.weight", at->o_proj->weight},
-        {"gate_proj", p + "mlp.gate_proj.weight", mlp->gate_proj->weight},
-        {"up_proj", p + "mlp.up_proj.weight", mlp->up_proj->weight},
-        {"down_proj", p + "mlp.down_proj.weight", mlp->down_proj->weight},
-    };
-    for (const auto& [kind, name, w] : cands) {
-      if (!wants(c, kind)) continue;
-      out.emplace_back(name, w);
-    }
+    for (const LinearRef& r : layer_linears(*layer, static_cast<int64_t>(i), c.modules))
+      out.emplace_back(r.name, r.weight);
   }
   const bool tied = !m->lm_head;
   if (wants(c, "embed_tokens") || (tied && wants(c, "lm_head")))

@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "relapse/core/error.h"
+#include "relapse/model/llama_linears.h"
 
 namespace relapse::quant {
 
@@ -31,9 +32,7 @@ std::string rtn_scheme_name(RtnScheme s) {
 }
 
 const std::vector<std::string>& rtn_linear_kinds() {
-  static const std::vector<std::string> kinds = {"q_proj",    "k_proj",  "v_proj",   "o_proj",
-                                                 "gate_proj", "up_proj", "down_proj"};
-  return kinds;
+  return model::llama_linear_kinds();
 }
 
 void rtn_config_validate(const RtnConfig& c) {
