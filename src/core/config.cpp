@@ -152,16 +152,19 @@ class LoadBinder : public ConfigBinder {
       config_detail::decode(node, v, path, where);
     }
     where_[path] = where;
-    if (choices && !choices->empty()) {
-      const std::string& s = *std::get<std::string*>(v);
+    if (!choices || choices->empty()) return;
+    // A string, or every entry of a list of strings, must be one of the choices.
+    std::vector<std::string> values;
+    if (auto* s = std::get_if<std::string*>(&v)) values.push_back(**s);
+    if (auto* l = std::get_if<std::vector<std::string>*>(&v)) values = **l;
+    for (const std::string& s : values) {
       bool ok = false;
       for (const auto& c : *choices) ok = ok || c == s;
-      if (!ok) {
-        const std::string near = config_detail::nearest(s, *choices);
-        RELAPSE_THROW(ExitCode::kConfig, "config key '", path, "' in ", where, ": '", s,
-                      "' is not one of ", config_detail::join(*choices, ", "),
-                      near.empty() ? "" : "; did you mean '" + near + "'?");
-      }
+      if (ok) continue;
+      const std::string near = config_detail::nearest(s, *choices);
+      RELAPSE_THROW(ExitCode::kConfig, "config key '", path, "' in ", where, ": '", s,
+                    "' is not one of ", config_detail::join(*choices, ", "),
+                    near.empty() ? "" : "; did you mean '" + near + "'?");
     }
   }
   void section_begin(const char* key, const char*) override {

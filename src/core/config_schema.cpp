@@ -5,6 +5,13 @@
 
 namespace relapse {
 
+// The modules' enum names as config choices. relapse_core sits below the
+// layers that own them, so they are spelled here again;
+// tests/pipeline/test_config_choices.cpp checks every list against its
+// module's table (unlearn::objective_names(), ...), so they cannot drift.
+static const std::vector<std::string> kObjectives = {"ga",  "ga_gdr",  "ga_klr",
+                                                     "npo", "npo_gdr", "npo_klr"};
+
 void config_fields(ConfigBinder& b, RunSection& s) {
   b.field("name", s.name, "run name, used in archive and log file names");
   b.field("seed", s.seed,
@@ -90,7 +97,8 @@ void config_fields(ConfigBinder& b, FinetuneSection& s) {
 
 void config_fields(ConfigBinder& b, SureSection& s) {
   b.field("lrs", s.lrs, "SURE learning rates (large): one run per sure.methods x lr; [] = no SURE");
-  b.field("methods", s.methods, "objectives that get SURE runs ([] = every unlearn.methods entry)");
+  b.field("methods", s.methods, "objectives that get SURE runs ([] = every unlearn.methods entry)",
+          kObjectives);
   b.field("mode", s.mode,
           "module: one mask bit per weight from the forget gradient at the target (the paper); "
           "row: every output row, re-selected each step; released: the published code (no mask, "
@@ -131,11 +139,12 @@ void config_fields(ConfigBinder& b, BootstrapSection& s) {
 }
 
 void config_fields(ConfigBinder& b, UnlearnSection& s) {
-  b.field("methods", s.methods, "objectives: ga, ga_gdr, ga_klr, npo, npo_gdr, npo_klr");
+  b.field("methods", s.methods, "objectives: ga, ga_gdr, ga_klr, npo, npo_gdr, npo_klr",
+          kObjectives);
   b.field("lrs", s.lrs, "small learning rates: one run per method x lr");
   b.field("large_lrs", s.large_lrs, "large learning rates: one run per large_lr_methods x lr");
   b.field("large_lr_methods", s.large_lr_methods,
-          "methods that also run at large_lrs ([] = every method)");
+          "methods that also run at large_lrs ([] = every method)", kObjectives);
   b.field("variant", s.variant, "loss definitions",
           {"published", "muse_released", "paper_released"});
   b.field("alpha", s.alpha, "retain-term weight");
@@ -225,7 +234,8 @@ void config_fields(ConfigBinder& b, AwqSection& s) {
 void config_fields(ConfigBinder& b, BnbSection& s) {
   b.field("formats", s.formats,
           "bitsandbytes emulations, one evaluation each: fp4, nf4 (load_in_4bit), "
-          "llm_int8 (load_in_8bit)");
+          "llm_int8 (load_in_8bit)",
+          {"fp4", "nf4", "llm_int8"});
   b.field("blocksize", s.blocksize, "4-bit absmax block (bitsandbytes: 64)");
   b.field("double_quant", s.double_quant, "quantize the 4-bit absmax too (8-bit, blocks of 256)");
   b.field("llm_int8_threshold", s.llm_int8_threshold,

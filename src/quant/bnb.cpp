@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "relapse/core/enum_names.h"
 #include "relapse/core/error.h"
 #include "relapse/core/host_read.h"
 
@@ -105,15 +106,21 @@ torch::Tensor double_quant_absmax(const torch::Tensor& absmax) {
 
 }  // namespace
 
+constexpr EnumName<Bnb4Format> kBnb4FormatNames[] = {
+    {Bnb4Format::kFp4, "fp4"},
+    {Bnb4Format::kNf4, "nf4"},
+};
+
 Bnb4Format bnb4_format_from_name(const std::string& name) {
-  if (name == "fp4") return Bnb4Format::kFp4;
-  if (name == "nf4") return Bnb4Format::kNf4;
-  RELAPSE_THROW(ExitCode::kConfig, "unknown bitsandbytes 4-bit format '", name,
-                "' (expected fp4 or nf4)");
+  return enum_from_name(kBnb4FormatNames, name, "bitsandbytes 4-bit format");
 }
 
 std::string bnb4_format_name(Bnb4Format f) {
-  return f == Bnb4Format::kFp4 ? "fp4" : "nf4";
+  return enum_name(kBnb4FormatNames, f);
+}
+
+std::vector<std::string> bnb4_format_names() {
+  return enum_names(kBnb4FormatNames);
 }
 
 const std::vector<float>& bnb4_codebook(Bnb4Format f) {

@@ -6,29 +6,28 @@
 
 #include <algorithm>
 
+#include "relapse/core/enum_names.h"
 #include "relapse/core/error.h"
 #include "relapse/model/llama_linears.h"
 
 namespace relapse::quant {
 
+constexpr EnumName<RtnScheme> kRtnSchemeNames[] = {
+    {RtnScheme::kSym, "rtn_sym"},
+    {RtnScheme::kSymClamp, "rtn_sym_clamp"},
+    {RtnScheme::kAsym, "rtn_asym"},
+};
+
 RtnScheme rtn_scheme_from_name(const std::string& name) {
-  if (name == "rtn_sym") return RtnScheme::kSym;
-  if (name == "rtn_sym_clamp") return RtnScheme::kSymClamp;
-  if (name == "rtn_asym") return RtnScheme::kAsym;
-  RELAPSE_THROW(ExitCode::kConfig, "unknown RTN scheme '", name,
-                "' (expected rtn_sym, rtn_sym_clamp or rtn_asym)");
+  return enum_from_name(kRtnSchemeNames, name, "RTN scheme");
 }
 
 std::string rtn_scheme_name(RtnScheme s) {
-  switch (s) {
-    case RtnScheme::kSym:
-      return "rtn_sym";
-    case RtnScheme::kSymClamp:
-      return "rtn_sym_clamp";
-    case RtnScheme::kAsym:
-      return "rtn_asym";
-  }
-  return "?";
+  return enum_name(kRtnSchemeNames, s);
+}
+
+std::vector<std::string> rtn_scheme_names() {
+  return enum_names(kRtnSchemeNames);
 }
 
 const std::vector<std::string>& rtn_linear_kinds() {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "relapse/core/enum_names.h"
 #include "relapse/core/error.h"
 #include "relapse/model/tp_cross_entropy.h"
 
@@ -13,12 +14,6 @@ namespace relapse::unlearn {
 namespace {
 
 constexpr int64_t kIgnore = -100;
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
 
 // HF upcasts logits to fp32 for the loss; fp64 (tests) stays fp64.
 torch::ScalarType compute_dtype(const torch::Tensor& logits) {
@@ -67,55 +62,39 @@ torch::Tensor tp_entry_sum(const torch::Tensor& terms, const torch::Tensor& pad,
 
 }  // namespace
 
+// The one list of objectives and of loss variants (names as the configs spell them).
+constexpr EnumName<Objective> kObjectiveNames[] = {
+    {Objective::kGA, "ga"},   {Objective::kGA_GDR, "ga_gdr"},   {Objective::kGA_KLR, "ga_klr"},
+    {Objective::kNPO, "npo"}, {Objective::kNPO_GDR, "npo_gdr"}, {Objective::kNPO_KLR, "npo_klr"},
+};
+constexpr EnumName<LossVariant> kLossVariantNames[] = {
+    {LossVariant::kPublished, "published"},
+    {LossVariant::kMuseReleased, "muse_released"},
+    {LossVariant::kPaperReleased, "paper_released"},
+};
+
 Objective objective_from_name(const std::string& name) {
-  std::string n = lower(name);
-  if (n == "ga") return Objective::kGA;
-  if (n == "ga_gdr") return Objective::kGA_GDR;
-  if (n == "ga_klr") return Objective::kGA_KLR;
-  if (n == "npo") return Objective::kNPO;
-  if (n == "npo_gdr") return Objective::kNPO_GDR;
-  if (n == "npo_klr") return Objective::kNPO_KLR;
-  RELAPSE_THROW(ExitCode::kConfig, "unknown unlearning method '", name,
-                "' (expected ga, ga_gdr, ga_klr, npo, npo_gdr, npo_klr)");
+  return enum_from_name(kObjectiveNames, name, "unlearning method");
 }
 
 std::string objective_name(Objective o) {
-  switch (o) {
-    case Objective::kGA:
-      return "ga";
-    case Objective::kGA_GDR:
-      return "ga_gdr";
-    case Objective::kGA_KLR:
-      return "ga_klr";
-    case Objective::kNPO:
-      return "npo";
-    case Objective::kNPO_GDR:
-      return "npo_gdr";
-    case Objective::kNPO_KLR:
-      return "npo_klr";
-  }
-  return "?";
+  return enum_name(kObjectiveNames, o);
+}
+
+std::vector<std::string> objective_names() {
+  return enum_names(kObjectiveNames);
 }
 
 LossVariant loss_variant_from_name(const std::string& name) {
-  std::string n = lower(name);
-  if (n == "published") return LossVariant::kPublished;
-  if (n == "muse_released") return LossVariant::kMuseReleased;
-  if (n == "paper_released") return LossVariant::kPaperReleased;
-  RELAPSE_THROW(ExitCode::kConfig, "unknown loss variant '", name,
-                "' (expected published, muse_released, paper_released)");
+  return enum_from_name(kLossVariantNames, name, "loss variant");
 }
 
 std::string loss_variant_name(LossVariant v) {
-  switch (v) {
-    case LossVariant::kPublished:
-      return "published";
-    case LossVariant::kMuseReleased:
-      return "muse_released";
-    case LossVariant::kPaperReleased:
-      return "paper_released";
-  }
-  return "?";
+  return enum_name(kLossVariantNames, v);
+}
+
+std::vector<std::string> loss_variant_names() {
+  return enum_names(kLossVariantNames);
 }
 
 bool objective_uses_ref(Objective o) {

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <limits>
 
+#include "relapse/core/enum_names.h"
 #include "relapse/core/error.h"
 #include "relapse/core/stats.h"
 #include "relapse/dist/communicator.h"
@@ -15,11 +16,6 @@
 namespace relapse::unlearn {
 
 namespace {
-
-std::string lower(std::string s) {
-  for (auto& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  return s;
-}
 
 // fp32 for half-precision gradients (the released code's .float()), else as is.
 torch::Tensor norm_input(const torch::Tensor& g) {
@@ -42,28 +38,24 @@ bool is_candidate(const SaliencyConfig& c, size_t i) {
 
 }  // namespace
 
+// "none" is the loops' own default (no SURE); configs choose among the others.
+constexpr EnumName<SaliencyMode> kSaliencyModeNames[] = {
+    {SaliencyMode::kNone, "none"},
+    {SaliencyMode::kModule, "module"},
+    {SaliencyMode::kRow, "row"},
+    {SaliencyMode::kReleased, "released"},
+};
+
 SaliencyMode saliency_mode_from_name(const std::string& name) {
-  const std::string n = lower(name);
-  if (n == "none") return SaliencyMode::kNone;
-  if (n == "module") return SaliencyMode::kModule;
-  if (n == "row") return SaliencyMode::kRow;
-  if (n == "released") return SaliencyMode::kReleased;
-  RELAPSE_THROW(ExitCode::kConfig, "unknown SURE mode (unlearn.sure.mode) '", name,
-                "' (expected none, module, row, released)");
+  return enum_from_name(kSaliencyModeNames, name, "SURE mode (unlearn.sure.mode)");
 }
 
 std::string saliency_mode_name(SaliencyMode m) {
-  switch (m) {
-    case SaliencyMode::kModule:
-      return "module";
-    case SaliencyMode::kRow:
-      return "row";
-    case SaliencyMode::kReleased:
-      return "released";
-    case SaliencyMode::kNone:
-      break;
-  }
-  return "none";
+  return enum_name(kSaliencyModeNames, m);
+}
+
+std::vector<std::string> saliency_mode_names() {
+  return enum_names(kSaliencyModeNames);
 }
 
 void saliency_config_validate(const SaliencyConfig& c) {

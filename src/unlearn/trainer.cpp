@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "relapse/core/enum_names.h"
 #include "relapse/core/error.h"
 #include "relapse/core/host_read.h"
 
@@ -100,14 +101,21 @@ void AdamW::zero_grad() {
   }
 }
 
+constexpr EnumName<LrScheduleKind> kLrScheduleNames[] = {
+    {LrScheduleKind::kConstant, "constant"},
+    {LrScheduleKind::kCosine, "cosine"},
+};
+
 LrScheduleKind lr_schedule_from_name(const std::string& name) {
-  if (name == "constant") return LrScheduleKind::kConstant;
-  if (name == "cosine") return LrScheduleKind::kCosine;
-  RELAPSE_THROW(ExitCode::kConfig, "unknown lr schedule '", name, "' (expected constant, cosine)");
+  return enum_from_name(kLrScheduleNames, name, "lr schedule");
 }
 
 std::string lr_schedule_name(LrScheduleKind k) {
-  return k == LrScheduleKind::kCosine ? "cosine" : "constant";
+  return enum_name(kLrScheduleNames, k);
+}
+
+std::vector<std::string> lr_schedule_names() {
+  return enum_names(kLrScheduleNames);
 }
 
 double LrSchedule::factor(int64_t step) const {

@@ -146,11 +146,10 @@ TEST(ParallelStep, SharedKvHeadsEqualSingleRankFp64) {
 }
 
 // Activation checkpointing (parallel.activation_checkpointing) on the split
-// model, plain on the reference: the recomputed layers give the same
-// gradients (tests/model/test_activation_checkpointing.cpp: bit for bit for
-// one loss); with two passes (forget and retain) and two micro-batches a
-// parameter's gradient parts are added into .grad one at a time instead of
-// summed first, a reordering of fp64 sums — same bound as above.
+// model, plain on the reference: the recomputed layers give the plain
+// backward's gradients bit for bit (tests/model/test_activation_checkpointing.cpp,
+// two passes and micro-batches included), so this differs from the plain
+// parallel step only by the parallelism's sums — same bound as above.
 TEST(ParallelStep, ActivationCheckpointingEqualsPlainFp64) {
   check_all(torch::kFloat64, all_cases(), 2, 1e-8, true, 1e-6, 1e-6, /*kv_heads=*/4,
             /*checkpoint=*/true);

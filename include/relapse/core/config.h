@@ -45,7 +45,7 @@ class ConfigBinder {
   void field(const char* key, int& v, const char* help) { leaf(key, &v, help, nullptr); }
   void field(const char* key, int64_t& v, const char* help) { leaf(key, &v, help, nullptr); }
   void field(const char* key, double& v, const char* help) { leaf(key, &v, help, nullptr); }
-  // choices: when non-empty, the value must be one of them.
+  // choices: when non-empty, the value (or every entry of a list) must be one of them.
   void field(const char* key, std::string& v, const char* help,
              const std::vector<std::string>& choices = {}) {
     leaf(key, &v, help, &choices);
@@ -56,8 +56,9 @@ class ConfigBinder {
   void field(const char* key, std::vector<double>& v, const char* help) {
     leaf(key, &v, help, nullptr);
   }
-  void field(const char* key, std::vector<std::string>& v, const char* help) {
-    leaf(key, &v, help, nullptr);
+  void field(const char* key, std::vector<std::string>& v, const char* help,
+             const std::vector<std::string>& choices = {}) {
+    leaf(key, &v, help, &choices);
   }
 
   // A nested section: its own struct with its own config_fields().

@@ -39,6 +39,7 @@ enum class Bnb4Format { kFp4, kNf4 };
 // "fp4" | "nf4"; anything else is a kConfig error naming the value.
 Bnb4Format bnb4_format_from_name(const std::string& name);
 std::string bnb4_format_name(Bnb4Format f);
+std::vector<std::string> bnb4_format_names();
 
 // The 16 code values, index = the stored 4-bit code, in bitsandbytes' order
 // (FP4: sign bit 8, magnitudes 0, 1/192, 2/3, 1, 1/3, 1/2, 1/6, 1/4; NF4:

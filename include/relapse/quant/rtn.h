@@ -51,6 +51,7 @@ enum class RtnScheme { kSym, kSymClamp, kAsym };
 // naming the value and the accepted names.
 RtnScheme rtn_scheme_from_name(const std::string& name);
 std::string rtn_scheme_name(RtnScheme s);
+std::vector<std::string> rtn_scheme_names();
 
 // The module kinds quantize_model knows: the seven decoder linear kinds and,
 // only when listed, "embed_tokens" and "lm_head".

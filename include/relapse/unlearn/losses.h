@@ -56,6 +56,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <torch/torch.h>
 
@@ -70,10 +71,12 @@ enum class LossVariant { kPublished, kMuseReleased, kPaperReleased };
 // "ga", "ga_gdr", "ga_klr", "npo", "npo_gdr", "npo_klr" (case-insensitive);
 // kConfig error naming the value otherwise.
 Objective objective_from_name(const std::string& name);
-std::string objective_name(Objective o);  // lower case, as above
+std::string objective_name(Objective o);     // lower case, as above
+std::vector<std::string> objective_names();  // every objective, in enum order
 // "published", "muse_released", "paper_released".
 LossVariant loss_variant_from_name(const std::string& name);
 std::string loss_variant_name(LossVariant v);
+std::vector<std::string> loss_variant_names();
 bool objective_uses_ref(Objective o);     // NPO* and *_KLR
 bool objective_uses_retain(Objective o);  // *_GDR and *_KLR
 

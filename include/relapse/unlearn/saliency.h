@@ -91,6 +91,7 @@ enum class SaliencyMode { kNone, kModule, kRow, kReleased };
 // "none" | "module" | "row" | "released" (case-insensitive); kConfig otherwise.
 SaliencyMode saliency_mode_from_name(const std::string& name);
 std::string saliency_mode_name(SaliencyMode m);
+std::vector<std::string> saliency_mode_names();  // "none" first
 
 struct SaliencyConfig {
   SaliencyMode mode = SaliencyMode::kNone;

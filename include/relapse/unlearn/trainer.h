@@ -104,6 +104,7 @@ class AdamW {
 enum class LrScheduleKind { kConstant, kCosine };
 LrScheduleKind lr_schedule_from_name(const std::string& name);  // "constant" | "cosine"
 std::string lr_schedule_name(LrScheduleKind k);
+std::vector<std::string> lr_schedule_names();
 
 struct LrSchedule {
   LrScheduleKind kind = LrScheduleKind::kConstant;
