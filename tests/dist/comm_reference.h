@@ -1,5 +1,6 @@
 // tests/dist/comm_reference.h — the communicator checks shared by the MPI
-// (test_communicator.cpp) and NCCL (test_comm_nccl.cpp) tests: every collective,
+// (test_communicator.cpp) and NCCL (test_comm_nccl.cpp) tests: every collective
+// (all_reduce also started asynchronously, two in flight),
 // for every dtype, against a naive reference that each rank computes locally
 // from the inputs every rank would have made (inputs are a pure function of
 // rank and index). Tensors go to `device` for the op and back to the CPU for
@@ -8,6 +9,7 @@
 #pragma once
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <vector>
 
 #include "relapse/dist/communicator.h"
@@ -65,6 +67,20 @@ inline void comm_check_group(Communicator& c, int world_rank, const char* name,
       c.all_reduce(t, op);
       EXPECT_TRUE(torch::equal(t.cpu(), comm_reference(group, n, dt, op)))
           << name << " all_reduce " << c10::toString(dt) << " op " << int(op);
+      // Started without waiting, two in flight at once, finished in reverse
+      // order (wait and test may be called again).
+      torch::Tensor a1 = comm_input_of(world_rank, n, dt).to(dev);
+      torch::Tensor a2 = comm_input_of(world_rank, n, dt).to(dev);
+      std::unique_ptr<CommRequest> q1 = c.all_reduce_async(a1, op);
+      std::unique_ptr<CommRequest> q2 = c.all_reduce_async(a2, op);
+      q2->test();
+      q2->wait();
+      q1->wait();
+      EXPECT_TRUE(q1->test() && q2->test()) << name << " all_reduce_async done";
+      q1->wait();
+      EXPECT_TRUE(torch::equal(a1.cpu(), comm_reference(group, n, dt, op)) &&
+                  torch::equal(a2.cpu(), comm_reference(group, n, dt, op)))
+          << name << " all_reduce_async " << c10::toString(dt) << " op " << int(op);
       torch::Tensor rs = c.reduce_scatter(comm_input_of(world_rank, n, dt).to(dev), op).cpu();
       int64_t blk = n / c.size();
       EXPECT_TRUE(torch::equal(rs, comm_reference(group, n, dt, op).narrow(0, blk * c.rank(), blk)))
