@@ -44,10 +44,7 @@ void grid_barrier(model::LlamaForCausalLM& m, Communicator* dp) {
 // Whether every rank of the grid says yes (a failed save or load on one rank
 // must not leave the others waiting in a later collective).
 bool grid_all(model::LlamaForCausalLM& m, Communicator* dp, bool ok) {
-  torch::Tensor t = torch::tensor({ok ? 0 : 1}, torch::kInt32);
-  if (dp && dp->size() > 1) dp->all_reduce(t, ReduceOp::kMax);
-  if (m->tp().size > 1) m->tp().comm->all_reduce(t, ReduceOp::kMax);
-  return t.item<int32_t>() == 0;
+  return !loop_grid_any(m, dp, !ok);
 }
 
 std::string rank_file(const std::string& dir, int dp, int tp) {
@@ -122,6 +119,13 @@ nlohmann::json read_state(const std::string& dir) {
 }
 
 }  // namespace
+
+bool loop_grid_any(model::LlamaForCausalLM& m, Communicator* dp, bool mine) {
+  torch::Tensor t = torch::tensor({mine ? 1 : 0}, torch::kInt32);
+  if (dp && dp->size() > 1) dp->all_reduce(t, ReduceOp::kMax);
+  if (m->tp().size > 1) m->tp().comm->all_reduce(t, ReduceOp::kMax);
+  return t.item<int32_t>() != 0;
+}
 
 void loop_checkpoint_save(const LoopCheckpointOptions& o, const LoopPosition& pos, const Trainer& t,
                           model::LlamaForCausalLM& m, Communicator* dp) {

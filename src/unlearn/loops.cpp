@@ -94,15 +94,6 @@ void check_loop_shape(int64_t n, const LoopOptions& o, Communicator* dp) {
                        "data-parallel rank (", dp_size(dp), ")");
 }
 
-// Whether any rank of the DP × TP grid was asked to stop (one tiny
-// all-reduce per group and update, only when checkpoints are on).
-bool grid_any(model::LlamaForCausalLM& m, Communicator* dp, bool mine) {
-  torch::Tensor t = torch::tensor({mine ? 1 : 0}, torch::kInt32);
-  if (dp_size(dp) > 1) dp->all_reduce(t, ReduceOp::kMax);
-  if (m->tp().size > 1) m->tp().comm->all_reduce(t, ReduceOp::kMax);
-  return t.item<int32_t>() != 0;
-}
-
 LoopResult run_loop(model::LlamaForCausalLM& m, int64_t n, int64_t tokens_per_row,
                     const LoopOptions& o, Communicator* dp, const RowsLoss& micro_loss,
                     const EpochHook& on_epoch_end, const UpdateMaskFn& update_mask = {}) {
@@ -153,7 +144,7 @@ LoopResult run_loop(model::LlamaForCausalLM& m, int64_t n, int64_t tokens_per_ro
       const StepStats& s = trainer.step(loss_fn, tokens_per_row * (int64_t)rows.size());
       ++r.steps;
       progress.update(r.steps, s.loss, s.tokens);
-      if (checkpoints && grid_any(m, dp, preemption->requested())) {
+      if (checkpoints && loop_grid_any(m, dp, preemption->requested())) {
         loop_checkpoint_save(ck, {r.steps, epoch, static_cast<int64_t>(bi) + 1}, trainer, m, dp);
         preemption->consume();
         RELAPSE_THROW(ExitCode::kPreempted, o.label, ": stopped by SIGTERM after update ", r.steps,

@@ -50,6 +50,11 @@ struct LoopPosition {
 void loop_checkpoint_save(const LoopCheckpointOptions& o, const LoopPosition& pos, const Trainer& t,
                           model::LlamaForCausalLM& m, Communicator* dp);
 
+// Whether any rank of the DP × TP grid says yes (one tiny all-reduce per
+// group; dp then tp): the loops ask it after each update whether a rank was
+// signalled to stop, the checkpoint writer whether a rank failed.
+bool loop_grid_any(model::LlamaForCausalLM& m, Communicator* dp, bool mine);
+
 // Restores parameters, moments, step counts and curve from o.dir when it holds
 // a checkpoint of o.key (collective); returns false (and changes nothing) when
 // there is none or it belongs to another key. A checkpoint of this key written
