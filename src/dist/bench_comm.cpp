@@ -8,6 +8,8 @@
 #include <chrono>
 #include <cstring>
 
+#include "relapse/core/stats.h"
+
 namespace relapse {
 
 double bench_busbw_factor(const std::string& op, int ranks) {
@@ -55,9 +57,7 @@ double time_loop(Communicator& sync, int iters, int warmup, F&& one) {
     one();
     ti = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
-  std::sort(t.begin(), t.end());
-  const size_t m = t.size() / 2;
-  return t.size() % 2 ? t[m] : 0.5 * (t[m - 1] + t[m]);
+  return np_percentile_linear(std::move(t), 50);
 }
 
 double max_over_ranks(double v, MPI_Comm comm) {

@@ -91,13 +91,7 @@ class MpiAllReduceRequest : public CommRequest {
   }
   void finish() {
     done_ = true;
-    if (op_ == ReduceOp::kAvg) {
-      if (buf_.is_floating_point()) {
-        buf_.div_(size_);
-      } else {
-        buf_.copy_(buf_.div(size_, "trunc"));
-      }
-    }
+    if (op_ == ReduceOp::kAvg) comm_finish_avg(buf_, size_);
     if (buf_.data_ptr() != t_.data_ptr()) t_.copy_(buf_);
   }
   torch::Tensor t_, buf_;
@@ -134,13 +128,7 @@ class MpiCommunicator : public Communicator {
     }
     RELAPSE_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, t.data_ptr(), static_cast<int>(t.numel()),
                                     mpi_type(t.scalar_type()), mpi_op(op), comm_));
-    if (op == ReduceOp::kAvg) {
-      if (t.is_floating_point()) {
-        t.div_(size_);
-      } else {
-        t.copy_(t.div(size_, "trunc"));
-      }
-    }
+    if (op == ReduceOp::kAvg) comm_finish_avg(t, size_);
   }
 
   std::unique_ptr<CommRequest> all_reduce_async(torch::Tensor& t, ReduceOp op) override {
@@ -188,13 +176,7 @@ class MpiCommunicator : public Communicator {
     RELAPSE_MPI_CHECK(MPI_Reduce_scatter_block(t.data_ptr(), out.data_ptr(),
                                                static_cast<int>(out.numel()),
                                                mpi_type(t.scalar_type()), mpi_op(op), comm_));
-    if (op == ReduceOp::kAvg) {
-      if (out.is_floating_point()) {
-        out.div_(size_);
-      } else {
-        out = out.div(size_, "trunc");
-      }
-    }
+    if (op == ReduceOp::kAvg) comm_finish_avg(out, size_);
     return out;
   }
 

@@ -109,12 +109,7 @@ class NcclAllReduceRequest : public CommRequest {
         c10::cuda::getCurrentCUDAStream(static_cast<c10::DeviceIndex>(dev_)).stream();
     RELAPSE_CUDA_CHECK(cudaStreamWaitEvent(cur, done_, 0));
     waited_ = true;
-    if (op_ != ReduceOp::kAvg) return;
-    if (t_.is_floating_point()) {
-      t_.div_(size_);
-    } else {
-      t_.copy_(t_.div(size_, "trunc"));
-    }
+    if (op_ == ReduceOp::kAvg) comm_finish_avg(t_, size_);
   }
 
  private:
@@ -206,7 +201,7 @@ class NcclCommunicator : public Communicator {
     RELAPSE_NCCL_CHECK(ncclAllReduce(t.data_ptr(), t.data_ptr(), static_cast<size_t>(t.numel()),
                                      nccl_type(t.scalar_type(), "all_reduce"), nccl_op(op), comm_,
                                      stream()));
-    if (op == ReduceOp::kAvg) avg_inplace(t);
+    if (op == ReduceOp::kAvg) comm_finish_avg(t, size_);
   }
 
   // On the side stream (DDP's scheme): it waits for what the current stream
@@ -256,7 +251,7 @@ class NcclCommunicator : public Communicator {
     RELAPSE_NCCL_CHECK(ncclReduceScatter(
         t.data_ptr(), out.data_ptr(), static_cast<size_t>(out.numel()),
         nccl_type(t.scalar_type(), "reduce_scatter"), nccl_op(op), comm_, stream()));
-    if (op == ReduceOp::kAvg) avg_inplace(out);
+    if (op == ReduceOp::kAvg) comm_finish_avg(out, size_);
     return out;
   }
 
@@ -284,14 +279,6 @@ class NcclCommunicator : public Communicator {
   }
 
  private:
-  void avg_inplace(torch::Tensor& t) const {
-    if (t.is_floating_point()) {
-      t.div_(size_);
-    } else {
-      t.copy_(t.div(size_, "trunc"));
-    }
-  }
-
   ncclComm_t comm_ = nullptr;
   cudaStream_t side_ = nullptr;  // all_reduce_async's stream, made on first use
   void* scratch_ = nullptr;

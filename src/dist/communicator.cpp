@@ -1,5 +1,5 @@
 // src/dist/communicator.cpp — what every Communicator backend shares: the
-// default (blocking) all_reduce_async.
+// default (blocking) all_reduce_async and kAvg's last step.
 #include "relapse/dist/communicator.h"
 
 namespace relapse {
@@ -13,6 +13,14 @@ class DoneRequest : public CommRequest {
 };
 
 }  // namespace
+
+void comm_finish_avg(torch::Tensor& t, int size) {
+  if (t.is_floating_point()) {
+    t.div_(size);
+  } else {
+    t.copy_(t.div(size, "trunc"));
+  }
+}
 
 std::unique_ptr<CommRequest> Communicator::all_reduce_async(torch::Tensor& t, ReduceOp op) {
   all_reduce(t, op);

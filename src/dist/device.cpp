@@ -70,4 +70,8 @@ std::string device_describe(const torch::Device& d) {
   return out + " of " + std::to_string(n);
 }
 
+void device_synchronize(const torch::Device& d) {
+  if (d.is_cuda()) torch::zeros({1}, torch::TensorOptions().device(d)).cpu();
+}
+
 }  // namespace relapse

@@ -8,8 +8,10 @@
 
 #include "relapse/core/error.h"
 #include "relapse/core/rng.h"
+#include "relapse/core/stats.h"
 #include "relapse/dist/bench_comm.h"
 #include "relapse/dist/communicator.h"
+#include "relapse/dist/device.h"
 #include "relapse/model/llama.h"
 #include "relapse/unlearn/bench_model.h"
 #include "relapse/unlearn/grad_reducer.h"
@@ -29,10 +31,6 @@ double group_max(Communicator& dp, double s) {
   torch::Tensor t = torch::tensor({s}, torch::kFloat64);
   dp.all_reduce(t, ReduceOp::kMax);
   return t.item<double>();
-}
-
-void device_sync(const torch::Device& d) {
-  if (d.is_cuda()) torch::zeros({1}, torch::TensorOptions().device(d)).cpu();
 }
 
 }  // namespace
@@ -74,16 +72,13 @@ std::vector<BenchDpRow> bench_dp_run(Communicator& dp, const BenchDpOptions& o) 
       clip_grad_norm(params, 1.0);
       opt.step(1e-5);
       opt.zero_grad();
-      device_sync(dev);
+      device_synchronize(dev);
       const double s = group_max(dp, std::chrono::duration<double>(Clock::now() - t0).count());
       if (it >= o.warmup) times[mode].push_back(s);
       rows[mode].started_in_backward = r.started_in_backward();
     }
   }
-  for (int mode = 0; mode < 2; ++mode) {
-    std::sort(times[mode].begin(), times[mode].end());
-    rows[mode].step_s = times[mode][times[mode].size() / 2];
-  }
+  for (int mode = 0; mode < 2; ++mode) rows[mode].step_s = np_percentile_linear(times[mode], 50);
   return rows;
 }
 

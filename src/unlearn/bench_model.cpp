@@ -12,6 +12,7 @@
 
 #include "relapse/core/error.h"
 #include "relapse/core/rng.h"
+#include "relapse/core/stats.h"
 #include "relapse/dist/device.h"
 #include "relapse/model/inference.h"
 #include "relapse/model/llama.h"
@@ -58,24 +59,18 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-void device_sync(const torch::Device& d) {
-  // A one-element host read waits for everything queued on the device.
-  if (d.is_cuda()) torch::zeros({1}, torch::TensorOptions().device(d)).cpu();
-}
-
 double timed_median(const std::function<void()>& fn, int iters, int warmup,
                     const torch::Device& d) {
   for (int i = 0; i < warmup; ++i) fn();
-  device_sync(d);
+  device_synchronize(d);
   std::vector<double> t;
   for (int i = 0; i < iters; ++i) {
     auto t0 = Clock::now();
     fn();
-    device_sync(d);
+    device_synchronize(d);
     t.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
   }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
+  return np_percentile_linear(std::move(t), 50);
 }
 
 // The bf16 dense peak (FLOP/s) of the GPU, stated per known part (NVIDIA

@@ -15,6 +15,9 @@
 namespace relapse {
 
 enum class ReduceOp { kSum, kAvg, kMax };
+// Finishes kAvg on a sum over `size` ranks, in place: floating point divided,
+// integers truncated toward zero. Every backend ends kAvg with it.
+void comm_finish_avg(torch::Tensor& t, int size);
 
 // A collective in flight (Communicator::all_reduce_async). test() lets the
 // backend progress it and says whether it is done; wait() blocks until the

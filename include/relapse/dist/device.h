@@ -32,6 +32,10 @@ int device_world_local_rank();
 // Number of CUDA devices libtorch sees (0 on CPU-only machines).
 int device_cuda_count();
 
+// Waits for everything queued on `d` (a one-element host read); nothing on
+// the CPU. Benchmarks time device work with it.
+void device_synchronize(const torch::Device& d);
+
 // One line for --version and provenance: "cuda:0 (NVIDIA H100 80GB HBM3, sm_90, 79.1 GiB)
 // of 1" or "cpu (no CUDA device visible)".
 std::string device_describe(const torch::Device& d);
