@@ -5,26 +5,38 @@
 namespace relapse::model {
 
 const std::vector<LlamaLinear>& llama_linear_table() {
+  using D = LinearDim;
   static const std::vector<LlamaLinear> table = {
-      {"q_proj", "self_attn", LinearSplit::kColumn, "q_proj", 0},
-      {"k_proj", "self_attn", LinearSplit::kColumn, "q_proj", 0},
-      {"v_proj", "self_attn", LinearSplit::kColumn, "q_proj", 0},
-      {"o_proj", "self_attn", LinearSplit::kRow, "o_proj", 1},
-      {"gate_proj", "mlp", LinearSplit::kColumn, "gate_proj", 2},
-      {"up_proj", "mlp", LinearSplit::kColumn, "gate_proj", 2},
-      {"down_proj", "mlp", LinearSplit::kRow, "down_proj", 3},
+      {"q_proj", "self_attn", LinearSplit::kColumn, "q_proj", 0, D::kQHeads, D::kHidden},
+      {"k_proj", "self_attn", LinearSplit::kColumn, "q_proj", 0, D::kKvHeads, D::kHidden},
+      {"v_proj", "self_attn", LinearSplit::kColumn, "q_proj", 0, D::kKvHeads, D::kHidden},
+      {"o_proj", "self_attn", LinearSplit::kRow, "o_proj", 1, D::kHidden, D::kQHeads},
+      {"gate_proj", "mlp", LinearSplit::kColumn, "gate_proj", 2, D::kIntermediate, D::kHidden},
+      {"up_proj", "mlp", LinearSplit::kColumn, "gate_proj", 2, D::kIntermediate, D::kHidden},
+      {"down_proj", "mlp", LinearSplit::kRow, "down_proj", 3, D::kHidden, D::kIntermediate},
   };
   return table;
 }
 
+int64_t linear_dim_size(const LlamaConfig& cfg, LinearDim d) {
+  switch (d) {
+    case LinearDim::kHidden:
+      return cfg.hidden_size;
+    case LinearDim::kIntermediate:
+      return cfg.intermediate_size;
+    case LinearDim::kQHeads:
+      return cfg.num_attention_heads * cfg.head_dim_or_default();
+    case LinearDim::kKvHeads:
+      return cfg.num_key_value_heads * cfg.head_dim_or_default();
+  }
+  return 0;
+}
+
 std::vector<LlamaLinear> llama_linears(const LlamaConfig& cfg) {
-  const int64_t H = cfg.hidden_size, F = cfg.intermediate_size, D = cfg.head_dim_or_default();
-  const int64_t qd = cfg.num_attention_heads * D, kv = cfg.num_key_value_heads * D;
   std::vector<LlamaLinear> out = llama_linear_table();
-  const int64_t shapes[7][2] = {{qd, H}, {kv, H}, {kv, H}, {H, qd}, {F, H}, {F, H}, {H, F}};
-  for (size_t i = 0; i < out.size(); ++i) {
-    out[i].out = shapes[i][0];
-    out[i].in = shapes[i][1];
+  for (auto& l : out) {
+    l.out = linear_dim_size(cfg, l.out_dim);
+    l.in = linear_dim_size(cfg, l.in_dim);
   }
   return out;
 }

@@ -4,12 +4,8 @@
 // byte as the reference Rust writer does: compact JSON, "__metadata__" first,
 // then the tensors in data order as {"dtype","shape","data_offsets"}, padded
 // with spaces to a multiple of 8 bytes.
-#include <fcntl.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <set>
 

@@ -16,6 +16,10 @@
 namespace relapse::model {
 
 enum class LinearSplit { kColumn, kRow };
+// A side of a linear's weight, in config terms: hidden_size, intermediate_size,
+// the query heads' width (heads × head_dim), the KV heads' (kv heads × head_dim).
+enum class LinearDim { kHidden, kIntermediate, kQHeads, kKvHeads };
+int64_t linear_dim_size(const LlamaConfig& cfg, LinearDim d);
 
 struct LlamaLinear {
   std::string kind;               // "q_proj", ..., "down_proj"
@@ -23,7 +27,8 @@ struct LlamaLinear {
   LinearSplit split;              // how TP cuts its weight
   std::string shares_input_with;  // the first linear of the table reading the same input
   int sequential_step;            // GPTQ true_sequential: 0 q/k/v, 1 o, 2 gate/up, 3 down
-  int64_t out = 0, in = 0;        // the whole weight's shape (llama_linears(cfg))
+  LinearDim out_dim, in_dim;      // the weight's [out, in] sides
+  int64_t out = 0, in = 0;        // their sizes for a config (llama_linears(cfg))
 };
 
 // The seven linears (q, k, v, o, gate, up, down) without shapes.
