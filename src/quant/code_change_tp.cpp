@@ -7,6 +7,7 @@
 
 #include "relapse/core/error.h"
 #include "relapse/dist/communicator.h"
+#include "relapse/quant/quantize_model.h"
 
 namespace relapse::quant {
 
@@ -51,6 +52,16 @@ bool code_change_tp_keeps(const std::string& name, const model::TpContext& tp) {
   if (name.compare(0, prefix.size(), prefix) != 0) return tp.rank == 0;
   const long layer = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
   return layer % tp.size == tp.rank;
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> code_change_tp_weights(
+    const model::LlamaForCausalLM& m, const RtnConfig& c) {
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  for (auto& [name, w] : rtn_model_weights(m, c)) {
+    torch::Tensor whole = rtn_full_weight(m, name, w.detach(), /*unique_rows=*/true);
+    if (code_change_tp_keeps(name, m->tp())) out.emplace_back(name, whole.clone());
+  }
+  return out;
 }
 
 void code_change_tp_filter(std::vector<LayerQuant>& q, const model::TpContext& tp) {

@@ -2,13 +2,20 @@
 // the paper's symmetric absmax (literal and clamped) and AutoGPTQ's asymmetric
 // min/max with a zero point. Formulas and conventions in relapse/quant/rtn.h;
 // tests/golden/make_quant_fixtures.py is the numpy rendering they are checked against.
+// rtn_quantize runs kernels/'s RTN (CPU reference or CUDA, by the weight's
+// device); rtn_quantize_torch, the same in torch ops, is the oracle the
+// kernels are checked against bit for bit (tests/kernels, tests/quant).
 #include "relapse/quant/rtn.h"
 
 #include <algorithm>
 
+#include <ATen/Parallel.h>
+#include <c10/core/DeviceGuard.h>
+
 #include "relapse/core/enum_names.h"
 #include "relapse/core/error.h"
 #include "relapse/model/llama_linears.h"
+#include "relapse_kernels.h"
 
 namespace relapse::quant {
 
@@ -65,9 +72,10 @@ torch::ScalarType code_dtype(RtnScheme s) {
   return torch::kInt16;
 }
 
-}  // namespace
-
-RtnResult rtn_quantize(const torch::Tensor& w, const RtnConfig& c, const std::string& name) {
+// The checks both formulations make; returns the fp32 copy [out, in] and the
+// effective group size.
+torch::Tensor rtn_checked_input(const torch::Tensor& w, const RtnConfig& c, const std::string& name,
+                                int64_t* group_size) {
   rtn_config_validate(c);
   const std::string what = name.empty() ? std::string("weight") : "tensor '" + name + "'";
   RELAPSE_CHECK_INPUT(w.defined() && w.dim() == 2, "RTN needs a 2-D weight [out, in]; ", what,
@@ -79,14 +87,68 @@ RtnResult rtn_quantize(const torch::Tensor& w, const RtnConfig& c, const std::st
   RELAPSE_CHECK_INPUT(in > 0 && in % gs == 0, "RTN group_size ", c.group_size,
                       " does not divide the input dimension ", in, " of ", what, " [", out, ", ",
                       in, "]");
-  const int64_t ng = in / gs;
-
   torch::NoGradGuard no_grad;
-  // fp32 copy, grouped: [out, ng, gs].
-  torch::Tensor x = w.detach().to(torch::kFloat32).contiguous().view({out, ng, gs});
+  torch::Tensor x = w.detach().to(torch::kFloat32).contiguous();
   RELAPSE_CHECK_INPUT(torch::isfinite(x).all().item<bool>(), what,
                       " holds NaN or infinite values; RTN cannot quantize it");
+  *group_size = gs;
+  return x;
+}
 
+kernels::RtnKind rtn_kind(RtnScheme s) {
+  switch (s) {
+    case RtnScheme::kSym:
+      return kernels::RtnKind::kSym;
+    case RtnScheme::kSymClamp:
+      return kernels::RtnKind::kSymClamp;
+    case RtnScheme::kAsym:
+      return kernels::RtnKind::kAsym;
+  }
+  return kernels::RtnKind::kSym;
+}
+
+}  // namespace
+
+RtnResult rtn_quantize(const torch::Tensor& w, const RtnConfig& c, const std::string& name) {
+  int64_t gs = 0;
+  const torch::Tensor x = rtn_checked_input(w, c, name, &gs);
+  const int64_t out = x.size(0), in = x.size(1), ng = in / gs;
+  const auto i32 = x.options().dtype(torch::kInt32);
+  torch::Tensor codes = torch::empty({out, in}, i32), scales = torch::empty({out, ng}, x.options());
+  torch::Tensor deq = torch::empty_like(x);
+  torch::Tensor zeros = c.scheme == RtnScheme::kAsym ? torch::empty({out, ng}, i32) : torch::Tensor();
+  const kernels::RtnKind kind = rtn_kind(c.scheme);
+  // Row r's outputs depend on row r only, so any split of the rows gives the
+  // same bits. CUDA: the kernel runs on the device's default stream and
+  // synchronizes before returning (kernels/relapse_kernels.h).
+  auto rows = [&](int64_t b, int64_t e, kernels::Device d) {
+    kernels::rtn_quantize(d, x.data_ptr<float>() + b * in, e - b, in, gs, c.bits, kind,
+                          codes.data_ptr<int32_t>() + b * in, scales.data_ptr<float>() + b * ng,
+                          zeros.defined() ? zeros.data_ptr<int32_t>() + b * ng : nullptr,
+                          deq.data_ptr<float>() + b * in);
+  };
+  if (x.is_cuda()) {
+    const c10::DeviceGuard guard(x.device());
+    rows(0, out, kernels::Device::kCuda);
+  } else {
+    at::parallel_for(0, out, 16, [&](int64_t b, int64_t e) { rows(b, e, kernels::Device::kCpu); });
+  }
+  RtnResult r;
+  r.group_size = gs;
+  r.codes = codes.to(code_dtype(c.scheme));
+  r.scales = scales;
+  if (zeros.defined()) r.zeros = zeros.to(torch::kUInt8);
+  r.dequant = deq.to(w.scalar_type());
+  return r;
+}
+
+RtnResult rtn_quantize_torch(const torch::Tensor& w, const RtnConfig& c) {
+  int64_t gs = 0;
+  torch::NoGradGuard no_grad;
+  const torch::Tensor flat = rtn_checked_input(w, c, "", &gs);
+  const int64_t out = flat.size(0), in = flat.size(1), ng = in / gs;
+  // fp32 copy, grouped: [out, ng, gs].
+  torch::Tensor x = flat.view({out, ng, gs});
   RtnResult r;
   r.group_size = gs;
   torch::Tensor q, deq;
@@ -122,6 +184,7 @@ RtnResult rtn_quantize(const torch::Tensor& w, const RtnConfig& c, const std::st
   r.dequant = deq.view({out, in}).to(w.scalar_type());
   return r;
 }
+
 
 torch::Tensor rtn_dequantize(const torch::Tensor& codes, const torch::Tensor& scales,
                              const torch::Tensor& zeros, int64_t group_size) {

@@ -1,5 +1,5 @@
 // tests/kernels/test_kernels.cpp — the quantization kernels of
-// kernels/relapse_kernels.h: the CPU RTN equals relapse::quant::rtn_quantize
+// kernels/relapse_kernels.h: the CPU RTN equals relapse::quant::rtn_quantize_torch
 // bit for bit (three kinds, bits 8/4/3/2, several group sizes, exact ties and
 // all-zero groups); pack/unpack round trip and known words; dequantize equals
 // rtn_dequantize (with and without g_idx) and the packed GPTQ dequantize
@@ -117,7 +117,7 @@ TEST(KernelsRtn, CpuEqualsQuantRtnBitForBit) {
         c.scheme = s;
         c.bits = bits;
         c.group_size = gs;
-        quant::RtnResult ref = quant::rtn_quantize(w, c);
+        quant::RtnResult ref = quant::rtn_quantize_torch(w, c);
         CpuRtn got = cpu_rtn(w, gs, bits, kind_of(s));
         EXPECT_EQ(got.codes, to_vec<int32_t>(ref.codes.to(torch::kInt32)));
         EXPECT_TRUE(same_bits(got.scales, to_vec<float>(ref.scales)));

@@ -218,24 +218,16 @@ TEST(QuantizeTensorParallel, GptqDiagnosticsKeptByLayerEqualTheUnsplitModels) {
   g.c.bits = 4;
   g.c.group_size = 32;
   const RtnConfig all;
-  auto whole = [&](model::LlamaForCausalLM& m, bool keep_mine) {
-    std::vector<std::pair<std::string, torch::Tensor>> out;
-    for (auto& [name, w] : rtn_model_weights(m, all)) {
-      torch::Tensor f = rtn_full_weight(m, name, w.detach(), true).clone();
-      if (!keep_mine || code_change_tp_keeps(name, m->tp())) out.emplace_back(name, f);
-    }
-    return out;
-  };
   // Unsplit: every layer on this rank.
   auto tf = model::hf_load(test::fixture_path(fx)), uf = model::hf_load(moved);
-  auto wtf = whole(tf, false), wuf = whole(uf, false);
+  auto wtf = code_change_tp_weights(tf, all), wuf = code_change_tp_weights(uf, all);
   auto qtf = gptq_quantize_model(tf, ids, g, nullptr),
        quf = gptq_quantize_model(uf, ids, g, nullptr);
   std::vector<std::pair<std::string, CodeChangeStats>> want_layers;
   CodeChangeStats want = quant_code_change(wtf, wuf, qtf, quf, &want_layers);
   // Split: each rank its layers, then gathered.
   auto ts = load_tp(test::fixture_path(fx)), us = load_tp(moved);
-  auto wts = whole(ts, true), wus = whole(us, true);
+  auto wts = code_change_tp_weights(ts, all), wus = code_change_tp_weights(us, all);
   auto qts = gptq_quantize_model(ts, ids, g, nullptr),
        qus = gptq_quantize_model(us, ids, g, nullptr);
   std::vector<std::string> names;

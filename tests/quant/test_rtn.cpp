@@ -2,7 +2,9 @@
 // (tests/golden/make_quant_fixtures.py -> fixtures/quant/rtn_cases.safetensors):
 // every scheme × bits 8/4/3/2 × group 32/64/128/−1 on random and edge-case
 // matrices (all-zero, constant, negative-only groups, exact .5 ties, positive
-// absmax) in fp32 and bf16; plus idempotence, error messages and dequantize.
+// absmax) in fp32 and bf16; plus idempotence, error messages and dequantize;
+// and rtn_quantize (kernels/'s RTN, rows split over threads) equal to
+// rtn_quantize_torch (the torch formulation) bit for bit.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -194,6 +196,39 @@ TEST(Rtn, IdempotentOnDequantizedWeights) {
   torch::Tensor w = torch::tensor({{1.0f, -0.5f, 0.3f, 0.1f}});
   RtnResult a = rtn_quantize(w, c), b = rtn_quantize(a.dequant, c);
   EXPECT_FALSE(torch::equal(a.scales, b.scales));
+}
+
+// The same bits from kernels/ (what rtn_quantize runs) and from the torch
+// formulation, with enough rows that at::parallel_for splits them (blocks of
+// 16 rows); dequantized values compared as bit patterns (−0.0 ≠ +0.0).
+TEST(Rtn, KernelPathEqualsTorchFormulationBitForBit) {
+  auto gen = at::detail::createCPUGenerator(7);
+  torch::Tensor base = at::normal(0.0, 0.05, {301, 256}, gen);
+  base.index_put_({0}, 0.0);  // an all-zero row: Δ = 0 (sym), the ±1 range (asym)
+  auto bits_of = [](const torch::Tensor& t) {
+    return t.scalar_type() == torch::kFloat32 ? t.view(torch::kInt32) : t.view(torch::kInt16);
+  };
+  for (auto dt : {torch::kFloat32, torch::kBFloat16})
+    for (auto scheme : {RtnScheme::kSym, RtnScheme::kSymClamp, RtnScheme::kAsym})
+      for (int bits : {8, 4, 3, 2})
+        for (int64_t gs : {int64_t(32), int64_t(-1)}) {
+          SCOPED_TRACE(rtn_scheme_name(scheme) + " bits " + std::to_string(bits) + " group " +
+                       std::to_string(gs) + (dt == torch::kFloat32 ? " fp32" : " bf16"));
+          RtnConfig c;
+          c.scheme = scheme;
+          c.bits = bits;
+          c.group_size = gs;
+          const torch::Tensor w = base.to(dt);
+          const RtnResult k = rtn_quantize(w, c), t = rtn_quantize_torch(w, c);
+          EXPECT_EQ(k.group_size, t.group_size);
+          EXPECT_EQ(k.codes.scalar_type(), t.codes.scalar_type());
+          EXPECT_TRUE(torch::equal(k.codes, t.codes));
+          EXPECT_TRUE(torch::equal(bits_of(k.scales), bits_of(t.scales)));
+          EXPECT_EQ(k.zeros.defined(), t.zeros.defined());
+          if (k.zeros.defined()) EXPECT_TRUE(torch::equal(k.zeros, t.zeros));
+          EXPECT_EQ(k.dequant.scalar_type(), dt);
+          EXPECT_TRUE(torch::equal(bits_of(k.dequant), bits_of(t.dequant)));
+        }
 }
 
 TEST(Rtn, DequantizeReconstructs) {

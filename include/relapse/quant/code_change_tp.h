@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "relapse/model/llama.h"
 #include "relapse/model/tp_layers.h"
 #include "relapse/quant/code_change.h"
 #include "relapse/quant/quant_spec.h"
@@ -22,6 +23,12 @@ namespace relapse::quant {
 // Whether this TP rank keeps the diagnostics of weight `name`
 // ("model.layers.<l>." → l mod TP; other weights on rank 0). TP 1: always.
 bool code_change_tp_keeps(const std::string& name, const model::TpContext& tp);
+
+// The unquantized weights that `c` selects (rtn_model_weights), whole as the
+// passes' codes are (gathered over TP, each KV head once), copied: those this
+// rank keeps, in model order. Collective over the model's TP group.
+std::vector<std::pair<std::string, torch::Tensor>> code_change_tp_weights(
+    const model::LlamaForCausalLM& m, const RtnConfig& c);
 
 // Drops the entries this rank does not keep.
 void code_change_tp_filter(std::vector<LayerQuant>& q, const model::TpContext& tp);

@@ -81,10 +81,14 @@ struct RtnResult {
   torch::Tensor g_idx;
 };
 
-// Quantizes one weight [out, in] (any floating dtype, CPU or CUDA). `name`
-// names the tensor in errors: not 2-D, not floating, non-finite values, or
-// in % group_size != 0 are kInput errors naming it.
+// Quantizes one weight [out, in] (any floating dtype, CPU or CUDA) with
+// kernels/'s RTN on the weight's device (rows split over libtorch's threads on
+// the CPU). `name` names the tensor in errors: not 2-D, not floating,
+// non-finite values, or in % group_size != 0 are kInput errors naming it.
 RtnResult rtn_quantize(const torch::Tensor& w, const RtnConfig& c, const std::string& name = "");
+// The same in torch ops, the formulas above written out: the oracle
+// rtn_quantize and the kernels are checked against, bit for bit.
+RtnResult rtn_quantize_torch(const torch::Tensor& w, const RtnConfig& c);
 
 // Reconstructs the dequantized weight (fp32) from codes, scales, zeros.
 torch::Tensor rtn_dequantize(const torch::Tensor& codes, const torch::Tensor& scales,
