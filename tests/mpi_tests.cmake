@@ -239,7 +239,7 @@ relapse_add_exit_check(NAME cli_sweep_unknown_cell_np2 TARGET relapse NP 2
                        ARGS sweep run configs/sweeps/paper_grid.yaml --cells 000000000000
                        EXPECT_CODE 2 EXPECT_STDERR "no cell has the id '000000000000'")
 relapse_add_exit_check(NAME cli_sweep_unknown_axis TARGET relapse
-                       ARGS sweep plan ${CMAKE_CURRENT_SOURCE_DIR}/pipeline/fixtures/bad_axis_sweep.yaml
+                       ARGS sweep plan ${CMAKE_CURRENT_SOURCE_DIR}/study/fixtures/bad_axis_sweep.yaml
                        EXPECT_CODE 3 EXPECT_STDERR "bad_axis_sweep.yaml" "unknown axis key 'unlearn.method'"
                                                    "did you mean 'unlearn.methods'")
 

@@ -3,10 +3,10 @@
 #include <iostream>
 
 #include "commands.h"
-#include "relapse/core/config_schema.h"
 #include "relapse/core/provenance.h"
 #include "relapse/dist/device.h"
 #include "relapse/dist/hostnames.h"
+#include "relapse/pipeline/config.h"
 
 namespace relapse::cli {
 

@@ -7,7 +7,7 @@
 #include <iostream>
 
 #include "commands.h"
-#include "relapse/core/config_schema.h"
+#include "relapse/pipeline/config.h"
 #include "relapse/pipeline/memory_plan.h"
 
 namespace relapse::cli {

@@ -14,6 +14,7 @@
 #include "cli_util.h"
 #include "commands.h"
 #include "relapse/archive/h5.h"
+#include "relapse/archive/h5_provenance.h"
 #include "relapse/core/fs.h"
 #include "relapse/core/log.h"
 #include "relapse/core/provenance.h"
@@ -148,8 +149,7 @@ int quantize_run(const QuantizeArgs& a, Runtime& rt) {
   if (!a.no_codes) {
     Provenance prov = provenance_collect(rt.world_size(), hosts, cli_command_line());
     auto f = archive::H5File::create(a.out + "/quant_codes.h5");
-    auto pg = f.root().group("provenance");
-    for (const auto& kv : prov.fields) pg.set_attr(kv.first, kv.second);
+    archive::h5_write_provenance(f.root(), prov);
     auto g = f.root().group(a.method);
     g.set_attr("model", a.model);
     g.set_attr("dtype", model::dtype_name(m->dtype()));

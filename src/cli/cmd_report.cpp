@@ -1,6 +1,6 @@
 // src/cli/cmd_report.cpp — `relapse report ARCHIVE --out DIR`: reads a run
-// archive back (pipeline::archive_read_run) and writes DIR/report.md with its
-// SVG figures (pipeline::report_write), the same report `relapse run` writes
+// archive back (results::archive_read_run) and writes DIR/report.md with its
+// SVG figures (report::report_write), the same report `relapse run` writes
 // beside its archive. Serial: rank 0 does the work; every rank checks the
 // archive exists, so a bad path fails on every rank with the file named.
 #include <filesystem>
@@ -8,8 +8,8 @@
 
 #include "commands.h"
 #include "relapse/core/error.h"
-#include "relapse/pipeline/archive.h"
-#include "relapse/pipeline/report.h"
+#include "relapse/report/report.h"
+#include "relapse/results/archive.h"
 
 namespace relapse::cli {
 
@@ -35,13 +35,13 @@ void cmd_report_register(CLI::App& app, CommandRun& run) {
       if (rt.rank() != 0) return 0;
       fs::path dir = a->out.empty() ? fs::path(a->archive).parent_path() : fs::path(a->out);
       if (dir.empty()) dir = ".";
-      pipeline::RunResult r = pipeline::archive_read_run(a->archive);
+      results::RunResult r = results::archive_read_run(a->archive);
       // How report.md refers to the archive: relative to the report when possible.
       fs::path rel = fs::absolute(a->archive, ec).lexically_relative(fs::absolute(dir, ec));
       std::string name = rel.empty() ? fs::absolute(a->archive, ec).string() : rel.string();
-      pipeline::report_write(r, dir.string(), name);
+      report::report_write(r, dir.string(), name);
       std::cout << "relapse report: wrote " << (dir / "report.md").string() << " and "
-                << pipeline::report_figures(r).size() << " figure(s) from " << a->archive << "\n";
+                << report::report_figures(r).size() << " figure(s) from " << a->archive << "\n";
       return 0;
     };
   });

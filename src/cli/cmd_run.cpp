@@ -4,8 +4,8 @@
 // (earlier stages are reused from OUT/ when their config is unchanged).
 #include "cli_util.h"
 #include "commands.h"
-#include "relapse/core/config_schema.h"
 #include "relapse/core/log.h"
+#include "relapse/pipeline/config.h"
 #include "relapse/pipeline/run.h"
 
 namespace relapse::cli {

@@ -8,6 +8,7 @@
 #include "cli_util.h"
 #include "commands.h"
 #include "relapse/archive/h5.h"
+#include "relapse/archive/h5_provenance.h"
 #include "relapse/core/fs.h"
 #include "relapse/core/log.h"
 #include "relapse/core/provenance.h"
@@ -46,8 +47,7 @@ struct ScoreResult {
 // `sum_logprob`, `mean_logprob` (float64, one per text).
 void score_write_h5(const ScoreArgs& a, const ScoreResult& r, const Provenance& prov) {
   auto f = archive::H5File::create(a.out);
-  auto pg = f.root().group("provenance");
-  for (const auto& kv : prov.fields) pg.set_attr(kv.first, kv.second);
+  archive::h5_write_provenance(f.root(), prov);
   auto g = f.root().group("score");
   g.set_attr("model", a.model);
   g.set_attr("dtype", r.dtype);

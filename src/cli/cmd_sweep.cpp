@@ -1,8 +1,8 @@
 // src/cli/cmd_sweep.cpp — `relapse sweep plan|run|slurm SWEEP`: a study of
-// many runs (relapse/pipeline/sweep.h). plan lists the cells, their size and
+// many runs (relapse/study/sweep.h). plan lists the cells, their size and
 // memory and what is done; run runs the cells that are not done (resumable,
 // concurrent cells on sub-communicators); slurm writes (and with --submit
-// submits) job arrays that run them on a cluster (pipeline/sweep_slurm.h).
+// submits) job arrays that run them on a cluster (study/sweep_slurm.h).
 #include <iostream>
 #include <sstream>
 
@@ -10,8 +10,8 @@
 #include "commands.h"
 #include "relapse/core/error.h"
 #include "relapse/core/log.h"
-#include "relapse/pipeline/sweep.h"
-#include "relapse/pipeline/sweep_slurm.h"
+#include "relapse/study/sweep.h"
+#include "relapse/study/sweep_slurm.h"
 
 namespace relapse::cli {
 
@@ -50,9 +50,9 @@ void cmd_sweep_register(CLI::App& app, CommandRun& run) {
   add_common(plan, *a);
   plan->callback([a, &run] {
     run = [a](Runtime& rt) {
-      pipeline::SweepSpec spec = pipeline::sweep_load(a->file, a->sets);
-      std::vector<pipeline::SweepCell> cells = pipeline::sweep_expand(spec);
-      if (rt.rank() == 0) std::cout << pipeline::sweep_plan_text(spec, cells);
+      study::SweepSpec spec = study::sweep_load(a->file, a->sets);
+      std::vector<study::SweepCell> cells = study::sweep_expand(spec);
+      if (rt.rank() == 0) std::cout << study::sweep_plan_text(spec, cells);
       return 0;
     };
   });
@@ -65,10 +65,10 @@ void cmd_sweep_register(CLI::App& app, CommandRun& run) {
   runc->add_option("--cells", a->cells, "Only these cell ids (comma-separated)");
   runc->callback([a, &run] {
     run = [a](Runtime& rt) {
-      pipeline::SweepSpec spec = pipeline::sweep_load(a->file, a->sets);
-      std::vector<pipeline::SweepCell> cells = pipeline::sweep_expand(spec);
+      study::SweepSpec spec = study::sweep_load(a->file, a->sets);
+      std::vector<study::SweepCell> cells = study::sweep_expand(spec);
       if (!cells.empty()) log_set_level(log_level_parse(cells[0].cfg.run.log_level));
-      pipeline::sweep_run(spec, cells, split_ids(a->cells), rt, cli_command_line());
+      study::sweep_run(spec, cells, split_ids(a->cells), rt, cli_command_line());
       return 0;
     };
   });
@@ -81,22 +81,22 @@ void cmd_sweep_register(CLI::App& app, CommandRun& run) {
   slurm->add_flag("--submit", a->submit, "Submit every script with sbatch");
   slurm->callback([a, &run] {
     run = [a](Runtime& rt) {
-      pipeline::SweepSpec spec = pipeline::sweep_load(a->file, a->sets);
-      std::vector<pipeline::SweepCell> cells = pipeline::sweep_expand(spec);
+      study::SweepSpec spec = study::sweep_load(a->file, a->sets);
+      std::vector<study::SweepCell> cells = study::sweep_expand(spec);
       if (rt.rank() != 0) return 0;
-      std::vector<pipeline::SweepCell> todo;
+      std::vector<study::SweepCell> todo;
       for (const auto& c : cells)
-        if (!pipeline::sweep_cell_done(spec, c)) todo.push_back(c);
+        if (!study::sweep_cell_done(spec, c)) todo.push_back(c);
       std::vector<std::string> cli_sets(a->sets.begin(), a->sets.end());
-      auto scripts = pipeline::sweep_slurm_scripts(spec, todo, a->file, cli_sets);
-      pipeline::sweep_slurm_write(scripts);
+      auto scripts = study::sweep_slurm_scripts(spec, todo, a->file, cli_sets);
+      study::sweep_slurm_write(scripts);
       for (const auto& s : scripts)
         std::cout << s.path << ": " << s.tasks.size() << " array task(s), " << s.nodes
                   << " node(s) x " << s.ntasks_per_node << " task(s), " << s.ranks_per_cell
                   << " rank(s) per cell, time " << s.time << "\n";
       if (scripts.empty()) std::cout << "every cell of " << a->file << " is done\n";
       if (a->submit)
-        for (const auto& id : pipeline::sweep_slurm_submit(scripts))
+        for (const auto& id : study::sweep_slurm_submit(scripts))
           std::cout << "submitted batch job " << id << "\n";
       return 0;
     };

@@ -2,17 +2,18 @@
 // evaluation stages (memory_plan_internal.h), counted from what our code
 // allocates, per rank:
 //
-// Both stages hold the pipeline's resident models (stage_eval in run.cpp):
+// Both stages hold the pipeline's resident models (run.cpp, stage_quantize.cpp, stage_eval.cpp):
 // target + retrain (train.precision) and, when unlearning runs, the unlearned
 // model being evaluated (unlearn.precision); the model evaluated / quantized
 // is a model_clone in model.dtype (Pd bytes). With quantize.diagnostics the
 // run keeps, per GPTQ/AWQ/bitsandbytes precision, the target's quantized
-// weights and their uint8 codes (ctx.target_weights / target_quant).
+// weights and their uint8 codes (TargetCodes, stage_quantize.cpp).
 //
 // Quantization, beyond those (quant_apply, src/quant/*):
-//   RTN (quantize_model.cpp, rtn.cpp), one weight at a time: the whole weight
-//     gathered over TP (Pd, TP > 1), its fp32 copy, the fp32 codes and
-//     dequantized groups, the dequantized weight in Pd → full × (Pd + 12 + Pd);
+//   RTN (quantize_model.cpp, rtn.cpp → kernels/), one weight at a time: the
+//     whole weight gathered over TP (Pd, TP > 1), its fp32 copy, the kernel's
+//     int32 codes and fp32 dequantized weight, the codes in their int16 / int8
+//     dtype, the dequantized weight in Pd → full × (Pd + 14 + Pd);
 //   GPTQ (gptq_model.cpp, gptq.cpp): every local calibration window's decoder
 //     inputs h [S, H] and RoPE cos/sin [S, D] in Pd; the Hessian of the largest
 //     input (down_proj's F × F) as a double-double (sum + lo, fp64) while
@@ -219,9 +220,10 @@ StagePlan plan_quant_stage(const PlanCtx& x, const quant::QuantSpec& spec) {
     case quant::QuantMethod::kRtn: {
       if (diag)  // code_change_stats_model: the target cloned in model.dtype
         stage_add(s, "target clone", model_bytes(x), "diagnostics' code changes vs the target");
-      stage_add(s, "rtn temporaries", full * (2 * Pd + 12),
+      stage_add(s, "rtn temporaries", full * (2 * Pd + 14),
                 str({"largest weight ", n2s(full), " x (", n2s(Pd),
-                     " gathered + 12 fp32 copy/codes/dequant + ", n2s(Pd), " written back)"}));
+                     " gathered + 14 fp32 copy/int32 codes/dequant/int16 codes + ", n2s(Pd),
+                     " written back)"}));
       break;
     }
     case quant::QuantMethod::kGptq:

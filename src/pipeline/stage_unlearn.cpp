@@ -47,11 +47,12 @@ std::vector<UnlearnSpec> unlearn_grid(const UnlearnSection& u) {
   return out;
 }
 
-model::LlamaForCausalLM stage_unlearn(RunContext& ctx, CorpusData& d, const TrainedModels& tm,
-                                      const UnlearnSpec& spec, ModelInfo& info,
-                                      double retrain_knowmem_f) {
-  const RelapseConfig& cfg = *ctx.cfg;
-  const UnlearnSection& u = cfg.unlearn;
+namespace {
+
+// What the archive records of the run, and SURE's saliency settings (mode
+// "none" unless the run is a SURE run).
+unlearn::SaliencyConfig unlearn_describe(const UnlearnSection& u, const UnlearnSpec& spec,
+                                         ModelInfo& info) {
   info.name = spec.name;
   info.kind = "unlearned";
   info.method = spec.method;
@@ -80,9 +81,15 @@ model::LlamaForCausalLM stage_unlearn(RunContext& ctx, CorpusData& d, const Trai
       std::snprintf(buf, sizeof buf, "p%g", sal.percentile);
     info.saliency_threshold = buf;
   }
-  const std::string dir = cfg.run.out_dir + "/models/" + spec.name;
-  // The key holds this run's settings only, so adding a learning rate to the
-  // grid does not redo the runs already there.
+  return sal;
+}
+
+// The cache key holds this run's settings only, so adding a learning rate to
+// the grid does not redo the runs already there.
+std::string unlearn_key(const RelapseConfig& cfg, const TrainedModels& tm,
+                        const UnlearnSpec& spec) {
+  const UnlearnSection& u = cfg.unlearn;
+  const bool sure = spec.lr_regime == "sure";
   UnlearnSection one = u;
   one.methods = {spec.method};
   one.lrs = {spec.lr};
@@ -98,23 +105,15 @@ model::LlamaForCausalLM stage_unlearn(RunContext& ctx, CorpusData& d, const Trai
   std::string key = tm.key + dump(one) + "run: " + spec.name + "\n";
   if (spec.seed >= 0) key += "seed: " + std::to_string(spec.seed) + "\n";
   if (u.stop_rule) key += dump(cfg.eval);  // the rule's evaluation decides where it stops
-  info.checkpoint = dir;
-  const torch::ScalarType dt = model::dtype_from_name(u.precision);
-  if (stage_cached(dir, key)) {
-    log_info("unlearn: ", spec.name, " cached in ", dir);
-    info_from_stamp(dir, info);
-    mask_from_stamp(dir, info.mask);
-    return stage_load(ctx, dir, u.precision);
-  }
-  Progress timer("", 0);
-  model::LlamaForCausalLM m = model_clone(tm.target, dt);
-  unlearn::UnlearnLossConfig lc;
-  lc.objective = unlearn::objective_from_name(spec.method);
-  lc.variant = unlearn::loss_variant_from_name(u.variant);
-  lc.alpha = u.alpha;
-  lc.beta = u.beta;
-  model::LlamaForCausalLM ref{nullptr};
-  if (unlearn::objective_uses_ref(lc.objective)) ref = unlearn::reference_model_copy(m);
+  return key;
+}
+
+// The unlearning loop's options: the unlearn section as a training stage.
+unlearn::LoopOptions unlearn_loop_options(const RelapseConfig& cfg, const UnlearnSpec& spec,
+                                          const unlearn::SaliencyConfig& sal,
+                                          const std::string& dir, const std::string& key,
+                                          int64_t n_forget) {
+  const UnlearnSection& u = cfg.unlearn;
   TrainStageSection ts;
   ts.lr = spec.lr;
   ts.batch_size = u.batch_size;
@@ -133,11 +132,19 @@ model::LlamaForCausalLM stage_unlearn(RunContext& ctx, CorpusData& d, const Trai
   o.max_steps = u.max_steps;
   o.saliency = sal;
   o.checkpoint = resume_options(cfg, dir, key);
-  set_warmup(o, u.warmup_ratio, (int64_t)d.forget.size());
-  // MUSE's stopping rule: after each epoch, forget KnowMem vs the retrain model's.
+  set_warmup(o, u.warmup_ratio, n_forget);
+  return o;
+}
+
+// MUSE's stopping rule: after each epoch, forget KnowMem vs the retrain
+// model's (no hook without the rule or a retrain number).
+unlearn::EpochHook unlearn_stop_hook(RunContext& ctx, CorpusData& d, const UnlearnSpec& spec,
+                                     model::LlamaForCausalLM& m, double retrain_knowmem_f) {
   unlearn::EpochHook hook;
-  if (u.stop_rule && std::isfinite(retrain_knowmem_f)) {
-    hook = [&](int64_t epoch) {
+  if (ctx.cfg->unlearn.stop_rule && std::isfinite(retrain_knowmem_f)) {
+    // By reference: ctx, d, spec and m outlive the loop that calls the hook.
+    hook = [&ctx, &d, &spec, &m, retrain_knowmem_f](int64_t epoch) {
+      const RelapseConfig& cfg = *ctx.cfg;
       // The same settings and precision (model.dtype) as the final evaluation,
       // on a copy, so the rule compares like with like with the retrain number.
       eval::MuseEvalOptions eo = eval_options(cfg.eval);
@@ -149,6 +156,38 @@ model::LlamaForCausalLM stage_unlearn(RunContext& ctx, CorpusData& d, const Trai
       return r.knowmem_forget.mean > retrain_knowmem_f;
     };
   }
+  return hook;
+}
+
+}  // namespace
+
+model::LlamaForCausalLM stage_unlearn(RunContext& ctx, CorpusData& d, const TrainedModels& tm,
+                                      const UnlearnSpec& spec, ModelInfo& info,
+                                      double retrain_knowmem_f) {
+  const RelapseConfig& cfg = *ctx.cfg;
+  const UnlearnSection& u = cfg.unlearn;
+  const unlearn::SaliencyConfig sal = unlearn_describe(u, spec, info);
+  const std::string dir = cfg.run.out_dir + "/models/" + spec.name;
+  const std::string key = unlearn_key(cfg, tm, spec);
+  info.checkpoint = dir;
+  const torch::ScalarType dt = model::dtype_from_name(u.precision);
+  if (stage_cached(dir, key)) {
+    log_info("unlearn: ", spec.name, " cached in ", dir);
+    info_from_stamp(dir, info);
+    mask_from_stamp(dir, info.mask);
+    return stage_load(ctx, dir, u.precision);
+  }
+  Progress timer("", 0);
+  model::LlamaForCausalLM m = model_clone(tm.target, dt);
+  unlearn::UnlearnLossConfig lc;
+  lc.objective = unlearn::objective_from_name(spec.method);
+  lc.variant = unlearn::loss_variant_from_name(u.variant);
+  lc.alpha = u.alpha;
+  lc.beta = u.beta;
+  model::LlamaForCausalLM ref{nullptr};
+  if (unlearn::objective_uses_ref(lc.objective)) ref = unlearn::reference_model_copy(m);
+  auto o = unlearn_loop_options(cfg, spec, sal, dir, key, (int64_t)d.forget.size());
+  unlearn::EpochHook hook = unlearn_stop_hook(ctx, d, spec, m, retrain_knowmem_f);
   const unlearn::Chunks& retain = d.retain1;
   auto r = unlearn::unlearn_train(m, ref ? &ref : nullptr, d.forget, retain, lc, o, ctx.dp(), hook);
   info.curve = r.curve;

@@ -1,36 +1,42 @@
-// src/pipeline/stages.h — the pieces pipeline_run is made of (internal).
+// src/pipeline/stages.h — the stages pipeline_run is made of, one file each
+// (stage_<name>.cpp), the runtime they share and the results they hand on
+// (internal).
 #pragma once
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "relapse/core/config_schema.h"
 #include "relapse/data/muse.h"
 #include "relapse/dist/communicator.h"
 #include "relapse/dist/process_grid.h"
 #include "relapse/eval/muse_eval.h"
 #include "relapse/model/llama.h"
 #include "relapse/model/tokenizer.h"
-#include "relapse/pipeline/results.h"
+#include "relapse/pipeline/config.h"
 #include "relapse/quant/quant_spec.h"
+#include "relapse/results/results.h"
 #include "relapse/unlearn/loops.h"
 
 namespace relapse::pipeline {
+
+// What the stages produce (relapse/results/results.h).
+using results::CalibrationInfo;
+using results::MetricCI;
+using results::model_find_eval;
+using results::ModelInfo;
+using results::ModelResult;
+using results::PrecisionEval;
+using results::run_find_model;
+using results::RunResult;
+using results::SaliencyMaskInfo;
 
 struct RunContext {
   const RelapseConfig* cfg = nullptr;
   int rank = 0, world = 1;  // in the run's communicator (MPI_COMM_WORLD or a sweep cell's)
   ProcessGrid grid;         // DP × TP over that communicator (parallel.tp)
   torch::Device device{torch::kCPU};  // run.device resolved: every model and batch lives here
-  RunResult* result = nullptr;
-  // The quantized precisions of every evaluation, GPTQ/AWQ's calibration
-  // windows (undefined when none needs them), and the target's quantization
-  // results per precision label (codes kept for the bucket diagnostics).
-  std::vector<quant::QuantSpec> quant_specs;
-  torch::Tensor calib_ids;
-  std::map<std::string, std::vector<quant::LayerQuant>> target_quant;
-  std::map<std::string, std::vector<std::pair<std::string, torch::Tensor>>> target_weights;
+  RunResult* result = nullptr;        // stage wall times and the calibration record go here
   // The data-parallel group (null when DP = 1): loops and evaluation shard over it.
   // Both follow the device: NCCL for CUDA tensors, MPI for CPU tensors.
   Communicator* dp() const { return grid.dp_size > 1 ? &grid.dp_for(device) : nullptr; }
@@ -54,18 +60,46 @@ struct CorpusData {
   unlearn::Chunks world, forget, retain1, retain2, holdout;
 };
 
-// data: synthesizes OUT/data when data.corpus is empty (rank 0, reused when
-// its synth.json matches), loads it and chunks every split.
+// data (stage_data.cpp): synthesizes OUT/data when data.corpus is empty
+// (rank 0, reused when its synth.json matches), loads it and chunks every split.
 CorpusData stage_data(RunContext& ctx);
 
-// Saved model directories are cached by key (relapse_stage.json).
+// The stage cache (stage_cache.cpp): saved model directories keyed by the
+// config text that made them (relapse_stage.json), under run.cache_dir or
+// OUT/models; key_hash is FNV-1a 64 of a key text, in hex.
+std::string key_hash(const std::string& text);
+std::string stage_model_dir(const RunContext& ctx, const std::string& name, const std::string& key);
 bool stage_cached(const std::string& dir, const std::string& key);
 void stage_save(RunContext& ctx, const model::LlamaForCausalLM& m, const std::string& dir,
                 const std::string& key, const std::string& tokenizer_model, const ModelInfo* info);
 model::LlamaForCausalLM stage_load(RunContext& ctx, const std::string& dir,
                                    const std::string& dtype);
+// What stage_save stamped beside a cached model: steps, epochs, curve; the SURE mask.
+void info_from_stamp(const std::string& dir, ModelInfo& info);
+void mask_from_stamp(const std::string& dir, SaliencyMaskInfo& mask);
+// A file's text, "" when there is none (a cache not written yet).
+std::string stage_read_text(const std::string& path);
+// A deep copy of a model (same config, parameters copied) in `dtype`.
+model::LlamaForCausalLM model_clone(const model::LlamaForCausalLM& m, torch::ScalarType dtype);
+// A config section as cache-key text.
+template <typename S>
+std::string dump(const S& s) {
+  return config_dump_as(s);
+}
 
-// train: returns (target, retrain) in their training precision.
+// A stage's library options from its config section (stage_options.cpp): the
+// training loops' (shuffled by `stream` of `seed`), their resume checkpoints
+// beside the model they make, warmup as a fraction of the loop's updates, and
+// the evaluation's (every metric on).
+unlearn::LoopOptions loop_options(const RelapseConfig& cfg, const TrainStageSection& s,
+                                  uint64_t seed, const std::string& stream,
+                                  const std::string& label);
+unlearn::LoopCheckpointOptions resume_options(const RelapseConfig& cfg, const std::string& dir,
+                                              const std::string& key);
+void set_warmup(unlearn::LoopOptions& o, double ratio, int64_t n_rows);
+eval::MuseEvalOptions eval_options(const EvalSection& e);
+
+// train (stage_train.cpp): returns (target, retrain) in their training precision.
 struct TrainedModels {
   model::LlamaForCausalLM target{nullptr}, retrain{nullptr};
   ModelInfo target_info, retrain_info;
@@ -84,53 +118,58 @@ struct UnlearnSpec {
 // small-LR runs (methods × lrs), large-LR runs, SURE runs, each × seeds.
 std::vector<UnlearnSpec> unlearn_grid(const UnlearnSection& u);
 
-// unlearn: one run from the target (cached); `retrain_knowmem_f` feeds the
+// unlearn (stage_unlearn.cpp): one run from the target (cached); `retrain_knowmem_f` feeds the
 // stop rule (NaN = no rule).
 model::LlamaForCausalLM stage_unlearn(RunContext& ctx, CorpusData& d, const TrainedModels& tm,
                                       const UnlearnSpec& spec, ModelInfo& info,
                                       double retrain_knowmem_f);
 
-// Fills ctx.quant_specs from cfg.quantize and, when GPTQ or AWQ is among them,
-// ctx.calib_ids from the configured text (recorded in ctx.result->calibration).
-void stage_quant_setup(RunContext& ctx, const CorpusData& d);
+// quantize (stage_quantize.cpp): the run's quantized precisions (cfg.quantize)
+// and, when GPTQ or AWQ is among them, the calibration windows from the
+// configured text (recorded in ctx.result->calibration; undefined otherwise).
+struct QuantPlan {
+  std::vector<quant::QuantSpec> specs;
+  torch::Tensor calib_ids;
+};
+QuantPlan stage_quantize_setup(RunContext& ctx, const CorpusData& d);
 
-// eval: the model at full precision and every quantized precision (the model
-// is not modified); `target` (may be null) gets bucket diagnostics for
-// unlearned ones.
-ModelResult stage_eval(RunContext& ctx, CorpusData& d, const model::LlamaForCausalLM& m,
-                       const ModelInfo& info, const model::LlamaForCausalLM* target);
+// The target's codes and whole unquantized weights per precision label (this
+// rank's layers under TP, quant/code_change_tp.h), kept from the target's own
+// quantization for the bucket diagnostics of every unlearned model.
+struct TargetCodes {
+  std::map<std::string, std::vector<quant::LayerQuant>> codes;
+  std::map<std::string, std::vector<std::pair<std::string, torch::Tensor>>> weights;
+};
+// A quantized copy of a model in model.dtype, and for an unlearned model
+// (with quantize.diagnostics and a target) the codes of Q(model) vs Q(target).
+struct QuantizedModel {
+  model::LlamaForCausalLM model{nullptr};
+  bool has_code_change = false;
+  quant::CodeChangeStats code_change;
+  std::vector<std::pair<std::string, quant::CodeChangeStats>> code_change_layers;
+};
+// `m` is not modified; the target's entry of `target_codes` is filled when
+// `info` is the target's (or first needed by an unlearned model).
+QuantizedModel stage_quantize(RunContext& ctx, const model::LlamaForCausalLM& m,
+                              const ModelInfo& info, const quant::QuantSpec& spec,
+                              const QuantPlan& plan, const model::LlamaForCausalLM* target,
+                              TargetCodes& target_codes);
 
-// The relearning attack on an unlearned model (relearn.steps > 0): fine-tunes
-// a copy on the configured slice and evaluates it at full precision; the
-// result is the PrecisionEval "relearn" (the model is not modified).
+// eval (stage_eval.cpp): the MUSE metrics of `m` (set to eval mode), sharded
+// over the DP group; and their log line.
+eval::MuseEvalResult stage_eval(RunContext& ctx, const CorpusData& d, model::LlamaForCausalLM& m);
+void stage_eval_log(const std::string& model, const PrecisionEval& pe);
+
+// relearn (stage_relearn.cpp): the relearning attack on an unlearned model
+// (relearn.steps > 0): fine-tunes a copy on the configured slice and
+// evaluates it at full precision; the result is the PrecisionEval "relearn"
+// (the model is not modified).
 PrecisionEval stage_relearn(RunContext& ctx, CorpusData& d, const model::LlamaForCausalLM& m,
                             const ModelInfo& info);
 
-// Bootstrap intervals (eval.bootstrap) of every evaluation of the run, and
-// the paired quantized − full differences; after PrivLeak's normalisation.
+// bootstrap (stage_bootstrap.cpp): intervals (eval.bootstrap) of every
+// evaluation of the run, and the paired quantized − full differences; after
+// PrivLeak's normalisation.
 void stage_bootstrap(RunContext& ctx, RunResult& r, double auc_retrain);
-
-// The evaluation settings of cfg.eval (every metric on).
-eval::MuseEvalOptions eval_options(const EvalSection& e);
-
-// Shared by the stage files (stages.cpp, stage_unlearn.cpp): cache keys, the
-// loops' options from a config section, resume checkpoints, warmup, and what
-// stage_save stamped beside a cached model.
-std::string key_hash(const std::string& text);  // FNV-1a 64 of a key text, hex
-template <typename S>
-std::string dump(const S& s) {
-  return config_dump_as(s);
-}
-unlearn::LoopOptions loop_options(const RelapseConfig& cfg, const TrainStageSection& s,
-                                  uint64_t seed, const std::string& stream,
-                                  const std::string& label);
-unlearn::LoopCheckpointOptions resume_options(const RelapseConfig& cfg, const std::string& dir,
-                                              const std::string& key);
-void set_warmup(unlearn::LoopOptions& o, double ratio, int64_t n_rows);
-void info_from_stamp(const std::string& dir, ModelInfo& info);
-void mask_from_stamp(const std::string& dir, SaliencyMaskInfo& mask);
-
-// A deep copy of a model (same config, parameters copied) in `dtype`.
-model::LlamaForCausalLM model_clone(const model::LlamaForCausalLM& m, torch::ScalarType dtype);
 
 }  // namespace relapse::pipeline

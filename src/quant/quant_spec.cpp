@@ -6,82 +6,98 @@
 
 namespace relapse::quant {
 
+namespace {
+
+// One RTN precision of quantize.bits (quantize.scheme, group_size).
+QuantSpec rtn_spec(const QuantizeSection& q, int bits) {
+  QuantSpec s;
+  s.method = QuantMethod::kRtn;
+  s.scheme = q.scheme;
+  s.bits = bits;
+  s.group_size = q.group_size;
+  s.modules = q.modules;
+  s.rtn.scheme = rtn_scheme_from_name(q.scheme);
+  s.rtn.bits = bits;
+  s.rtn.group_size = q.group_size;
+  s.rtn.modules = q.modules;
+  rtn_config_validate(s.rtn);
+  s.label = "int" + std::to_string(bits);
+  if (q.scheme != "rtn_sym") s.label += "_" + q.scheme.substr(4);  // int4_asym, int4_sym_clamp
+  return s;
+}
+
+// One GPTQ precision of quantize.gptq.bits.
+QuantSpec gptq_spec(const QuantizeSection& q, int bits) {
+  QuantSpec s;
+  s.method = QuantMethod::kGptq;
+  s.scheme = "gptq";
+  s.bits = bits;
+  s.group_size = q.gptq.group_size;
+  s.modules = q.modules;
+  s.gptq.c.bits = bits;
+  s.gptq.c.group_size = q.gptq.group_size;
+  s.gptq.c.sym = q.gptq.sym;
+  s.gptq.c.desc_act = q.gptq.desc_act;
+  s.gptq.c.damp_percent = q.gptq.damp_percent;
+  s.gptq.c.block_size = q.gptq.block_size;
+  s.gptq.true_sequential = q.gptq.true_sequential;
+  s.gptq.modules = q.modules;
+  gptq_config_validate(s.gptq.c);
+  s.label = "gptq" + std::to_string(bits);
+  return s;
+}
+
+// One AWQ precision of quantize.awq.bits.
+QuantSpec awq_spec(const QuantizeSection& q, int bits) {
+  QuantSpec s;
+  s.method = QuantMethod::kAwq;
+  s.scheme = "awq";
+  s.bits = bits;
+  s.group_size = q.awq.group_size;
+  s.modules = q.modules;
+  s.awq.c.bits = bits;
+  s.awq.c.group_size = q.awq.group_size;
+  s.awq.c.zero_point = q.awq.zero_point;
+  s.awq.c.n_grid = q.awq.n_grid;
+  s.awq.c.duo_scaling = q.awq.duo_scaling;
+  s.awq.c.clip = q.awq.clip;
+  s.awq.c.max_shrink = q.awq.max_shrink;
+  s.awq.c.n_sample_token = q.awq.n_sample_token;
+  s.awq.modules = q.modules;
+  awq_config_validate(s.awq.c);
+  s.label = "awq" + std::to_string(bits);
+  return s;
+}
+
+// One bitsandbytes format of quantize.bnb.formats (fp4, nf4, llm_int8).
+QuantSpec bnb_spec(const QuantizeSection& q, const std::string& f) {
+  QuantSpec s;
+  s.scheme = f;
+  s.modules = q.modules;
+  s.label = f;
+  if (f == "llm_int8") {
+    s.method = QuantMethod::kLlmInt8;
+    s.bits = 8;
+    s.llm_int8_threshold = q.bnb.llm_int8_threshold;
+  } else {
+    s.method = QuantMethod::kBnb4;
+    s.bits = 4;
+    s.group_size = q.bnb.blocksize;
+    s.bnb4.format = bnb4_format_from_name(f);
+    s.bnb4.blocksize = q.bnb.blocksize;
+    s.bnb4.double_quant = q.bnb.double_quant;
+  }
+  return s;
+}
+
+}  // namespace
+
 std::vector<QuantSpec> quant_specs(const QuantizeSection& q) {
   std::vector<QuantSpec> out;
-  for (int bits : q.bits) {
-    QuantSpec s;
-    s.method = QuantMethod::kRtn;
-    s.scheme = q.scheme;
-    s.bits = bits;
-    s.group_size = q.group_size;
-    s.modules = q.modules;
-    s.rtn.scheme = rtn_scheme_from_name(q.scheme);
-    s.rtn.bits = bits;
-    s.rtn.group_size = q.group_size;
-    s.rtn.modules = q.modules;
-    rtn_config_validate(s.rtn);
-    s.label = "int" + std::to_string(bits);
-    if (q.scheme != "rtn_sym") s.label += "_" + q.scheme.substr(4);  // int4_asym, int4_sym_clamp
-    out.push_back(s);
-  }
-  for (int bits : q.gptq.bits) {
-    QuantSpec s;
-    s.method = QuantMethod::kGptq;
-    s.scheme = "gptq";
-    s.bits = bits;
-    s.group_size = q.gptq.group_size;
-    s.modules = q.modules;
-    s.gptq.c.bits = bits;
-    s.gptq.c.group_size = q.gptq.group_size;
-    s.gptq.c.sym = q.gptq.sym;
-    s.gptq.c.desc_act = q.gptq.desc_act;
-    s.gptq.c.damp_percent = q.gptq.damp_percent;
-    s.gptq.c.block_size = q.gptq.block_size;
-    s.gptq.true_sequential = q.gptq.true_sequential;
-    s.gptq.modules = q.modules;
-    gptq_config_validate(s.gptq.c);
-    s.label = "gptq" + std::to_string(bits);
-    out.push_back(s);
-  }
-  for (int bits : q.awq.bits) {
-    QuantSpec s;
-    s.method = QuantMethod::kAwq;
-    s.scheme = "awq";
-    s.bits = bits;
-    s.group_size = q.awq.group_size;
-    s.modules = q.modules;
-    s.awq.c.bits = bits;
-    s.awq.c.group_size = q.awq.group_size;
-    s.awq.c.zero_point = q.awq.zero_point;
-    s.awq.c.n_grid = q.awq.n_grid;
-    s.awq.c.duo_scaling = q.awq.duo_scaling;
-    s.awq.c.clip = q.awq.clip;
-    s.awq.c.max_shrink = q.awq.max_shrink;
-    s.awq.c.n_sample_token = q.awq.n_sample_token;
-    s.awq.modules = q.modules;
-    awq_config_validate(s.awq.c);
-    s.label = "awq" + std::to_string(bits);
-    out.push_back(s);
-  }
-  for (const auto& f : q.bnb.formats) {
-    QuantSpec s;
-    s.scheme = f;
-    s.modules = q.modules;
-    s.label = f;
-    if (f == "llm_int8") {
-      s.method = QuantMethod::kLlmInt8;
-      s.bits = 8;
-      s.llm_int8_threshold = q.bnb.llm_int8_threshold;
-    } else {
-      s.method = QuantMethod::kBnb4;
-      s.bits = 4;
-      s.group_size = q.bnb.blocksize;
-      s.bnb4.format = bnb4_format_from_name(f);
-      s.bnb4.blocksize = q.bnb.blocksize;
-      s.bnb4.double_quant = q.bnb.double_quant;
-    }
-    out.push_back(s);
-  }
+  for (int bits : q.bits) out.push_back(rtn_spec(q, bits));
+  for (int bits : q.gptq.bits) out.push_back(gptq_spec(q, bits));
+  for (int bits : q.awq.bits) out.push_back(awq_spec(q, bits));
+  for (const auto& f : q.bnb.formats) out.push_back(bnb_spec(q, f));
   for (auto& s : out) s.rtn.modules = q.modules;  // rtn_model_weights' selection, for every method
   for (size_t i = 0; i < out.size(); ++i)
     for (size_t j = 0; j < i; ++j)

@@ -11,7 +11,7 @@
 #include <set>
 
 #include "relapse/core/config.h"
-#include "relapse/core/config_schema.h"
+#include "relapse/pipeline/config.h"
 #include "test_util.h"
 
 namespace relapse {

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """tests/golden/make_stats_fixture.py — reference values for relapse's small
-statistics (src/core/stats.cpp, src/pipeline/recovery_stats.cpp), written to
+statistics (src/core/stats.cpp, src/report/recovery_stats.cpp), written to
 
   tests/golden/fixtures/core/stats.json
       percentile  numpy.percentile(v, q) (default method "linear") on fixed

@@ -11,14 +11,16 @@
 
 #include <filesystem>
 
-#include "relapse/core/config_schema.h"
 #include "relapse/dist/runtime.h"
+#include "relapse/pipeline/config.h"
 #include "relapse/pipeline/run.h"
 #include "test_util.h"
 
 namespace fs = std::filesystem;
 using namespace relapse;
 using namespace relapse::pipeline;
+using namespace relapse::results;
+using namespace relapse::report;
 
 namespace {
 

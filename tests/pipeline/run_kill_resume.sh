@@ -9,7 +9,7 @@
 # final unlearned model equals the uninterrupted run's byte for byte and the
 # archive value for value (h5_same; wall times and provenance aside), which
 # checks resume and ZeRO-1 = replicated AdamW in one go.
-source "$(dirname "$0")/sweep_test_lib.sh"
+source "$(dirname "$0")/../study/sweep_test_lib.sh"
 W=$(mktemp -d "${TMPDIR:-/tmp}/relapse_run_kill.XXXXXX")
 pid=
 trap '[ -n "$pid" ] && kill -KILL -- "-$pid" 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$W"' EXIT

@@ -1,14 +1,14 @@
-// tests/pipeline/test_config_choices.cpp — the config schema's allowed values
-// (src/core/config_schema.cpp, which sits below the layers) against the enum
-// tables of the modules that read them (core/enum_names.h), so a method,
-// variant, schedule, scheme or format added in one place and not the other
-// fails here; and a list of names is checked entry by entry at load time.
+// tests/pipeline/test_config_choices.cpp — the config's allowed values
+// (each layer's <layer>_config.cpp) against the enum tables of the modules
+// that read them (core/enum_names.h), so a method, variant, schedule, scheme
+// or format added in one place and not the other fails here; and a list of
+// names is checked entry by entry at load time.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <map>
 
-#include "relapse/core/config_schema.h"
+#include "relapse/pipeline/config.h"
 #include "relapse/quant/bnb.h"
 #include "relapse/quant/rtn.h"
 #include "relapse/unlearn/losses.h"

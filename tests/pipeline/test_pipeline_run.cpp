@@ -10,16 +10,18 @@
 #include <filesystem>
 
 #include "relapse/archive/h5.h"
-#include "relapse/core/config_schema.h"
 #include "relapse/dist/runtime.h"
 #include "relapse/model/hf_checkpoint.h"
-#include "relapse/pipeline/archive.h"
+#include "relapse/pipeline/config.h"
 #include "relapse/pipeline/run.h"
+#include "relapse/results/archive.h"
 #include "test_util.h"
 
 namespace fs = std::filesystem;
 using namespace relapse;
 using namespace relapse::pipeline;
+using namespace relapse::results;
+using namespace relapse::report;
 
 namespace {
 

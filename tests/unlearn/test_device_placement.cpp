@@ -15,8 +15,8 @@
 #include <gtest/gtest.h>
 
 #include "fake_device.h"
-#include "relapse/core/config_schema.h"
 #include "relapse/model/inference.h"
+#include "relapse/pipeline/config.h"
 #include "relapse/quant/quant_spec.h"
 #include "relapse/unlearn/losses.h"
 #include "relapse/unlearn/trainer.h"

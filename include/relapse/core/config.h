@@ -18,7 +18,8 @@
 // config_fields is found by argument-dependent lookup, so it lives in the
 // namespace of its struct. All errors are relapse::Error with ExitCode::kConfig
 // and name the key path and where the value came from ("FILE:LINE" or the
-// --set argument). The relapse-wide config is in relapse/core/config_schema.h.
+// --set argument). Each layer declares its own sections in
+// relapse/<layer>/<layer>_config.h; relapse/pipeline/config.h composes them.
 #pragma once
 #include <cstdint>
 #include <functional>

@@ -2,7 +2,7 @@
 // Python references: numpy's default percentile and Student's t quantile.
 // Used by the SURE saliency threshold, the bootstrap intervals
 // (relapse/eval/bootstrap.h) and the across-seed intervals
-// (relapse/pipeline/recovery_stats.h). Checked against numpy / scipy in
+// (relapse/report/recovery_stats.h). Checked against numpy / scipy in
 // tests/core/test_stats.cpp (fixture by tests/golden/make_stats_fixture.py).
 #pragma once
 #include <cstdint>

@@ -17,8 +17,8 @@
 #include <string>
 #include <vector>
 
-#include "relapse/core/config_schema.h"
 #include "relapse/model/llama_config.h"
+#include "relapse/pipeline/config.h"
 #include "relapse/pipeline/run.h"
 
 namespace relapse::pipeline {

@@ -20,9 +20,9 @@
 #pragma once
 #include <string>
 
-#include "relapse/core/config_schema.h"
 #include "relapse/dist/runtime.h"
-#include "relapse/pipeline/results.h"
+#include "relapse/pipeline/config.h"
+#include "relapse/results/results.h"
 
 namespace relapse::pipeline {
 
@@ -34,8 +34,8 @@ enum class Stage { kData = 0, kTrain = 1, kUnlearn = 2, kEval = 3 };
 // `comm` (default: the world) is the group of ranks that runs it — all of
 // them must call; a sweep runs cells on sub-communicators. parallel.tp splits
 // it into DP × TP (dist/process_grid.h).
-RunResult pipeline_run(const RelapseConfig& cfg, Runtime& rt, Stage last,
-                       const std::string& command_line, MPI_Comm comm = MPI_COMM_WORLD);
+results::RunResult pipeline_run(const RelapseConfig& cfg, Runtime& rt, Stage last,
+                                const std::string& command_line, MPI_Comm comm = MPI_COMM_WORLD);
 
 // The archive path of a run: OUT/relapse.h5.
 std::string pipeline_archive_path(const RelapseConfig& cfg);

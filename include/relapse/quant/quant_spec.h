@@ -7,9 +7,9 @@
 #include <utility>
 #include <vector>
 
-#include "relapse/core/config_schema.h"
 #include "relapse/quant/code_change.h"
 #include "relapse/quant/model_passes.h"
+#include "relapse/quant/quant_config.h"
 
 namespace relapse::quant {
 

@@ -1,0 +1,75 @@
+// src/pipeline/stage_relearn.cpp — the relearn stage: the relearning attack
+// on an unlearned model (stages.h).
+//
+// Relearning (relearn.*): the attacker fine-tunes the released model for k
+// updates on text it can get — a slice of the forget set (the strongest
+// case: part of the very data that was unlearned) or the holdout text
+// (related, never trained on) — and the result is evaluated like a quantized
+// copy, as precision "relearn", so the two attacks sit in one table. Every
+// unlearned model sees the same rows in the same order (named streams
+// "relearn/rows" and "relearn/shuffle" of run.seed).
+#include <algorithm>
+#include <cmath>
+
+#include "relapse/core/error.h"
+#include "relapse/core/log.h"
+#include "relapse/core/progress.h"
+#include "relapse/core/rng.h"
+#include "relapse/model/llama_config.h"
+#include "stages.h"
+
+namespace relapse::pipeline {
+
+PrecisionEval stage_relearn(RunContext& ctx, CorpusData& d, const model::LlamaForCausalLM& m,
+                            const ModelInfo& info) {
+  const RelapseConfig& cfg = *ctx.cfg;
+  const RelearnSection& rl = cfg.relearn;
+  Progress timer("", 0);
+  const unlearn::Chunks& source = rl.source == "holdout" ? d.holdout : d.forget;
+  RELAPSE_CHECK_INPUT(!source.empty(), "relearn: the ", rl.source, " split of ", d.dir,
+                      " has no text to fine-tune on (raw/", rl.source, ".txt)");
+  const uint64_t seed = static_cast<uint64_t>(cfg.run.seed);
+  const auto n = static_cast<int64_t>(source.size());
+  const int64_t take = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(rl.fraction * n)));
+  auto gen = RngStreams(seed).torch_generator("relearn/rows");
+  torch::Tensor perm = torch::randperm(n, gen, torch::kLong);
+  std::vector<int64_t> rows(perm.data_ptr<int64_t>(), perm.data_ptr<int64_t>() + take);
+  std::sort(rows.begin(), rows.end());
+  unlearn::Chunks slice;
+  for (int64_t r : rows) slice.push_back(source[r]);
+
+  const UnlearnSection& u = cfg.unlearn;
+  model::LlamaForCausalLM a = model_clone(m, model::dtype_from_name(u.precision));
+  unlearn::LoopOptions o;
+  o.train.schedule.kind = unlearn::lr_schedule_from_name("constant");
+  o.train.schedule.base_lr = rl.lr;
+  o.train.max_grad_norm = u.max_grad_norm;
+  o.batch_size = rl.batch_size;
+  const int64_t per_epoch = unlearn::loop_batches_per_epoch(take, rl.batch_size);
+  o.epochs = (rl.steps + per_epoch - 1) / per_epoch;
+  o.max_steps = rl.steps;
+  o.seed = seed;
+  o.shuffle_stream = "relearn/shuffle";
+  o.label = "relearn " + info.name;
+  o.activation_checkpointing = cfg.parallel.activation_checkpointing;
+  o.shard_optimizer = cfg.parallel.shard_optimizer;
+  o.overlap_grad_reduce = cfg.parallel.overlap_grad_reduce;
+  o.train.adamw.master_weights = u.master_weights;
+  unlearn::lm_train(a, slice, o, ctx.dp());
+
+  PrecisionEval pe;
+  pe.precision = "relearn";
+  pe.scheme = "relearn";
+  model::LlamaForCausalLM e = model_clone(a, model::dtype_from_name(cfg.model.dtype));
+  e->eval();
+  pe.metrics = eval::muse_evaluate(e, *d.tok, d.corpus, eval_options(cfg.eval), ctx.dp());
+  pe.wall_s = timer.elapsed_s();
+  ctx.add_stage_time("relearn/" + info.name, pe.wall_s);
+  ctx.result->relearn = {rl.steps, rl.lr, rl.source, take};
+  log_info("relearn ", info.name, " (", rl.steps, " updates on ", take, " ", rl.source,
+           " chunks): VerbMem ", pe.metrics.verbmem_forget, "  KnowMem_f ",
+           pe.metrics.knowmem_forget.mean, "  KnowMem_r ", pe.metrics.knowmem_retain.mean);
+  return pe;
+}
+
+}  // namespace relapse::pipeline

@@ -1,0 +1,141 @@
+// src/pipeline/stage_train.cpp — the train stage: the base LM (model.path,
+// or a preset pretrained on world/ from seeded weights that are the same at
+// any TP size), then the target (forget + retain) and the retrain model
+// (retain only) fine-tuned from it; every model cached by key (stages.h).
+#include <filesystem>
+
+#include "relapse/core/log.h"
+#include "relapse/core/progress.h"
+#include "relapse/core/rng.h"
+#include "relapse/model/hf_checkpoint.h"
+#include "relapse/model/presets.h"
+#include "stages.h"
+
+namespace fs = std::filesystem;
+
+namespace relapse::pipeline {
+
+namespace {
+
+unlearn::Chunks concat(std::initializer_list<const unlearn::Chunks*> parts) {
+  unlearn::Chunks out;
+  for (const auto* p : parts) out.insert(out.end(), p->begin(), p->end());
+  return out;
+}
+
+// The base LM: model.path, or a preset from scratch pretrained on world/
+// (cached under `base_key`).
+model::LlamaForCausalLM train_base(RunContext& ctx, CorpusData& d, const std::string& base_key,
+                                   const std::string& base_dir) {
+  const RelapseConfig& cfg = *ctx.cfg;
+  const uint64_t seed = static_cast<uint64_t>(cfg.run.seed);
+  const std::string models = cfg.run.out_dir + "/models";
+  const std::string tok_file = d.tok->path();
+  Communicator* dp = ctx.dp();
+  if (!cfg.model.path.empty()) return stage_load(ctx, cfg.model.path, cfg.pretrain.precision);
+  if (stage_cached(base_dir, base_key)) {
+    log_info("train: base LM cached in ", base_dir);
+    return stage_load(ctx, base_dir, cfg.pretrain.precision);
+  }
+  model::LlamaConfig lc =
+      model::model_preset(cfg.model.preset, d.tok->vocab_size(), d.tok->bos_id(), d.tok->eos_id());
+  model::LlamaForCausalLM m{nullptr};
+  if (ctx.grid.tp_size == 1) {
+    m = model::LlamaForCausalLM(lc);
+    model::llama_init_random(m, cfg.model.init_std, RngStreams(seed).torch_generator("model/init"));
+  } else {
+    // The same initial weights at any TP size: rank 0 draws the whole model
+    // and every rank loads its slice of it.
+    const std::string init_dir = models + "/base.init";
+    if (ctx.rank == 0) {
+      model::LlamaForCausalLM full(lc);
+      model::llama_init_random(full, cfg.model.init_std,
+                               RngStreams(seed).torch_generator("model/init"));
+      model::hf_save(full, init_dir, tok_file);
+    }
+    ctx.barrier();
+    m = stage_load(ctx, init_dir, "float32");
+    ctx.barrier();
+    if (ctx.rank == 0) fs::remove_all(init_dir);
+  }
+  model::llama_to(m, ctx.device, model::dtype_from_name(cfg.pretrain.precision));
+  if (cfg.pretrain.epochs > 0 && !d.world.empty()) {
+    Progress timer("", 0);
+    auto o = loop_options(cfg, cfg.pretrain, seed, "pretrain/shuffle", "pretrain");
+    set_warmup(o, cfg.pretrain.warmup_ratio, (int64_t)d.world.size());
+    o.checkpoint = resume_options(cfg, base_dir, base_key);
+    unlearn::lm_train(m, d.world, o, dp);
+    ctx.add_stage_time("pretrain", timer.elapsed_s());
+  }
+  stage_save(ctx, m, base_dir, base_key, tok_file, nullptr);
+  unlearn::loop_checkpoint_remove(resume_options(cfg, base_dir, base_key), m, dp);
+  return m;
+}
+
+// Fine-tunes `name` (target or retrain) from the base on `chunks`, or loads
+// `given` (train.target / train.retrain); cached under base_key + train.
+model::LlamaForCausalLM train_finetune(RunContext& ctx, CorpusData& d, const std::string& base_key,
+                                       const std::string& name, const std::string& given,
+                                       const unlearn::Chunks& chunks, ModelInfo& info,
+                                       model::LlamaForCausalLM* base_model) {
+  const RelapseConfig& cfg = *ctx.cfg;
+  const uint64_t seed = static_cast<uint64_t>(cfg.run.seed);
+  const std::string tok_file = d.tok->path();
+  Communicator* dp = ctx.dp();
+  const TrainStageSection& ft = cfg.train.stage;
+  info.name = name;
+  info.kind = name;
+  info.lr = ft.lr;
+  info.epochs = ft.epochs;
+  if (!given.empty()) {
+    info.checkpoint = given;
+    return stage_load(ctx, given, ft.precision);
+  }
+  const std::string key = base_key + "finetune: " + name + "\n" + dump(cfg.train);
+  const std::string dir = stage_model_dir(ctx, name, key);
+  info.checkpoint = dir;
+  if (stage_cached(dir, key)) {
+    log_info("train: ", name, " cached in ", dir);
+    info_from_stamp(dir, info);
+    return stage_load(ctx, dir, ft.precision);
+  }
+  model::LlamaForCausalLM m = model_clone(*base_model, model::dtype_from_name(ft.precision));
+  Progress timer("", 0);
+  auto o = loop_options(cfg, ft, seed, "train/" + name + "/shuffle", "train " + name);
+  set_warmup(o, ft.warmup_ratio, (int64_t)chunks.size());
+  o.checkpoint = resume_options(cfg, dir, key);
+  if (ft.epochs > 0) {
+    auto r = unlearn::lm_train(m, chunks, o, dp);
+    info.curve = r.curve;
+    info.steps = r.steps;
+  }
+  ctx.add_stage_time("train_" + name, timer.elapsed_s());
+  stage_save(ctx, m, dir, key, tok_file, &info);
+  unlearn::loop_checkpoint_remove(o.checkpoint, m, dp);
+  return m;
+}
+
+}  // namespace
+
+TrainedModels stage_train(RunContext& ctx, CorpusData& d) {
+  const RelapseConfig& cfg = *ctx.cfg;
+  const uint64_t seed = static_cast<uint64_t>(cfg.run.seed);
+  TrainedModels tm;
+  const std::string base_key = "seed: " + std::to_string(seed) + "\ncorpus: " + d.fingerprint +
+                               "\n" + dump(cfg.data) + dump(cfg.model) + dump(cfg.pretrain);
+  const std::string base_dir =
+      cfg.model.path.empty() ? stage_model_dir(ctx, "base", base_key) : cfg.model.path;
+  const bool need_base = cfg.train.target.empty() || cfg.train.retrain.empty();
+  model::LlamaForCausalLM b{nullptr};
+  if (need_base) b = train_base(ctx, d, base_key, base_dir);
+  const unlearn::Chunks target_data = concat({&d.forget, &d.retain1, &d.retain2});
+  const unlearn::Chunks retrain_data = concat({&d.retain1, &d.retain2});
+  tm.target =
+      train_finetune(ctx, d, base_key, "target", cfg.train.target, target_data, tm.target_info, &b);
+  tm.retrain = train_finetune(ctx, d, base_key, "retrain", cfg.train.retrain, retrain_data,
+                              tm.retrain_info, &b);
+  tm.key = base_key + dump(cfg.train) + "target: " + cfg.train.target + "\n";
+  return tm;
+}
+
+}  // namespace relapse::pipeline
