@@ -7,13 +7,16 @@ namespace relapse::model {
 const std::vector<LlamaLinear>& llama_linear_table() {
   using D = LinearDim;
   static const std::vector<LlamaLinear> table = {
-      {"q_proj", "self_attn", LinearSplit::kColumn, "q_proj", 0, D::kQHeads, D::kHidden},
-      {"k_proj", "self_attn", LinearSplit::kColumn, "q_proj", 0, D::kKvHeads, D::kHidden},
-      {"v_proj", "self_attn", LinearSplit::kColumn, "q_proj", 0, D::kKvHeads, D::kHidden},
-      {"o_proj", "self_attn", LinearSplit::kRow, "o_proj", 1, D::kHidden, D::kQHeads},
-      {"gate_proj", "mlp", LinearSplit::kColumn, "gate_proj", 2, D::kIntermediate, D::kHidden},
-      {"up_proj", "mlp", LinearSplit::kColumn, "gate_proj", 2, D::kIntermediate, D::kHidden},
-      {"down_proj", "mlp", LinearSplit::kRow, "down_proj", 3, D::kHidden, D::kIntermediate},
+      {"q_proj", "self_attn", LinearSplit::kColumn, "q_proj", 0, "input_layernorm", D::kQHeads,
+       D::kHidden},
+      {"k_proj", "self_attn", LinearSplit::kColumn, "q_proj", 0, "", D::kKvHeads, D::kHidden},
+      {"v_proj", "self_attn", LinearSplit::kColumn, "q_proj", 0, "", D::kKvHeads, D::kHidden},
+      {"o_proj", "self_attn", LinearSplit::kRow, "o_proj", 1, "v_proj", D::kHidden, D::kQHeads},
+      {"gate_proj", "mlp", LinearSplit::kColumn, "gate_proj", 2, "post_attention_layernorm",
+       D::kIntermediate, D::kHidden},
+      {"up_proj", "mlp", LinearSplit::kColumn, "gate_proj", 2, "", D::kIntermediate, D::kHidden},
+      {"down_proj", "mlp", LinearSplit::kRow, "down_proj", 3, "up_proj", D::kHidden,
+       D::kIntermediate},
   };
   return table;
 }

@@ -12,6 +12,7 @@
 //      sample on every rank, and applied;
 //   4. every linear quantized (awq_pseudo_quantize) and written back.
 #include <algorithm>
+#include <functional>
 #include <map>
 
 #include "relapse/core/error.h"
@@ -41,6 +42,154 @@ torch::Tensor cat_rows(const Feats& f) {
   return torch::cat(rows, 0);
 }
 
+// One AWQ scaling group of a layer: the op before it (absorbs 1/s), its
+// linears (sharing one input), the module whose output the search compares
+// (x, batch) -> out, and the scales found.
+struct ScaleGroup {
+  std::string prev_kind;  // llama_linears.h awq_prev
+  torch::Tensor prev;     // norm weight [in] or previous linear weight [in, *]
+  bool prev_is_norm = false;
+  std::vector<std::string> kinds;
+  std::function<torch::Tensor(const torch::Tensor&, size_t)> inspect;
+  torch::Tensor scales;
+};
+
+// AutoAWQ's Llama get_layers_for_scaling from the linears table: a group per
+// linear with an awq_prev, holding the linears that share its input. A norm
+// before it: the whole block (self_attn, mlp) is inspected; a linear: the
+// group's one linear. v → o only when v and o have the same shape (no GQA).
+std::vector<ScaleGroup> awq_scale_groups(model::LlamaDecoderLayerImpl* layer,
+                                         const std::vector<DecoderInputs>& layer_in) {
+  auto& at = layer->self_attn;
+  auto& mlp = layer->mlp;
+  std::vector<ScaleGroup> groups;
+  for (const auto& lead : model::llama_linear_table()) {
+    if (lead.awq_prev.empty()) continue;
+    ScaleGroup g;
+    g.prev_kind = lead.awq_prev;
+    for (const auto& l : model::llama_linear_table())
+      if (l.shares_input_with == lead.kind) g.kinds.push_back(l.kind);
+    g.prev_is_norm =
+        lead.awq_prev == "input_layernorm" || lead.awq_prev == "post_attention_layernorm";
+    if (lead.awq_prev == "input_layernorm") {
+      g.prev = layer->input_layernorm->weight;
+    } else if (lead.awq_prev == "post_attention_layernorm") {
+      g.prev = layer->post_attention_layernorm->weight;
+    } else if (lead.awq_prev == "v_proj") {
+      if (at->v_proj->weight.sizes() != at->o_proj->weight.sizes()) continue;
+      g.prev = at->v_proj->weight;
+    } else {
+      RELAPSE_CHECK(lead.awq_prev == "up_proj", "AWQ: unknown preceding op ", lead.awq_prev);
+      g.prev = mlp->up_proj->weight;
+    }
+    if (lead.block == "self_attn" && g.prev_is_norm) {
+      g.inspect = [layer, &layer_in](const torch::Tensor& x, size_t b) {
+        return layer->self_attn->forward(x, layer_in[b].cos, layer_in[b].sin, layer_in[b].mask,
+                                         nullptr);
+      };
+    } else if (g.prev_is_norm) {
+      g.inspect = [layer](const torch::Tensor& x, size_t) { return layer->mlp->forward(x); };
+    } else if (lead.kind == "o_proj") {
+      g.inspect = [layer](const torch::Tensor& x, size_t) {
+        return layer->self_attn->o_proj->forward(x);
+      };
+    } else {
+      g.inspect = [layer](const torch::Tensor& x, size_t) {
+        return layer->mlp->down_proj->forward(x);
+      };
+    }
+    groups.push_back(std::move(g));
+  }
+  return groups;
+}
+
+// 0. Each distinct linear input of layer l (k/v see q's, up sees gate's),
+//    captured while the layer runs at full precision; `in` becomes the
+//    layer's outputs (the next layer's inputs).
+std::map<std::string, Feats> awq_capture_inputs(model::LlamaDecoderLayerImpl* layer,
+                                                std::vector<LinearRef>& all,
+                                                std::vector<DecoderInputs>& in) {
+  std::map<std::string, Feats> feat;
+  for (auto& r : all) {
+    if (model::llama_linear_find(r.kind)->shares_input_with != r.kind) continue;
+    Feats* f = &feat[r.kind];
+    r.set_input_hook([f](const torch::Tensor& x) { f->push_back(x.detach().clone()); });
+  }
+  calib_layer_forward(*layer, in, /*update=*/true);
+  for (auto& r : all) r.set_input_hook(nullptr);
+  return feat;
+}
+
+// 1. Scale search, every group before any is applied (as AutoAWQ).
+void awq_search_layer_scales(std::vector<ScaleGroup>& groups, std::map<std::string, Feats>& feat,
+                             std::map<std::string, LinearRef*>& by_kind, const AwqModelOptions& o,
+                             Communicator* comm, int64_t l) {
+  for (auto& g : groups) {
+    const Feats& x = feat[g.kinds[0]];
+    std::vector<torch::Tensor> ws;
+    for (const auto& k : g.kinds) ws.push_back(by_kind[k]->weight);
+    auto run_block = [&]() {
+      std::vector<torch::Tensor> outs;
+      for (size_t b = 0; b < x.size(); ++b) outs.push_back(g.inspect(x[b], b));
+      return torch::cat(outs, 0);
+    };
+    torch::Tensor ref = run_block();
+    AwqScaleResult sr = awq_search_scales(ws, x_mean_all(x, comm), run_block, ref, o.c, comm);
+    g.scales = sr.scales;
+    log_debug("AWQ layer ", l, " ", g.kinds[0], ": ratio ", sr.best_ratio);
+  }
+}
+
+// 2. Apply: the previous op absorbs 1/s, the linears' inputs are x / s.
+//    Records each linear's input scale and each previous linear's divisor.
+void awq_apply_layer_scales(std::vector<ScaleGroup>& groups, std::map<std::string, Feats>& feat,
+                            std::map<std::string, LinearRef*>& by_kind,
+                            std::map<std::string, torch::Tensor>& in_scale,
+                            std::map<std::string, torch::Tensor>& out_div) {
+  for (auto& g : groups) {
+    std::vector<torch::Tensor> ws;
+    for (const auto& k : g.kinds) ws.push_back(by_kind[k]->weight);
+    if (g.prev_is_norm) {
+      awq_scale_prev_norm(g.prev, ws, g.scales);
+    } else {
+      awq_scale_prev_linear(g.prev, ws, g.scales);
+      out_div[g.prev_kind] = g.scales;
+    }
+    for (const auto& k : g.kinds) in_scale[k] = g.scales;
+    for (auto& x : feat[g.kinds[0]]) x = x / g.scales.to(x.scalar_type());
+  }
+}
+
+// 3. Clipping on one global token sample (AutoAWQ: every
+//    (T_total / n_sample_token)-th token), except q/k. Each linear's search
+//    is dealt to one rank (round robin) and its max_val broadcast.
+void awq_clip_layer(std::vector<LinearRef>& all, std::map<std::string, Feats>& feat,
+                    const AwqModelOptions& o, Communicator* comm, int64_t row_offset) {
+  const int rank = comm ? comm->rank() : 0, size = comm ? comm->size() : 1;
+  int job = 0;
+  for (auto& r : all) {
+    if (r.kind == "q_proj" || r.kind == "k_proj") continue;
+    if (std::find(o.modules.begin(), o.modules.end(), r.kind) == o.modules.end()) continue;
+    const std::string src = model::llama_linear_find(r.kind)->shares_input_with;
+    torch::Tensor x_local = cat_rows(feat[src]);
+    torch::Tensor total = torch::tensor({static_cast<double>(x_local.size(0))}, torch::kFloat64);
+    if (comm && size > 1) comm->all_reduce(total, ReduceOp::kSum);
+    const int64_t step =
+        awq_clip_token_step(static_cast<int64_t>(total.item<double>()), o.c.n_sample_token);
+    torch::Tensor xs = calib_gather_every(x_local, row_offset, step, comm);
+    const int owner = job++ % size;
+    torch::Tensor max_val;
+    if (rank == owner) max_val = awq_search_clip(r.weight, xs, o.c).contiguous();
+    if (comm && size > 1) {
+      const int64_t gs = o.c.group_size == -1 ? r.weight.size(1) : o.c.group_size;
+      if (rank != owner)
+        max_val = torch::empty({r.weight.size(0), r.weight.size(1) / gs}, torch::kFloat32);
+      comm->broadcast(max_val, owner);
+    }
+    awq_apply_clip(r.weight, max_val);
+  }
+}
+
 }  // namespace
 
 std::vector<LayerQuant> awq_quantize_model(model::LlamaForCausalLM& m,
@@ -66,109 +215,13 @@ std::vector<LayerQuant> awq_quantize_model(model::LlamaForCausalLM& m,
     std::vector<LinearRef> all = work.linears(rtn_linear_kinds());
     std::map<std::string, LinearRef*> by_kind;
     for (auto& r : all) by_kind[r.kind] = &r;
-    // 0. The four distinct linear inputs (k/v see q's, up sees gate's), and
-    //    the layer outputs at full precision.
-    std::map<std::string, Feats> feat;
-    for (auto& r : all) {
-      if (r.kind == "k_proj" || r.kind == "v_proj" || r.kind == "up_proj") continue;
-      Feats* f = &feat[r.kind];
-      r.set_input_hook([f](const torch::Tensor& x) { f->push_back(x.detach().clone()); });
-    }
-    std::vector<DecoderInputs> layer_in = in;
-    calib_layer_forward(*layer, in, /*update=*/true);
-    for (auto& r : all) r.set_input_hook(nullptr);
-
-    // 1. Scale search (AutoAWQ searches every group before applying any).
-    struct Group {
-      torch::Tensor prev;  // norm weight [in] or previous linear weight [in, *]
-      bool prev_is_norm;
-      std::vector<std::string> kinds;
-      std::function<torch::Tensor(const torch::Tensor&, size_t)> inspect;  // (x, batch) -> out
-      torch::Tensor scales;
-    };
-    auto& at = layer->self_attn;
-    auto& mlp = layer->mlp;
-    std::vector<Group> groups;
-    groups.push_back({layer->input_layernorm->weight,
-                      true,
-                      {"q_proj", "k_proj", "v_proj"},
-                      [&](const torch::Tensor& x, size_t b) {
-                        return at->forward(x, layer_in[b].cos, layer_in[b].sin, layer_in[b].mask,
-                                           nullptr);
-                      },
-                      {}});
-    if (at->v_proj->weight.sizes() == at->o_proj->weight.sizes())
-      groups.push_back({at->v_proj->weight,
-                        false,
-                        {"o_proj"},
-                        [&](const torch::Tensor& x, size_t) { return at->o_proj->forward(x); },
-                        {}});
-    groups.push_back({layer->post_attention_layernorm->weight,
-                      true,
-                      {"gate_proj", "up_proj"},
-                      [&](const torch::Tensor& x, size_t) { return mlp->forward(x); },
-                      {}});
-    groups.push_back({mlp->up_proj->weight,
-                      false,
-                      {"down_proj"},
-                      [&](const torch::Tensor& x, size_t) { return mlp->down_proj->forward(x); },
-                      {}});
-    for (auto& g : groups) {
-      const Feats& x = feat[g.kinds[0]];
-      std::vector<torch::Tensor> ws;
-      for (const auto& k : g.kinds) ws.push_back(by_kind[k]->weight);
-      auto run_block = [&]() {
-        std::vector<torch::Tensor> outs;
-        for (size_t b = 0; b < x.size(); ++b) outs.push_back(g.inspect(x[b], b));
-        return torch::cat(outs, 0);
-      };
-      torch::Tensor ref = run_block();
-      AwqScaleResult sr = awq_search_scales(ws, x_mean_all(x, comm), run_block, ref, o.c, comm);
-      g.scales = sr.scales;
-      log_debug("AWQ layer ", l, " ", g.kinds[0], ": ratio ", sr.best_ratio);
-    }
-    // 2. Apply: the previous op absorbs 1/s, the linears' inputs are x / s.
+    const std::vector<DecoderInputs> layer_in = in;
+    std::map<std::string, Feats> feat = awq_capture_inputs(layer, all, in);
+    std::vector<ScaleGroup> groups = awq_scale_groups(layer, layer_in);
+    awq_search_layer_scales(groups, feat, by_kind, o, comm, l);
     std::map<std::string, torch::Tensor> in_scale, out_div;
-    for (auto& g : groups) {
-      std::vector<torch::Tensor> ws;
-      for (const auto& k : g.kinds) ws.push_back(by_kind[k]->weight);
-      if (g.prev_is_norm) {
-        awq_scale_prev_norm(g.prev, ws, g.scales);
-      } else {
-        awq_scale_prev_linear(g.prev, ws, g.scales);
-        out_div[g.prev.is_same(at->v_proj->weight) ? "v_proj" : "up_proj"] = g.scales;
-      }
-      for (const auto& k : g.kinds) in_scale[k] = g.scales;
-      for (auto& x : feat[g.kinds[0]]) x = x / g.scales.to(x.scalar_type());
-    }
-    // 3. Clipping on one global token sample (AutoAWQ: every
-    //    (T_total / n_sample_token)-th token), except q/k. Each linear's
-    //    search is dealt to one rank (round robin) and its max_val broadcast.
-    if (o.c.clip) {
-      int job = 0;
-      for (auto& r : all) {
-        if (r.kind == "q_proj" || r.kind == "k_proj") continue;
-        if (std::find(o.modules.begin(), o.modules.end(), r.kind) == o.modules.end()) continue;
-        const std::string src = model::llama_linear_find(r.kind)->shares_input_with;
-        torch::Tensor x_local = cat_rows(feat[src]);
-        torch::Tensor total =
-            torch::tensor({static_cast<double>(x_local.size(0))}, torch::kFloat64);
-        if (comm && size > 1) comm->all_reduce(total, ReduceOp::kSum);
-        const int64_t step =
-            awq_clip_token_step(static_cast<int64_t>(total.item<double>()), o.c.n_sample_token);
-        torch::Tensor xs = calib_gather_every(x_local, row_offset, step, comm);
-        const int owner = job++ % size;
-        torch::Tensor max_val;
-        if (rank == owner) max_val = awq_search_clip(r.weight, xs, o.c).contiguous();
-        if (comm && size > 1) {
-          const int64_t gs = o.c.group_size == -1 ? r.weight.size(1) : o.c.group_size;
-          if (rank != owner)
-            max_val = torch::empty({r.weight.size(0), r.weight.size(1) / gs}, torch::kFloat32);
-          comm->broadcast(max_val, owner);
-        }
-        awq_apply_clip(r.weight, max_val);
-      }
-    }
+    awq_apply_layer_scales(groups, feat, by_kind, in_scale, out_div);
+    if (o.c.clip) awq_clip_layer(all, feat, o, comm, row_offset);
     // 4. Quantize.
     for (auto& r : all) {
       if (std::find(o.modules.begin(), o.modules.end(), r.kind) == o.modules.end()) continue;

@@ -5,7 +5,7 @@
 // output rows; row: its input columns — model/tp_layers.h), the linear whose
 // input it shares (q/k/v read the same normed x, so do gate/up: one GPTQ
 // Hessian, one AWQ scale group), its step in GPTQ's true-sequential order,
-// and its whole shape for a config.
+// the op before its AWQ scale group, and its whole shape for a config.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -27,6 +27,11 @@ struct LlamaLinear {
   LinearSplit split;              // how TP cuts its weight
   std::string shares_input_with;  // the first linear of the table reading the same input
   int sequential_step;            // GPTQ true_sequential: 0 q/k/v, 1 o, 2 gate/up, 3 down
+  // AWQ (AutoAWQ's get_layers_for_scaling): on the first linear of a scaling
+  // group, the op before it that absorbs 1/s — a norm ("input_layernorm",
+  // "post_attention_layernorm": the block is inspected) or a linear ("v_proj",
+  // "up_proj": the group's linear is inspected); "" on the others.
+  std::string awq_prev;
   LinearDim out_dim, in_dim;      // the weight's [out, in] sides
   int64_t out = 0, in = 0;        // their sizes for a config (llama_linears(cfg))
 };
