@@ -129,6 +129,98 @@ SafetensorsFile::~SafetensorsFile() {
   if (fd_ >= 0) ::close(fd_);
 }
 
+namespace {
+
+// A tensor's shape from its 'shape' entry; returns the element count,
+// refusing negative, non-integer or too large dimensions and byte counts
+// that overflow.
+uint64_t parse_shape(const nlohmann::json& sh, const std::string& where, const DtypeEntry* d,
+                     std::vector<int64_t>& shape) {
+  uint64_t numel = 1;
+  bool overflow = false;
+  for (const auto& dim : sh) {
+    RELAPSE_CHECK_INPUT(dim.is_number_integer(), where, "shape ", sh.dump(),
+                        " has a non-integer dimension");
+    RELAPSE_CHECK_INPUT(dim.is_number_unsigned() || dim.get<int64_t>() >= 0, where, "shape ",
+                        sh.dump(), " has a negative dimension");
+    uint64_t k = 0;
+    json_to_u64(dim, &k);
+    RELAPSE_CHECK_INPUT(k <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max()), where,
+                        "shape ", sh.dump(), " has a dimension too large");
+    shape.push_back(static_cast<int64_t>(k));
+    if (k != 0 && numel > std::numeric_limits<uint64_t>::max() / k) overflow = true;
+    numel *= k;
+  }
+  if (numel == 0) overflow = false;  // a zero dimension makes any product 0
+  RELAPSE_CHECK_INPUT(!overflow && numel <= std::numeric_limits<uint64_t>::max() / d->size, where,
+                      "shape ", sh.dump(), " overflows the byte count");
+  return numel;
+}
+
+// One tensor entry of the header: dtype, shape and data_offsets, checked
+// against each other and against the data section's size.
+StTensorInfo parse_tensor_entry(const std::string& path, const std::string& name,
+                                const nlohmann::json& v, uint64_t data_size) {
+  const std::string where = path + ": tensor '" + name + "': ";
+  RELAPSE_CHECK_INPUT(v.is_object(), where, "entry is not a JSON object");
+  StTensorInfo t;
+  t.name = name;
+  auto dt = v.find("dtype");
+  RELAPSE_CHECK_INPUT(dt != v.end() && dt->is_string(), where, "missing or non-string 'dtype'");
+  t.dtype = dt->get<std::string>();
+  const DtypeEntry* d = dtype_find(t.dtype);
+  RELAPSE_CHECK_INPUT(d, where, "unknown or unsupported dtype '", t.dtype, "'");
+
+  auto sh = v.find("shape");
+  RELAPSE_CHECK_INPUT(sh != v.end() && sh->is_array(), where, "missing or non-array 'shape'");
+  const uint64_t numel = parse_shape(*sh, where, d, t.shape);
+
+  auto off = v.find("data_offsets");
+  RELAPSE_CHECK_INPUT(off != v.end() && off->is_array() && off->size() == 2 &&
+                          json_to_u64((*off)[0], &t.begin) && json_to_u64((*off)[1], &t.end),
+                      where, "'data_offsets' must be an array of two non-negative integers, got ",
+                      off == v.end() ? std::string("nothing") : off->dump());
+  RELAPSE_CHECK_INPUT(t.begin <= t.end, where, offsets_str(t), " begin past end");
+  const uint64_t nbytes = numel * d->size;
+  RELAPSE_CHECK_INPUT(t.end - t.begin == nbytes, where, "shape/byte mismatch: shape ",
+                      shape_str(t.shape), " of ", t.dtype, " is ", nbytes, " bytes but ",
+                      offsets_str(t), " span ", t.end - t.begin);
+  RELAPSE_CHECK_INPUT(t.end <= data_size, where, offsets_str(t), " end past the data section (",
+                      data_size, " bytes): file truncated?");
+  return t;
+}
+
+// The byte ranges must tile the data section exactly: sorted by begin, each
+// starts where the previous ended, and the last ends at EOF (the reference
+// crate refuses gaps with InvalidOffset and trailing bytes with
+// MetadataIncompleteBuffer).
+void check_tiling(const std::string& path, const std::map<std::string, StTensorInfo>& infos,
+                  uint64_t data_size) {
+  std::vector<const StTensorInfo*> order;
+  for (const auto& kv : infos) order.push_back(&kv.second);
+  std::sort(order.begin(), order.end(), [](const StTensorInfo* a, const StTensorInfo* b) {
+    return a->begin != b->begin ? a->begin < b->begin : a->end < b->end;
+  });
+  uint64_t expected = 0;
+  const StTensorInfo* prev = nullptr;
+  for (const StTensorInfo* t : order) {
+    RELAPSE_CHECK_INPUT(t->begin >= expected, path, ": tensor '", t->name, "': ", offsets_str(*t),
+                        " overlap tensor '", prev ? prev->name : "", "' (", offsets_str(*prev),
+                        ")");
+    RELAPSE_CHECK_INPUT(t->begin == expected, path, ": tensor '", t->name, "': ", offsets_str(*t),
+                        " leave a gap of ", t->begin - expected, " unused bytes after ",
+                        prev ? "tensor '" + prev->name + "'" : std::string("the header"));
+    expected = t->end;
+    prev = t;
+  }
+  RELAPSE_CHECK_INPUT(expected == data_size, path, ": the tensors cover ", expected, " of the ",
+                      data_size, " bytes of the data section",
+                      prev ? " (last is tensor '" + prev->name + "')" : std::string(""),
+                      "; the file has trailing bytes");
+}
+
+}  // namespace
+
 void SafetensorsFile::parse_header(const std::string& header) {
   nlohmann::json j = nlohmann::json::parse(header, nullptr, /*allow_exceptions=*/false);
   RELAPSE_CHECK_INPUT(!j.is_discarded(), path_, ": header is not valid JSON");
@@ -147,77 +239,9 @@ void SafetensorsFile::parse_header(const std::string& header) {
       }
       continue;
     }
-    const std::string where = path_ + ": tensor '" + name + "': ";
-    RELAPSE_CHECK_INPUT(v.is_object(), where, "entry is not a JSON object");
-    StTensorInfo t;
-    t.name = name;
-    auto dt = v.find("dtype");
-    RELAPSE_CHECK_INPUT(dt != v.end() && dt->is_string(), where, "missing or non-string 'dtype'");
-    t.dtype = dt->get<std::string>();
-    const DtypeEntry* d = dtype_find(t.dtype);
-    RELAPSE_CHECK_INPUT(d, where, "unknown or unsupported dtype '", t.dtype, "'");
-
-    auto sh = v.find("shape");
-    RELAPSE_CHECK_INPUT(sh != v.end() && sh->is_array(), where, "missing or non-array 'shape'");
-    uint64_t numel = 1;
-    bool overflow = false;
-    for (const auto& dim : *sh) {
-      RELAPSE_CHECK_INPUT(dim.is_number_integer(), where, "shape ", sh->dump(),
-                          " has a non-integer dimension");
-      RELAPSE_CHECK_INPUT(dim.is_number_unsigned() || dim.get<int64_t>() >= 0, where, "shape ",
-                          sh->dump(), " has a negative dimension");
-      uint64_t k = 0;
-      json_to_u64(dim, &k);
-      RELAPSE_CHECK_INPUT(k <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max()), where,
-                          "shape ", sh->dump(), " has a dimension too large");
-      t.shape.push_back(static_cast<int64_t>(k));
-      if (k != 0 && numel > std::numeric_limits<uint64_t>::max() / k) overflow = true;
-      numel *= k;
-    }
-    if (numel == 0) overflow = false;  // a zero dimension makes any product 0
-    RELAPSE_CHECK_INPUT(!overflow && numel <= std::numeric_limits<uint64_t>::max() / d->size, where,
-                        "shape ", sh->dump(), " overflows the byte count");
-
-    auto off = v.find("data_offsets");
-    RELAPSE_CHECK_INPUT(off != v.end() && off->is_array() && off->size() == 2 &&
-                            json_to_u64((*off)[0], &t.begin) && json_to_u64((*off)[1], &t.end),
-                        where, "'data_offsets' must be an array of two non-negative integers, got ",
-                        off == v.end() ? std::string("nothing") : off->dump());
-    RELAPSE_CHECK_INPUT(t.begin <= t.end, where, offsets_str(t), " begin past end");
-    const uint64_t nbytes = numel * d->size;
-    RELAPSE_CHECK_INPUT(t.end - t.begin == nbytes, where, "shape/byte mismatch: shape ",
-                        shape_str(t.shape), " of ", t.dtype, " is ", nbytes, " bytes but ",
-                        offsets_str(t), " span ", t.end - t.begin);
-    RELAPSE_CHECK_INPUT(t.end <= data_size, where, offsets_str(t), " end past the data section (",
-                        data_size, " bytes): file truncated?");
-    infos_.emplace(name, std::move(t));
+    infos_.emplace(name, parse_tensor_entry(path_, name, v, data_size));
   }
-
-  // The byte ranges must tile the data section exactly: sorted by begin, each
-  // starts where the previous ended, and the last ends at EOF (the reference
-  // crate refuses gaps with InvalidOffset and trailing bytes with
-  // MetadataIncompleteBuffer).
-  std::vector<const StTensorInfo*> order;
-  for (const auto& kv : infos_) order.push_back(&kv.second);
-  std::sort(order.begin(), order.end(), [](const StTensorInfo* a, const StTensorInfo* b) {
-    return a->begin != b->begin ? a->begin < b->begin : a->end < b->end;
-  });
-  uint64_t expected = 0;
-  const StTensorInfo* prev = nullptr;
-  for (const StTensorInfo* t : order) {
-    RELAPSE_CHECK_INPUT(t->begin >= expected, path_, ": tensor '", t->name, "': ", offsets_str(*t),
-                        " overlap tensor '", prev ? prev->name : "", "' (", offsets_str(*prev),
-                        ")");
-    RELAPSE_CHECK_INPUT(t->begin == expected, path_, ": tensor '", t->name, "': ", offsets_str(*t),
-                        " leave a gap of ", t->begin - expected, " unused bytes after ",
-                        prev ? "tensor '" + prev->name + "'" : std::string("the header"));
-    expected = t->end;
-    prev = t;
-  }
-  RELAPSE_CHECK_INPUT(expected == data_size, path_, ": the tensors cover ", expected, " of the ",
-                      data_size, " bytes of the data section",
-                      prev ? " (last is tensor '" + prev->name + "')" : std::string(""),
-                      "; the file has trailing bytes");
+  check_tiling(path_, infos_, data_size);
 }
 
 std::vector<std::string> SafetensorsFile::names() const {

@@ -167,8 +167,13 @@ void Tokenizer::Impl::bpe(std::string_view text, std::vector<int64_t>& out) cons
   for (int i = symbols.empty() ? -1 : 0; i != -1; i = symbols[i].next)
     resegment(resegment, symbols[i].piece);
 
+  emit_ids(result, out);
+}
+
+void Tokenizer::Impl::emit_ids(const std::vector<std::string_view>& pieces,
+                               std::vector<int64_t>& out) const {
   bool prev_unk = false;
-  for (std::string_view w : result) {
+  for (std::string_view w : pieces) {
     const int id = piece_to_id(w);
     if (id != unk) {
       out.push_back(id);

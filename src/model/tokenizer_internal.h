@@ -49,13 +49,21 @@ struct Tokenizer::Impl {
   bool byte_fallback = false, add_dummy_prefix = true;
   int byte_ids[256];
 
+  // load (tokenizer_model.cpp): the ModelProto's pieces, trainer_spec and
+  // normalizer_spec parsed, then the look-up maps built (index_pieces).
   void load(const std::string& bytes);
+  void parse_piece(std::string_view bytes, const std::string& bad);
+  void parse_trainer_spec(std::string_view bytes, const std::string& bad);
+  void index_pieces(const std::string& bad);
   int piece_to_id(std::string_view s) const {
     if (auto it = reserved.find(s); it != reserved.end()) return it->second;
     if (auto it = mergeable.find(s); it != mergeable.end()) return it->second;
     return static_cast<int>(unk);
   }
   void bpe(std::string_view text, std::vector<int64_t>& out) const;
+  // BPE's final pieces as ids: an unknown piece as its bytes (byte_fallback)
+  // or as one <unk> per run of unknown pieces.
+  void emit_ids(const std::vector<std::string_view>& pieces, std::vector<int64_t>& out) const;
   void chunk_encode(std::string_view chunk, bool at_text_start, std::vector<int64_t>& out) const;
   void id_check(int64_t id) const {
     RELAPSE_CHECK_INPUT(id >= 0 && id < static_cast<int64_t>(pieces.size()), "tokenizer ", path,

@@ -88,54 +88,64 @@ class ProtoReader {
 
 }  // namespace
 
+// One `pieces` entry (ModelProto.SentencePiece: piece, score, type).
+void Tokenizer::Impl::parse_piece(std::string_view bytes, const std::string& bad) {
+  ProtoReader p(bytes);
+  std::string piece;
+  float score = 0;
+  int type = kNormal;
+  while (p.next()) {
+    if (p.field() == 1 && p.wire() == 2) piece = std::string(p.bytes());
+    if (p.field() == 2 && p.wire() == 5) score = p.as_float();
+    if (p.field() == 3 && p.wire() == 0) type = static_cast<int>(p.value());
+  }
+  RELAPSE_CHECK_INPUT(!p.failed(), bad, "piece ", pieces.size(), " does not parse");
+  RELAPSE_CHECK_INPUT(type >= kNormal && type <= kByte, bad, "piece ", pieces.size(),
+                      " has unknown type ", type);
+  pieces.push_back(std::move(piece));
+  scores.push_back(score);
+  types.push_back(type);
+}
+
+// trainer_spec: model type, byte fallback and the special ids (int32 fields).
+void Tokenizer::Impl::parse_trainer_spec(std::string_view bytes, const std::string& bad) {
+  ProtoReader t(bytes);
+  while (t.next()) {
+    if (t.wire() != 0) continue;
+    const auto v = static_cast<int64_t>(static_cast<int32_t>(t.value()));  // int32 fields
+    switch (t.field()) {
+      case 3:
+        model_type = static_cast<int>(v);
+        break;
+      case 35:
+        byte_fallback = t.value() != 0;
+        break;
+      case 41:
+        bos = v;
+        break;
+      case 42:
+        eos = v;
+        break;
+      case 43:
+        pad = v;
+        break;
+      default:
+        break;
+    }
+  }
+  RELAPSE_CHECK_INPUT(!t.failed(), bad, "trainer_spec does not parse");
+}
+
 void Tokenizer::Impl::load(const std::string& bytes) {
   const std::string bad = "tokenizer: " + path + " is not a valid SentencePiece model: ";
   ProtoReader model(bytes);
   bool have_trainer = false;
   while (model.next()) {
     if (model.field() == 1 && model.wire() == 2) {  // pieces
-      ProtoReader p(model.bytes());
-      std::string piece;
-      float score = 0;
-      int type = kNormal;
-      while (p.next()) {
-        if (p.field() == 1 && p.wire() == 2) piece = std::string(p.bytes());
-        if (p.field() == 2 && p.wire() == 5) score = p.as_float();
-        if (p.field() == 3 && p.wire() == 0) type = static_cast<int>(p.value());
-      }
-      RELAPSE_CHECK_INPUT(!p.failed(), bad, "piece ", pieces.size(), " does not parse");
-      RELAPSE_CHECK_INPUT(type >= kNormal && type <= kByte, bad, "piece ", pieces.size(),
-                          " has unknown type ", type);
-      pieces.push_back(std::move(piece));
-      scores.push_back(score);
-      types.push_back(type);
+      parse_piece(model.bytes(), bad);
     } else if (model.field() == 2 && model.wire() == 2) {  // trainer_spec
       have_trainer = true;
-      ProtoReader t(model.bytes());
-      while (t.next()) {
-        if (t.wire() != 0) continue;
-        const auto v = static_cast<int64_t>(static_cast<int32_t>(t.value()));  // int32 fields
-        switch (t.field()) {
-          case 3:
-            model_type = static_cast<int>(v);
-            break;
-          case 35:
-            byte_fallback = t.value() != 0;
-            break;
-          case 41:
-            bos = v;
-            break;
-          case 42:
-            eos = v;
-            break;
-          case 43:
-            pad = v;
-            break;
-          default:
-            break;
-        }
-      }
-      RELAPSE_CHECK_INPUT(!t.failed(), bad, "trainer_spec does not parse");
+      parse_trainer_spec(model.bytes(), bad);
     } else if (model.field() == 3 && model.wire() == 2) {  // normalizer_spec
       ProtoReader n(model.bytes());
       while (n.next()) {
@@ -148,7 +158,13 @@ void Tokenizer::Impl::load(const std::string& bytes) {
   RELAPSE_CHECK_INPUT(!pieces.empty() && have_trainer, bad, "no pieces or no trainer_spec");
   RELAPSE_CHECK_INPUT(model_type == 2, bad, "model_type ", model_type,
                       " is not BPE (2); only Llama-style BPE models are supported");
+  index_pieces(bad);
+}
 
+// The look-up maps of the parsed pieces: mergeable / reserved by text, the
+// unknown id, user-defined and special pieces (longest first), byte pieces;
+// special ids that do not name a control piece become -1.
+void Tokenizer::Impl::index_pieces(const std::string& bad) {
   std::fill(std::begin(byte_ids), std::end(byte_ids), -1);
   for (size_t i = 0; i < pieces.size(); ++i) {
     const int id = static_cast<int>(i);

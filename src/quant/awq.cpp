@@ -133,6 +133,34 @@ void awq_act_stats_all_reduce(AwqActStats& s, Communicator& comm) {
   s.n_tokens = n.cpu().item<int64_t>();
 }
 
+namespace {
+
+// w_mean: per input channel, the mean over all rows of the group's weights of
+// |w| / (its quantization group's max|w| + 1e-6) (AutoAWQ's _search_best_scale).
+torch::Tensor awq_weight_mean(const std::vector<torch::Tensor>& w32, int64_t gs, int64_t in) {
+  torch::Tensor cat = torch::cat(w32, 0);
+  torch::Tensor ga = cat.view({-1, gs}).abs();
+  torch::Tensor w_scale = ga / (std::get<0>(ga.max(1, true)) + 1e-6);
+  return w_scale.view({cat.size(0), in}).mean(0);
+}
+
+// The scales of grid point `ratio`: x_mean^r / (w_mean^(1−r) + 1e-4) (duo
+// scaling) or x_mean^r, floored at 1e-4, normalised by sqrt(max · min); inf
+// and NaN become 1.
+torch::Tensor awq_grid_scales(const torch::Tensor& xm, const torch::Tensor& w_mean, double ratio,
+                              bool duo) {
+  torch::Tensor s;
+  if (duo)
+    s = (xm.pow(ratio) / (w_mean.pow(1.0 - ratio) + 1e-4)).clamp_min(1e-4);
+  else
+    s = xm.pow(ratio).clamp_min(1e-4);
+  s = s / (s.max() * s.min()).sqrt();
+  s.masked_fill_(torch::isinf(s) | torch::isnan(s), 1.0);
+  return s;
+}
+
+}  // namespace
+
 AwqScaleResult awq_search_scales(const std::vector<torch::Tensor>& weights,
                                  const torch::Tensor& x_mean,
                                  const std::function<torch::Tensor()>& block_forward,
@@ -157,11 +185,7 @@ AwqScaleResult awq_search_scales(const std::vector<torch::Tensor>& weights,
     // From the clone: w.to(kFloat32) of an fp32 w would alias the weight we overwrite.
     orig32.push_back(orig.back().to(torch::kFloat32));
   }
-  // w_mean: per input channel, mean over all rows of |w| / (its group's max|w| + 1e-6).
-  torch::Tensor cat = torch::cat(orig32, 0);
-  torch::Tensor ga = cat.view({-1, gs}).abs();
-  torch::Tensor w_scale = ga / (std::get<0>(ga.max(1, true)) + 1e-6);
-  torch::Tensor w_mean = w_scale.view({cat.size(0), in}).mean(0);
+  const torch::Tensor w_mean = awq_weight_mean(orig32, gs, in);
   torch::Tensor xm = x_mean.detach().to(w_mean.device(), torch::kFloat32).view({-1});
   torch::Tensor ref = reference_out.detach().to(torch::kFloat32);
 
@@ -173,13 +197,7 @@ AwqScaleResult awq_search_scales(const std::vector<torch::Tensor>& weights,
   try {
     for (int i = 0; i < c.n_grid; ++i) {
       const double ratio = static_cast<double>(i) / c.n_grid;
-      torch::Tensor s;
-      if (c.duo_scaling)
-        s = (xm.pow(ratio) / (w_mean.pow(1.0 - ratio) + 1e-4)).clamp_min(1e-4);
-      else
-        s = xm.pow(ratio).clamp_min(1e-4);
-      s = s / (s.max() * s.min()).sqrt();
-      s.masked_fill_(torch::isinf(s) | torch::isnan(s), 1.0);
+      torch::Tensor s = awq_grid_scales(xm, w_mean, ratio, c.duo_scaling);
       torch::Tensor sv = s.view({1, -1});
       for (size_t k = 0; k < weights.size(); ++k)
         weights[k].copy_(pq_dequant(orig32[k] * sv, gs, c) / sv);

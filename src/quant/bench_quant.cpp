@@ -40,6 +40,46 @@ model::LlamaForCausalLM bench_model(const model::LlamaConfig& c, torch::ScalarTy
   m->to(dt);
   return m;
 }
+
+// The quantize: section of one bench method (rtn | rtn_kernel | gptq | awq |
+// a bitsandbytes format) at the bench's bits and group size.
+QuantizeSection bench_method_section(const std::string& method, const BenchQuantOptions& o) {
+  QuantizeSection q;
+  q.bits.clear();
+  if (method == "rtn" || method == "rtn_kernel") {
+    q.bits = {o.bits};
+    q.group_size = static_cast<int>(o.group_size);
+  } else if (method == "gptq") {
+    q.gptq.bits = {o.bits};
+    q.gptq.group_size = static_cast<int>(o.group_size);
+  } else if (method == "awq") {
+    q.awq.bits = {o.bits};
+    q.awq.group_size = static_cast<int>(o.group_size);
+  } else {
+    q.bnb.formats = {method};
+  }
+  return q;
+}
+
+// kernels/'s CPU RTN straight on every selected weight (symmetric, per output
+// row), rows split over libtorch's threads, fp32 in and out.
+void rtn_kernel_apply(model::LlamaForCausalLM& m, const QuantSpec& spec, int bits) {
+  for (auto& [k, w] : rtn_model_weights(m, spec.rtn)) {
+    torch::Tensor x = w.to(torch::kFloat32).contiguous();
+    const int64_t rows = x.size(0), cols = x.size(1), ng = 1;
+    torch::Tensor codes = torch::empty({rows, cols}, torch::kInt32);
+    torch::Tensor scales = torch::empty({rows, ng}, torch::kFloat32);
+    torch::Tensor deq = torch::empty({rows, cols}, torch::kFloat32);
+    at::parallel_for(0, rows, 16, [&](int64_t b, int64_t e) {
+      kernels::rtn_quantize_cpu(x.data_ptr<float>() + b * cols, e - b, cols, cols, bits,
+                                kernels::RtnKind::kSym, codes.data_ptr<int32_t>() + b * cols,
+                                scales.data_ptr<float>() + b * ng, nullptr,
+                                deq.data_ptr<float>() + b * cols);
+    });
+    w.copy_(deq);
+  }
+}
+
 }  // namespace
 
 std::vector<BenchQuantRow> bench_quant_run(const BenchQuantOptions& o, Communicator* comm) {
@@ -70,21 +110,7 @@ std::vector<BenchQuantRow> bench_quant_run(const BenchQuantOptions& o, Communica
     for (auto& t : toks) t = 3 + static_cast<int64_t>(eng() % (cfg.vocab_size - 3));
     torch::Tensor calib = calibration_windows(toks, o.n_samples, o.seq_len, 1, "bench tokens");
     for (const auto& method : o.methods) {
-      QuantizeSection q;
-      q.bits.clear();
-      if (method == "rtn" || method == "rtn_kernel") {
-        q.bits = {o.bits};
-        q.group_size = static_cast<int>(o.group_size);
-      } else if (method == "gptq") {
-        q.gptq.bits = {o.bits};
-        q.gptq.group_size = static_cast<int>(o.group_size);
-      } else if (method == "awq") {
-        q.awq.bits = {o.bits};
-        q.awq.group_size = static_cast<int>(o.group_size);
-      } else {
-        q.bnb.formats = {method};
-      }
-      const QuantSpec spec = quant_specs(q).at(0);
+      const QuantSpec spec = quant_specs(bench_method_section(method, o)).at(0);
       const bool rtn = method == "rtn" || method == "rtn_kernel";
       const int reps = rtn ? o.repeats : 1;
       double best = 1e30;
@@ -93,22 +119,7 @@ std::vector<BenchQuantRow> bench_quant_run(const BenchQuantOptions& o, Communica
         if (comm) comm->barrier();
         const double t0 = now_s();
         if (method == "rtn_kernel") {
-          // kernels/'s CPU reference of the same RTN (bit-identical results,
-          // tests/kernels), rows split over libtorch's threads, fp32 in and out.
-          for (auto& [k, w] : rtn_model_weights(m, spec.rtn)) {
-            torch::Tensor x = w.to(torch::kFloat32).contiguous();
-            const int64_t rows = x.size(0), cols = x.size(1), ng = 1;
-            torch::Tensor codes = torch::empty({rows, cols}, torch::kInt32);
-            torch::Tensor scales = torch::empty({rows, ng}, torch::kFloat32);
-            torch::Tensor deq = torch::empty({rows, cols}, torch::kFloat32);
-            at::parallel_for(0, rows, 16, [&](int64_t b, int64_t e) {
-              kernels::rtn_quantize_cpu(
-                  x.data_ptr<float>() + b * cols, e - b, cols, cols, o.bits, kernels::RtnKind::kSym,
-                  codes.data_ptr<int32_t>() + b * cols, scales.data_ptr<float>() + b * ng, nullptr,
-                  deq.data_ptr<float>() + b * cols);
-            });
-            w.copy_(deq);
-          }
+          rtn_kernel_apply(m, spec, o.bits);
         } else {
           quant_apply(m, spec, calib, comm, /*keep_codes=*/false);
         }

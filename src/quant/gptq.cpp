@@ -165,12 +165,9 @@ QParams find_params(const float* w, int64_t ld, int64_t rows, int64_t c0, int64_
   return p;
 }
 
-}  // namespace
-
-RtnResult gptq_quantize(const torch::Tensor& W_in, const torch::Tensor& H_in, const GptqConfig& c,
-                        const std::string& name, double* loss) {
-  gptq_config_validate(c);
-  const std::string what = name.empty() ? std::string("weight") : "tensor '" + name + "'";
+// The checks of gptq_quantize's arguments; returns the effective group size.
+int64_t gptq_check_args(const torch::Tensor& W_in, const torch::Tensor& H_in, const GptqConfig& c,
+                        const std::string& what) {
   RELAPSE_CHECK_INPUT(W_in.defined() && W_in.dim() == 2, "GPTQ needs a 2-D weight [out, in]; ",
                       what, " has ", W_in.defined() ? W_in.dim() : 0, " dimensions");
   RELAPSE_CHECK_INPUT(at::isFloatingType(W_in.scalar_type()),
@@ -184,53 +181,23 @@ RtnResult gptq_quantize(const torch::Tensor& W_in, const torch::Tensor& H_in, co
   RELAPSE_CHECK_INPUT(rows > 0 && cols > 0 && cols % gs == 0, "GPTQ group_size ", c.group_size,
                       " does not divide the input dimension ", cols, " of ", what, " [", rows, ", ",
                       cols, "]");
-  const int64_t ng = cols / gs;
-  const int bits = c.bits;
-  const float maxq = static_cast<float>((1 << bits) - 1);
+  return gs;
+}
 
-  torch::NoGradGuard no_grad;
-  // fp32 CPU copies (AutoGPTQ: W = weight.clone().float(); H is consumed).
-  torch::Tensor W = W_in.detach().to(torch::kCPU, torch::kFloat32).contiguous().clone();
-  torch::Tensor H = H_in.detach().to(torch::kCPU, torch::kFloat32).contiguous().clone();
-  RELAPSE_CHECK_INPUT(torch::isfinite(W).all().item<bool>(), what,
-                      " holds NaN or infinite values; GPTQ cannot quantize it");
-  RELAPSE_CHECK_INPUT(torch::isfinite(H).all().item<bool>(), "the GPTQ Hessian of ", what,
-                      " holds NaN or infinite values");
-
-  // 1. Params from the whole W, before the dead columns are zeroed.
-  QParams cur = find_params(W.data_ptr<float>(), cols, rows, 0, cols, bits, c.sym);
-
-  // 2. Dead columns.
-  {
-    float* h = H.data_ptr<float>();
-    float* w = W.data_ptr<float>();
-    for (int64_t i = 0; i < cols; ++i) {
-      if (h[i * cols + i] != 0.0f) continue;
-      h[i * cols + i] = 1.0f;
-      for (int64_t r = 0; r < rows; ++r) w[r * cols + i] = 0.0f;
-    }
+// 2. Dead columns (zero Hessian diagonal): H_ii = 1, the weight column zeroed.
+void gptq_dead_columns(torch::Tensor& H, torch::Tensor& W) {
+  const int64_t rows = W.size(0), cols = W.size(1);
+  float* h = H.data_ptr<float>();
+  float* w = W.data_ptr<float>();
+  for (int64_t i = 0; i < cols; ++i) {
+    if (h[i * cols + i] != 0.0f) continue;
+    h[i * cols + i] = 1.0f;
+    for (int64_t r = 0; r < rows; ++r) w[r * cols + i] = 0.0f;
   }
+}
 
-  // 3. Static groups, original column order.
-  std::vector<QParams> groups;  // per group, in the order scales are stored
-  if (c.static_groups)
-    for (int64_t g = 0; g < ng; ++g)
-      groups.push_back(find_params(W.data_ptr<float>(), cols, rows, g * gs, gs, bits, c.sym));
-
-  // 4. Act-order.
-  torch::Tensor perm;
-  std::vector<int64_t> pv(cols);
-  for (int64_t i = 0; i < cols; ++i) pv[i] = i;
-  if (c.desc_act) {
-    perm = std::get<1>(torch::sort(torch::diag(H), /*stable=*/true, /*dim=*/0,
-                                   /*descending=*/true));
-    W = W.index_select(1, perm).contiguous();
-    H = H.index_select(0, perm).index_select(1, perm).contiguous();
-    auto pa = perm.accessor<int64_t, 1>();
-    for (int64_t i = 0; i < cols; ++i) pv[i] = pa[i];
-  }
-
-  // 5. Dampening and the upper Cholesky factor of H^-1.
+// 5. Dampening and the upper Cholesky factor of H^-1.
+torch::Tensor gptq_hinv_upper(torch::Tensor& H, const GptqConfig& c, const std::string& what) {
   torch::Tensor Hinv;
   {
     torch::Tensor damp = torch::mean(torch::diag(H)) * c.damp_percent;
@@ -250,15 +217,39 @@ RtnResult gptq_quantize(const torch::Tensor& W_in, const torch::Tensor& H_in, co
                     "); more or different calibration data is needed");
     }
   }
+  return Hinv;
+}
 
-  // 6. The column loop.
-  torch::Tensor Q = torch::zeros_like(W), C = torch::zeros_like(W), Losses = torch::zeros_like(W);
+// The state of GPTQ's column loop: the (permuted) weight being updated, the
+// dequantized values Q, the codes C, the losses, the quantizer in use and the
+// per-group quantizers (static: precomputed; else in the order groups start).
+struct GptqState {
+  torch::Tensor W, Q, C, Losses;
+  QParams cur;
+  std::vector<QParams> groups, stored;
+  std::vector<int64_t> pv;  // permuted column -> original column
+};
+
+// 6. The column loop: quantize column by column, spreading each column's
+// error over the later columns of its block through Hinv, and over the later
+// blocks at each block's end.
+void gptq_column_loop(GptqState& st, const torch::Tensor& Hinv, const GptqConfig& c, int64_t gs) {
+  torch::Tensor& W = st.W;
+  QParams& cur = st.cur;
+  const std::vector<QParams>& groups = st.groups;
+  std::vector<QParams>& stored = st.stored;
+  const std::vector<int64_t>& pv = st.pv;
+  const int64_t rows = W.size(0), cols = W.size(1);
+  const int bits = c.bits;
+  const float maxq = static_cast<float>((1 << bits) - 1);
+  st.Q = torch::zeros_like(W);
+  st.C = torch::zeros_like(W);
+  st.Losses = torch::zeros_like(W);
   float* w = W.data_ptr<float>();
-  float* q = Q.data_ptr<float>();
-  float* code = C.data_ptr<float>();
-  float* lo = Losses.data_ptr<float>();
+  float* q = st.Q.data_ptr<float>();
+  float* code = st.C.data_ptr<float>();
+  float* lo = st.Losses.data_ptr<float>();
   const float* hinv = Hinv.data_ptr<float>();
-  std::vector<QParams> stored;  // non-static: in the order groups start
   for (int64_t i1 = 0; i1 < cols; i1 += c.block_size) {
     const int64_t i2 = std::min(i1 + c.block_size, cols), count = i2 - i1;
     std::vector<float> W1(rows * count), Err1(rows * count);
@@ -306,8 +297,15 @@ RtnResult gptq_quantize(const torch::Tensor& W_in, const torch::Tensor& H_in, co
       W.slice(1, i2, cols).sub_(upd);
     }
   }
+}
 
-  // 7. g_idx, un-permute.
+// 7. g_idx, un-permute, and the result on the weight's device.
+RtnResult gptq_result(GptqState& st, const torch::Tensor& perm, const torch::Tensor& W_in,
+                      const GptqConfig& c, int64_t gs, double* loss) {
+  torch::Tensor &Q = st.Q, &C = st.C;
+  std::vector<QParams>& stored = st.stored;
+  const std::vector<int64_t>& pv = st.pv;
+  const int64_t rows = Q.size(0), cols = Q.size(1), ng = cols / gs;
   std::vector<int32_t> gi(cols);
   for (int64_t i = 0; i < cols; ++i)
     gi[i] = static_cast<int32_t>((c.static_groups && c.desc_act ? pv[i] : i) / gs);
@@ -318,8 +316,8 @@ RtnResult gptq_quantize(const torch::Tensor& W_in, const torch::Tensor& H_in, co
     C = C.index_select(1, invperm);
     g_idx = g_idx.index_select(0, invperm);
   }
-  if (c.static_groups) stored = groups;
-  if (stored.empty()) stored.push_back(cur);  // group_size == -1
+  if (c.static_groups) stored = st.groups;
+  if (stored.empty()) stored.push_back(st.cur);  // group_size == -1
   torch::Tensor scales = torch::empty({rows, ng}, torch::kFloat32);
   torch::Tensor zeros = torch::empty({rows, ng}, torch::kUInt8);
   {
@@ -331,7 +329,7 @@ RtnResult gptq_quantize(const torch::Tensor& W_in, const torch::Tensor& H_in, co
         za[r][g] = static_cast<uint8_t>(stored[g].zero[r]);
       }
   }
-  if (loss) *loss = torch::sum(Losses).item<double>();
+  if (loss) *loss = torch::sum(st.Losses).item<double>();
 
   RtnResult res;
   const auto dev = W_in.device();
@@ -342,6 +340,55 @@ RtnResult gptq_quantize(const torch::Tensor& W_in, const torch::Tensor& H_in, co
   res.group_size = gs;
   res.g_idx = g_idx.to(dev);
   return res;
+}
+
+}  // namespace
+
+RtnResult gptq_quantize(const torch::Tensor& W_in, const torch::Tensor& H_in, const GptqConfig& c,
+                        const std::string& name, double* loss) {
+  gptq_config_validate(c);
+  const std::string what = name.empty() ? std::string("weight") : "tensor '" + name + "'";
+  const int64_t gs = gptq_check_args(W_in, H_in, c, what);
+  const int64_t rows = W_in.size(0), cols = W_in.size(1), ng = cols / gs;
+  const int bits = c.bits;
+
+  torch::NoGradGuard no_grad;
+  // fp32 CPU copies (AutoGPTQ: W = weight.clone().float(); H is consumed).
+  torch::Tensor W = W_in.detach().to(torch::kCPU, torch::kFloat32).contiguous().clone();
+  torch::Tensor H = H_in.detach().to(torch::kCPU, torch::kFloat32).contiguous().clone();
+  RELAPSE_CHECK_INPUT(torch::isfinite(W).all().item<bool>(), what,
+                      " holds NaN or infinite values; GPTQ cannot quantize it");
+  RELAPSE_CHECK_INPUT(torch::isfinite(H).all().item<bool>(), "the GPTQ Hessian of ", what,
+                      " holds NaN or infinite values");
+
+  // 1. Params from the whole W, before the dead columns are zeroed.
+  QParams cur = find_params(W.data_ptr<float>(), cols, rows, 0, cols, bits, c.sym);
+
+  gptq_dead_columns(H, W);
+
+  // 3. Static groups, original column order.
+  std::vector<QParams> groups;  // per group, in the order scales are stored
+  if (c.static_groups)
+    for (int64_t g = 0; g < ng; ++g)
+      groups.push_back(find_params(W.data_ptr<float>(), cols, rows, g * gs, gs, bits, c.sym));
+
+  // 4. Act-order.
+  torch::Tensor perm;
+  std::vector<int64_t> pv(cols);
+  for (int64_t i = 0; i < cols; ++i) pv[i] = i;
+  if (c.desc_act) {
+    perm = std::get<1>(torch::sort(torch::diag(H), /*stable=*/true, /*dim=*/0,
+                                   /*descending=*/true));
+    W = W.index_select(1, perm).contiguous();
+    H = H.index_select(0, perm).index_select(1, perm).contiguous();
+    auto pa = perm.accessor<int64_t, 1>();
+    for (int64_t i = 0; i < cols; ++i) pv[i] = pa[i];
+  }
+
+  const torch::Tensor Hinv = gptq_hinv_upper(H, c, what);
+  GptqState st{W, {}, {}, {}, cur, std::move(groups), {}, std::move(pv)};
+  gptq_column_loop(st, Hinv, c, gs);
+  return gptq_result(st, perm, W_in, c, gs, loss);
 }
 
 }  // namespace relapse::quant

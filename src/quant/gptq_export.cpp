@@ -142,16 +142,12 @@ torch::Tensor gptq_dequantize(const GptqTensors& t, int bits) {
   return w;
 }
 
-void quant_export_gptq(const model::LlamaForCausalLM& m, const std::vector<LayerQuant>& layers,
-                       const GptqExportInfo& info, const std::string& out_dir,
-                       const std::string& tokenizer_path) {
-  RELAPSE_CHECK_CONFIG(m->tp().size == 1, "GPTQ export works at tensor parallelism TP = 1 only; ",
-                       "this model is a TP shard (TP = ", m->tp().size,
-                       "): gather it or export from a TP = 1 run");
-  check_bits(info.bits);
-  RELAPSE_CHECK_CONFIG(info.group_size == -1 || info.group_size > 0,
-                       "GPTQ export group_size must be -1 or positive, got ", info.group_size);
+namespace {
 
+// The quantized decoder linears by name; every other entry is refused with
+// the reason (embedding / head, not uniform integer codes, not a weight, twice).
+std::map<std::string, const LayerQuant*> export_layers_by_name(
+    const std::vector<LayerQuant>& layers) {
   std::map<std::string, const LayerQuant*> by_name;
   for (const auto& l : layers) {
     RELAPSE_CHECK_CONFIG(l.name.find("embed_tokens") == std::string::npos &&
@@ -170,7 +166,12 @@ void quant_export_gptq(const model::LlamaForCausalLM& m, const std::vector<Layer
                         "' is listed twice");
   }
 
-  model::NamedTensors state = model::hf_state_dict(m);
+  return by_name;
+}
+
+// Every quantized name is a parameter of the model, with codes of its shape.
+void export_check_shapes(const std::map<std::string, const LayerQuant*>& by_name,
+                         const model::NamedTensors& state) {
   std::map<std::string, torch::Tensor> by_state(state.begin(), state.end());
   for (const auto& [n, l] : by_name) {
     auto it = by_state.find(n);
@@ -180,7 +181,13 @@ void quant_export_gptq(const model::LlamaForCausalLM& m, const std::vector<Layer
                         "GPTQ export: codes of '", n, "' do not have the weight's shape ",
                         it->second.sizes());
   }
+}
 
+// The checkpoint's tensors: the model's state with each quantized weight
+// replaced by its packed qweight, qzeros, scales and g_idx.
+model::NamedTensors export_tensors(const model::NamedTensors& state,
+                                   const std::map<std::string, const LayerQuant*>& by_name,
+                                   const GptqExportInfo& info) {
   model::NamedTensors tensors;
   int64_t zero0 = 0;
   for (const auto& [n, t] : state) {
@@ -203,6 +210,26 @@ void quant_export_gptq(const model::LlamaForCausalLM& m, const std::vector<Layer
              " group(s) have zero point 0, which the v1 'gptq' format "
              "cannot hold (stored zero - 1 = -1); loaders read those groups with zero point 2^",
              info.bits);
+
+  return tensors;
+}
+
+}  // namespace
+
+void quant_export_gptq(const model::LlamaForCausalLM& m, const std::vector<LayerQuant>& layers,
+                       const GptqExportInfo& info, const std::string& out_dir,
+                       const std::string& tokenizer_path) {
+  RELAPSE_CHECK_CONFIG(m->tp().size == 1, "GPTQ export works at tensor parallelism TP = 1 only; ",
+                       "this model is a TP shard (TP = ", m->tp().size,
+                       "): gather it or export from a TP = 1 run");
+  check_bits(info.bits);
+  RELAPSE_CHECK_CONFIG(info.group_size == -1 || info.group_size > 0,
+                       "GPTQ export group_size must be -1 or positive, got ", info.group_size);
+
+  const std::map<std::string, const LayerQuant*> by_name = export_layers_by_name(layers);
+  const model::NamedTensors state = model::hf_state_dict(m);
+  export_check_shapes(by_name, state);
+  const model::NamedTensors tensors = export_tensors(state, by_name, info);
 
   nlohmann::json qc = {{"bits", info.bits},
                        {"group_size", info.group_size},

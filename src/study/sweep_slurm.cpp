@@ -105,18 +105,13 @@ void check_spec(const SweepSpec& spec) {
                          "': slurm.setup lines must be single lines: '", comment_text(l), "'");
 }
 
-// One job array: `group` = the cells of `ranks` ranks each, in order.
-SlurmScript script_make(const SweepSpec& spec, const std::vector<const SweepCell*>& group,
-                        int ranks, const std::string& sweep_arg,
-                        const std::vector<std::string>& cli_sets) {
-  const SweepSlurm& sl = spec.slurm;
-  const int gpn = sl.gpus_per_node;
+// Nodes, tasks per node and the cells of each array task: a cell of at least
+// a node's GPUs takes whole nodes; smaller cells share a node, per_task of
+// them per array task. Returns per_task.
+int script_layout(const SweepSpec& spec, const std::vector<const SweepCell*>& group, int ranks,
+                  SlurmScript& s) {
+  const int gpn = spec.slurm.gpus_per_node;
   const int n = static_cast<int>(group.size());
-  SlurmScript s;
-  s.ranks_per_cell = ranks;
-  s.gpus_per_task = 1;
-  s.cpus_per_task = sl.cpus_per_task;
-  s.time = sl.time;
   int per_task = 1;
   if (ranks >= gpn) {
     for (const SweepCell* c : group)
@@ -135,6 +130,34 @@ SlurmScript script_make(const SweepSpec& spec, const std::vector<const SweepCell
     for (int j = i; j < std::min(n, i + per_task); ++j) ids.push_back(group[j]->id);
     s.tasks.push_back(std::move(ids));
   }
+  return per_task;
+}
+
+// The optional #SBATCH lines: partition, account, qos, mem.
+std::string sbatch_extra_lines(const SweepSpec& spec) {
+  const SweepSlurm& sl = spec.slurm;
+  std::ostringstream extra;
+  if (!sl.partition.empty())
+    extra << "#SBATCH --partition=" << sbatch_value(spec, "slurm.partition", sl.partition) << '\n';
+  if (!sl.account.empty())
+    extra << "#SBATCH --account=" << sbatch_value(spec, "slurm.account", sl.account) << '\n';
+  if (!sl.qos.empty()) extra << "#SBATCH --qos=" << sbatch_value(spec, "slurm.qos", sl.qos) << '\n';
+  if (!sl.mem.empty()) extra << "#SBATCH --mem=" << sbatch_value(spec, "slurm.mem", sl.mem) << '\n';
+  return extra.str();
+}
+
+// One job array: `group` = the cells of `ranks` ranks each, in order.
+SlurmScript script_make(const SweepSpec& spec, const std::vector<const SweepCell*>& group,
+                        int ranks, const std::string& sweep_arg,
+                        const std::vector<std::string>& cli_sets) {
+  const SweepSlurm& sl = spec.slurm;
+  const int n = static_cast<int>(group.size());
+  SlurmScript s;
+  s.ranks_per_cell = ranks;
+  s.gpus_per_task = 1;
+  s.cpus_per_task = sl.cpus_per_task;
+  s.time = sl.time;
+  const int per_task = script_layout(spec, group, ranks, s);
   const int n_tasks = static_cast<int>(s.tasks.size());
 
   const std::string job = spec.name + "_r" + std::to_string(ranks);
@@ -158,12 +181,7 @@ SlurmScript script_make(const SweepSpec& spec, const std::vector<const SweepCell
     cases << "  " << t << ") CELLS=" << join(s.tasks[t], ",")
           << "; NTASKS=" << static_cast<int>(s.tasks[t].size()) * ranks << " ;;\n";
   }
-  if (!sl.partition.empty())
-    extra << "#SBATCH --partition=" << sbatch_value(spec, "slurm.partition", sl.partition) << '\n';
-  if (!sl.account.empty())
-    extra << "#SBATCH --account=" << sbatch_value(spec, "slurm.account", sl.account) << '\n';
-  if (!sl.qos.empty()) extra << "#SBATCH --qos=" << sbatch_value(spec, "slurm.qos", sl.qos) << '\n';
-  if (!sl.mem.empty()) extra << "#SBATCH --mem=" << sbatch_value(spec, "slurm.mem", sl.mem) << '\n';
+  extra << sbatch_extra_lines(spec);
   for (const auto& kv : cli_sets) sets << " --set " << sweep_slurm_shell_quote(kv);
 
   const std::string range = "0-" + std::to_string(n_tasks - 1);

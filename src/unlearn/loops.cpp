@@ -94,6 +94,24 @@ void check_loop_shape(int64_t n, const LoopOptions& o, Communicator* dp) {
                        "data-parallel rank (", dp_size(dp), ")");
 }
 
+// Each rank's loss is D × its rows' share of the global-batch loss; the
+// curve keeps the global-batch loss, their average over the DP group.
+void curve_dp_average(std::vector<StepStats>& curve, Communicator* dp) {
+  if (dp_size(dp) <= 1) return;
+  torch::Tensor t = torch::empty({(int64_t)curve.size(), 3}, torch::kFloat64);
+  for (size_t i = 0; i < curve.size(); ++i) {
+    t[i][0] = curve[i].loss;
+    t[i][1] = curve[i].forget_term;
+    t[i][2] = curve[i].retain_term;
+  }
+  dp->all_reduce(t, ReduceOp::kAvg);
+  for (size_t i = 0; i < curve.size(); ++i) {
+    curve[i].loss = t[i][0].item<double>();
+    curve[i].forget_term = t[i][1].item<double>();
+    curve[i].retain_term = t[i][2].item<double>();
+  }
+}
+
 LoopResult run_loop(model::LlamaForCausalLM& m, int64_t n, int64_t tokens_per_row,
                     const LoopOptions& o, Communicator* dp, const RowsLoss& micro_loss,
                     const EpochHook& on_epoch_end, const UpdateMaskFn& update_mask = {}) {
@@ -163,22 +181,7 @@ LoopResult run_loop(model::LlamaForCausalLM& m, int64_t n, int64_t tokens_per_ro
   progress.finish();
   m->set_activation_checkpointing(false);
   r.curve = trainer.curve();
-  if (dp_size(dp) > 1) {
-    // Each rank's loss is D × its rows' share of the global-batch loss; the
-    // curve keeps the global-batch loss, their average.
-    torch::Tensor t = torch::empty({(int64_t)r.curve.size(), 3}, torch::kFloat64);
-    for (size_t i = 0; i < r.curve.size(); ++i) {
-      t[i][0] = r.curve[i].loss;
-      t[i][1] = r.curve[i].forget_term;
-      t[i][2] = r.curve[i].retain_term;
-    }
-    dp->all_reduce(t, ReduceOp::kAvg);
-    for (size_t i = 0; i < r.curve.size(); ++i) {
-      r.curve[i].loss = t[i][0].item<double>();
-      r.curve[i].forget_term = t[i][1].item<double>();
-      r.curve[i].retain_term = t[i][2].item<double>();
-    }
-  }
+  curve_dp_average(r.curve, dp);
   return r;
 }
 
