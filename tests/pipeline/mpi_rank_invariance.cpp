@@ -20,7 +20,6 @@ namespace fs = std::filesystem;
 using namespace relapse;
 using namespace relapse::pipeline;
 using namespace relapse::results;
-using namespace relapse::report;
 
 namespace {
 

@@ -225,7 +225,9 @@ TEST(Rtn, KernelPathEqualsTorchFormulationBitForBit) {
           EXPECT_TRUE(torch::equal(k.codes, t.codes));
           EXPECT_TRUE(torch::equal(bits_of(k.scales), bits_of(t.scales)));
           EXPECT_EQ(k.zeros.defined(), t.zeros.defined());
-          if (k.zeros.defined()) EXPECT_TRUE(torch::equal(k.zeros, t.zeros));
+          if (k.zeros.defined()) {
+            EXPECT_TRUE(torch::equal(k.zeros, t.zeros));
+          }
           EXPECT_EQ(k.dequant.scalar_type(), dt);
           EXPECT_TRUE(torch::equal(bits_of(k.dequant), bits_of(t.dequant)));
         }

@@ -18,6 +18,7 @@ namespace fs = std::filesystem;
 using namespace relapse;
 using namespace relapse::results;
 using namespace relapse::study;
+using namespace relapse::pipeline;
 
 namespace {
 

@@ -23,7 +23,6 @@
 
 namespace fs = std::filesystem;
 using namespace relapse;
-using namespace relapse::results;
 using namespace relapse::study;
 using relapse::test::expect_error;
 using relapse::test::read_file;
