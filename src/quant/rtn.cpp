@@ -116,7 +116,8 @@ RtnResult rtn_quantize(const torch::Tensor& w, const RtnConfig& c, const std::st
   const auto i32 = x.options().dtype(torch::kInt32);
   torch::Tensor codes = torch::empty({out, in}, i32), scales = torch::empty({out, ng}, x.options());
   torch::Tensor deq = torch::empty_like(x);
-  torch::Tensor zeros = c.scheme == RtnScheme::kAsym ? torch::empty({out, ng}, i32) : torch::Tensor();
+  torch::Tensor zeros =
+      c.scheme == RtnScheme::kAsym ? torch::empty({out, ng}, i32) : torch::Tensor();
   const kernels::RtnKind kind = rtn_kind(c.scheme);
   // Row r's outputs depend on row r only, so any split of the rows gives the
   // same bits. CUDA: the kernel runs on the device's default stream and
@@ -184,7 +185,6 @@ RtnResult rtn_quantize_torch(const torch::Tensor& w, const RtnConfig& c) {
   r.dequant = deq.view({out, in}).to(w.scalar_type());
   return r;
 }
-
 
 torch::Tensor rtn_dequantize(const torch::Tensor& codes, const torch::Tensor& scales,
                              const torch::Tensor& zeros, int64_t group_size) {

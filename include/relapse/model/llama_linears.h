@@ -32,8 +32,8 @@ struct LlamaLinear {
   // "post_attention_layernorm": the block is inspected) or a linear ("v_proj",
   // "up_proj": the group's linear is inspected); "" on the others.
   std::string awq_prev;
-  LinearDim out_dim, in_dim;      // the weight's [out, in] sides
-  int64_t out = 0, in = 0;        // their sizes for a config (llama_linears(cfg))
+  LinearDim out_dim, in_dim;  // the weight's [out, in] sides
+  int64_t out = 0, in = 0;    // their sizes for a config (llama_linears(cfg))
 };
 
 // The seven linears (q, k, v, o, gate, up, down) without shapes.
