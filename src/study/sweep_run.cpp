@@ -3,10 +3,10 @@
 // the study archive when it ends (relapse/study/sweep.h, sweep_run).
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <map>
 
 #include "relapse/core/error.h"
+#include "relapse/core/fs.h"
 #include "relapse/core/log.h"
 #include "relapse/dist/communicator.h"
 #include "relapse/pipeline/memory_plan.h"
@@ -117,7 +117,7 @@ int sweep_run(const SweepSpec& spec, const std::vector<SweepCell>& cells,
     // alone reproduces the cell.
     for (int i : todo) {
       fs::create_directories(cells[i].cfg.run.out_dir);
-      std::ofstream(cells[i].cfg.run.out_dir + "/config.yaml") << config_dump(cells[i].cfg);
+      fs_write_file_atomic(cells[i].cfg.run.out_dir + "/config.yaml", config_dump(cells[i].cfg));
     }
     sweep_archive_commit(spec, cells);  // the done cells so far (a resumed sweep)
   }
