@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # launch/setup.sh — idempotent install of every dependency of relapse:
-#   1. Debian 12 packages (compiler, MPI, HDF5, yaml-cpp, ...);
+#   1. Debian 12 packages (compilers: clang is the one CMake prefers, see
+#      CMakeLists.txt; MPI, HDF5, yaml-cpp, ...);
 #   2. libtorch 2.11.0 from PyPI's `torch==2.11.0` wheel (the CUDA 13.0 build, the
 #      same as the GPU machines' torch 2.11.0+cu130) into the project-local,
 #      git-ignored prefix .deps/venv, where CMakeLists.txt finds it with no flags.
@@ -18,7 +19,7 @@ TRANSFORMERS_VERSION=5.17.0
 DEPS=${RELAPSE_DEPS:-$PWD/.deps}
 
 PKGS=(
-  build-essential cmake ninja-build git pkg-config
+  build-essential clang cmake ninja-build git pkg-config
   python3 python3-venv
   libopenmpi-dev openmpi-bin
   libhdf5-openmpi-dev
