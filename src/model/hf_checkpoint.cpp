@@ -1,5 +1,6 @@
 // src/model/hf_checkpoint.cpp — load/save Hugging Face Llama directories.
 #include "relapse/model/hf_checkpoint.h"
+#include "relapse/model/tokenizer.h"
 
 #include <filesystem>
 #include <fstream>
@@ -48,8 +49,8 @@ torch::Tensor hf_read_shard(const SafetensorsStore& store, const TpParamInfo& p,
   return out;
 }
 
-// config.json, generation_config.json, the weights and the tokenizer into
-// DIR.partial, then renamed to DIR.
+// config.json, generation_config.json, the weights and the tokenizer (its
+// Hugging Face files too: tokenizer_save) into DIR.partial, then renamed to DIR.
 void hf_write_dir(const LlamaForCausalLM& m, const NamedTensors& tensors, const std::string& dir,
                   const std::string& tokenizer_model, uint64_t max_shard_bytes) {
   fs::path final_dir(dir);
@@ -72,11 +73,8 @@ void hf_write_dir(const LlamaForCausalLM& m, const NamedTensors& tensors, const 
     f << gen.dump(2) << "\n";
   }
   safetensors_write_dir(tmp.string(), tensors, max_shard_bytes);
-  if (!tokenizer_model.empty()) {
-    fs::copy_file(tokenizer_model, tmp / "tokenizer.model", fs::copy_options::overwrite_existing,
-                  ec);
-    RELAPSE_CHECK_INPUT(!ec, tokenizer_model, ": cannot copy tokenizer: ", ec.message());
-  }
+  if (!tokenizer_model.empty())
+    tokenizer_save(tokenizer_model, tmp.string(), cfg.max_position_embeddings);
   fs_commit_dir(tmp.string(), final_dir.string());
 }
 

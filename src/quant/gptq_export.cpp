@@ -17,6 +17,7 @@
 #include "relapse/model/hf_checkpoint.h"
 #include "relapse/model/llama_config.h"
 #include "relapse/model/safetensors.h"
+#include "relapse/model/tokenizer.h"
 #include "relapse_kernels.h"
 
 namespace fs = std::filesystem;
@@ -262,11 +263,8 @@ void quant_export_gptq(const model::LlamaForCausalLM& m, const std::vector<Layer
              {{"bos_token_id", cfg.bos_token_id}, {"eos_token_id", cfg.eos_token_id}});
   write_json("quantize_config.json", qc);
   model::safetensors_write_dir(tmp.string(), tensors);
-  if (!tokenizer_path.empty()) {
-    fs::copy_file(tokenizer_path, tmp / "tokenizer.model", fs::copy_options::overwrite_existing,
-                  ec);
-    RELAPSE_CHECK_INPUT(!ec, tokenizer_path, ": cannot copy tokenizer: ", ec.message());
-  }
+  if (!tokenizer_path.empty())
+    model::tokenizer_save(tokenizer_path, tmp.string(), cfg.max_position_embeddings);
   fs_commit_dir(tmp.string(), final_dir.string());
   log_info("GPTQ export: ", by_name.size(), " quantized linear(s), ", info.bits, "-bit, group ",
            info.group_size, " -> ", out_dir);

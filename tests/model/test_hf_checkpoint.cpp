@@ -8,6 +8,7 @@
 
 #include "relapse/core/error.h"
 #include "relapse/model/hf_checkpoint.h"
+#include "relapse/model/tokenizer.h"
 #include "test_util.h"
 
 using namespace relapse::model;
@@ -87,7 +88,9 @@ TEST(HfCheckpoint, SavedDirectoryIsTheOneTransformersLoaded) {
   auto m = hf_load(rt::fixture_path("llama_mha_fp32"));
   std::string out = rt::scratch_dir("verified") + "/saved";
   hf_save(m, out, rt::fixture_path("llama_mha_fp32") + "/tokenizer.model");
-  for (const char* f : {"config.json", "model.safetensors", "generation_config.json"}) {
+  for (const char* f :
+       {"config.json", "model.safetensors", "generation_config.json", "tokenizer.model",
+        "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"}) {
     EXPECT_EQ(rt::read_file(out + "/" + f), rt::read_file(verified + "/" + f)) << f;
   }
   SafetensorsFile golden(verified + "/transformers_logits.safetensors");
@@ -96,6 +99,28 @@ TEST(HfCheckpoint, SavedDirectoryIsTheOneTransformersLoaded) {
   torch::Tensor logits = m2->forward(golden.read("input_ids"));
   double err = (logits - golden.read("logits")).abs().max().item<double>();
   EXPECT_LE(err, 1e-4) << "see test_llama_golden.cpp for the fp32 tolerance";
+}
+
+// The same directory through transformers' AutoTokenizer (transformers 5 and
+// 4.x, transformers_tokens.json, make_roundtrip_fixture.py): relapse's
+// tokenizer gives the same ids, with and without BOS, and the same decodings,
+// on every text. Exact: ids and strings have no tolerance.
+TEST(HfCheckpoint, SavedTokenizerGivesTransformersIds) {
+  std::string verified = rt::fixture_path("roundtrip");
+  const nlohmann::json j =
+      nlohmann::json::parse(rt::read_file(verified + "/transformers_tokens.json"));
+  ASSERT_GE(j["rows"].size(), 100u);
+  relapse::model::Tokenizer tok(verified);
+  for (const auto& r : j["rows"]) {
+    const std::string text = r["text"];
+    EXPECT_EQ(tok.encode(text), r["ids"].get<std::vector<int64_t>>()) << text;
+    const auto bare = r["ids_no_special"].get<std::vector<int64_t>>();
+    EXPECT_EQ(tok.encode(text, /*add_bos=*/false), bare) << text;
+    EXPECT_EQ(tok.decode(bare, false), r["decoded"].get<std::string>()) << text;
+    EXPECT_EQ(tok.decode(r["ids"].get<std::vector<int64_t>>(), true),
+              r["decoded_skip_special"].get<std::string>())
+        << text;
+  }
 }
 
 TEST(HfCheckpoint, MissingTensorIsNamed) {

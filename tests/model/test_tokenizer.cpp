@@ -180,6 +180,31 @@ TEST(Tokenizer, ModelDirectoriesCarryTheSameTokenizer) {
   }
 }
 
+// The tokenizer.json relapse writes is the one transformers (5.x) converted
+// from the same tokenizer.model (fixtures/llama_mha_fp32/tokenizer.json,
+// written by save_pretrained): vocabulary, every merge in order, added tokens,
+// pre-tokenizer, template and decoder, compared as parsed JSON (key order aside).
+TEST(Tokenizer, TokenizerJsonEqualsTransformersConversion) {
+  Tokenizer tok(tok_dir() + "/tokenizer.model");
+  const Tokenizer::HfFiles f = tok.hf_files(4096);
+  const json ours = json::parse(f.tokenizer_json);
+  const json theirs = json::parse(
+      relapse::test::read_file(relapse::test::fixture_path("llama_mha_fp32/tokenizer.json")));
+  EXPECT_EQ(ours["model"]["merges"], theirs["model"]["merges"]);
+  EXPECT_EQ(ours["model"]["vocab"], theirs["model"]["vocab"]);
+  EXPECT_EQ(ours, theirs);
+  // tokenizer_config.json: Llama-2's settings, the class transformers maps to
+  // relapse's rules, the model's context as model_max_length.
+  const json cfg = json::parse(f.tokenizer_config_json);
+  EXPECT_EQ(cfg["tokenizer_class"], "LlamaTokenizer");
+  EXPECT_EQ(cfg["add_bos_token"], true);
+  EXPECT_EQ(cfg["add_eos_token"], false);
+  EXPECT_EQ(cfg["bos_token"], "<s>");
+  EXPECT_EQ(cfg["model_max_length"], 4096);
+  EXPECT_EQ(cfg["added_tokens_decoder"]["1"]["content"], "<s>");
+  EXPECT_EQ(json::parse(f.special_tokens_map_json)["eos_token"]["content"], "</s>");
+}
+
 TEST(Tokenizer, MissingFileIsAnInputError) {
   const std::string dir = relapse::test::scratch_dir("tok");
   expect_input_error([&] { Tokenizer t(dir + "/nope.model"); }, dir + "/nope.model");

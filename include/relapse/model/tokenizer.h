@@ -53,9 +53,26 @@ class Tokenizer {
   // The tokenizer.model file this was loaded from.
   const std::string& path() const;
 
+  // Hugging Face's tokenizer files describing this tokenizer as relapse runs
+  // it (tokenizer_hf.cpp), so transformers' AutoTokenizer gives relapse's ids:
+  // tokenizer.json (the fast tokenizer transformers itself builds from this
+  // tokenizer.model: BPE with byte fallback, Metaspace "first", BOS template),
+  // tokenizer_config.json (LlamaTokenizer, Llama-2's settings: BOS added, no
+  // EOS, legacy false) and special_tokens_map.json.
+  struct HfFiles {
+    std::string tokenizer_json, tokenizer_config_json, special_tokens_map_json;
+  };
+  HfFiles hf_files(int64_t model_max_length) const;
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// Puts the tokenizer into a model directory: copies `tokenizer_model` to
+// DIR/tokenizer.model and writes the HfFiles next to it (every directory
+// relapse writes: train, unlearn, convert, quantize, export).
+void tokenizer_save(const std::string& tokenizer_model, const std::string& dir,
+                    int64_t model_max_length);
 
 }  // namespace relapse::model
