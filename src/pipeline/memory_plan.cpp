@@ -187,8 +187,11 @@ struct StepPeak {
 
 StepPeak step_peak(const PassBytes& b, unlearn::Objective o, unlearn::LossVariant v) {
   const bool retain = unlearn::objective_uses_retain(o);
-  const bool npo = unlearn::objective_uses_ref(o) && o != unlearn::Objective::kGA_KLR;
-  const bool klr = o == unlearn::Objective::kGA_KLR || o == unlearn::Objective::kNPO_KLR;
+  // From the objective's terms, so a new method is planned without a change here:
+  // a forget term with a reference costs what NPO's does, one without what GA's
+  // does (per-token NLL; SimNPO / WGA / SatImp add only [B,T] tensors).
+  const bool npo = unlearn::forget_term_uses_ref(unlearn::objective_forget_term(o));
+  const bool klr = unlearn::objective_retain_term(o) == unlearn::RetainTerm::kKL;
   const bool released = v != unlearn::LossVariant::kPublished;
   const int64_t cast = b.head_tmp;
   // What each head keeps for the backward (fp32 log-probs of the labels;

@@ -184,6 +184,7 @@ model::LlamaForCausalLM stage_unlearn(RunContext& ctx, CorpusData& d, const Trai
   lc.variant = unlearn::loss_variant_from_name(u.variant);
   lc.alpha = u.alpha;
   lc.beta = u.beta;
+  lc.params = u.params;
   model::LlamaForCausalLM ref{nullptr};
   if (unlearn::objective_uses_ref(lc.objective)) ref = unlearn::reference_model_copy(m);
   auto o = unlearn_loop_options(cfg, spec, sal, dir, key, (int64_t)d.forget.size());

@@ -62,10 +62,31 @@ torch::Tensor tp_entry_sum(const torch::Tensor& terms, const torch::Tensor& pad,
 
 }  // namespace
 
-// The one list of objectives and of loss variants (names as the configs spell them).
-constexpr EnumName<Objective> kObjectiveNames[] = {
-    {Objective::kGA, "ga"},   {Objective::kGA_GDR, "ga_gdr"},   {Objective::kGA_KLR, "ga_klr"},
-    {Objective::kNPO, "npo"}, {Objective::kNPO_GDR, "npo_gdr"}, {Objective::kNPO_KLR, "npo_klr"},
+// The one table of objectives (names as the configs spell them): each is a
+// forget term and a retain term. A new method adds its rows here, its forget
+// term to forget_term() below, and its settings to ObjectiveParams.
+struct ObjectiveRow {
+  Objective value;
+  const char* name;
+  ForgetTerm forget;
+  RetainTerm retain;
+};
+constexpr ObjectiveRow kObjectives[] = {
+    {Objective::kGA, "ga", ForgetTerm::kGA, RetainTerm::kNone},
+    {Objective::kGA_GDR, "ga_gdr", ForgetTerm::kGA, RetainTerm::kNLL},
+    {Objective::kGA_KLR, "ga_klr", ForgetTerm::kGA, RetainTerm::kKL},
+    {Objective::kNPO, "npo", ForgetTerm::kNPO, RetainTerm::kNone},
+    {Objective::kNPO_GDR, "npo_gdr", ForgetTerm::kNPO, RetainTerm::kNLL},
+    {Objective::kNPO_KLR, "npo_klr", ForgetTerm::kNPO, RetainTerm::kKL},
+    {Objective::kSimNPO, "simnpo", ForgetTerm::kSimNPO, RetainTerm::kNone},
+    {Objective::kSimNPO_GDR, "simnpo_gdr", ForgetTerm::kSimNPO, RetainTerm::kNLL},
+    {Objective::kSimNPO_KLR, "simnpo_klr", ForgetTerm::kSimNPO, RetainTerm::kKL},
+    {Objective::kWGA, "wga", ForgetTerm::kWGA, RetainTerm::kNone},
+    {Objective::kWGA_GDR, "wga_gdr", ForgetTerm::kWGA, RetainTerm::kNLL},
+    {Objective::kWGA_KLR, "wga_klr", ForgetTerm::kWGA, RetainTerm::kKL},
+    {Objective::kSatImp, "satimp", ForgetTerm::kSatImp, RetainTerm::kNone},
+    {Objective::kSatImp_GDR, "satimp_gdr", ForgetTerm::kSatImp, RetainTerm::kNLL},
+    {Objective::kSatImp_KLR, "satimp_klr", ForgetTerm::kSatImp, RetainTerm::kKL},
 };
 constexpr EnumName<LossVariant> kLossVariantNames[] = {
     {LossVariant::kPublished, "published"},
@@ -73,16 +94,37 @@ constexpr EnumName<LossVariant> kLossVariantNames[] = {
     {LossVariant::kPaperReleased, "paper_released"},
 };
 
+static const ObjectiveRow& objective_row(Objective o) {
+  for (const auto& r : kObjectives)
+    if (r.value == o) return r;
+  RELAPSE_THROW(ExitCode::kInternal, "objective ", static_cast<int>(o), " is not in the table");
+}
+
 Objective objective_from_name(const std::string& name) {
-  return enum_from_name(kObjectiveNames, name, "unlearning method");
+  return enum_from_name(kObjectives, name, "unlearning method");
 }
 
 std::string objective_name(Objective o) {
-  return enum_name(kObjectiveNames, o);
+  return enum_name(kObjectives, o);
 }
 
 std::vector<std::string> objective_names() {
-  return enum_names(kObjectiveNames);
+  return enum_names(kObjectives);
+}
+
+ForgetTerm objective_forget_term(Objective o) {
+  return objective_row(o).forget;
+}
+
+RetainTerm objective_retain_term(Objective o) {
+  return objective_row(o).retain;
+}
+
+Objective objective_forget_only(Objective o) {
+  const ForgetTerm f = objective_forget_term(o);
+  for (const auto& r : kObjectives)
+    if (r.forget == f && r.retain == RetainTerm::kNone) return r.value;
+  RELAPSE_THROW(ExitCode::kInternal, "objective ", objective_name(o), " has no forget-only form");
 }
 
 LossVariant loss_variant_from_name(const std::string& name) {
@@ -97,21 +139,17 @@ std::vector<std::string> loss_variant_names() {
   return enum_names(kLossVariantNames);
 }
 
+bool forget_term_uses_ref(ForgetTerm f) {
+  return f == ForgetTerm::kNPO;
+}
+
 bool objective_uses_ref(Objective o) {
-  return o == Objective::kNPO || o == Objective::kNPO_GDR || o == Objective::kNPO_KLR ||
-         o == Objective::kGA_KLR;
+  return forget_term_uses_ref(objective_forget_term(o)) ||
+         objective_retain_term(o) == RetainTerm::kKL;
 }
 
 bool objective_uses_retain(Objective o) {
-  return o == Objective::kGA_GDR || o == Objective::kGA_KLR || o == Objective::kNPO_GDR ||
-         o == Objective::kNPO_KLR;
-}
-
-static bool is_npo(Objective o) {
-  return o == Objective::kNPO || o == Objective::kNPO_GDR || o == Objective::kNPO_KLR;
-}
-static bool is_klr(Objective o) {
-  return o == Objective::kGA_KLR || o == Objective::kNPO_KLR;
+  return objective_retain_term(o) != RetainTerm::kNone;
 }
 
 void unlearn_loss_config_validate(const UnlearnLossConfig& cfg) {
@@ -123,6 +161,18 @@ void unlearn_loss_config_validate(const UnlearnLossConfig& cfg) {
       "loss variant muse_released has no retain weight (MUSE's code adds the retain term "
       "unweighted): alpha must be 1, got ",
       cfg.alpha, "; use paper_released for a weighted retain term");
+  const ObjectiveParams& p = cfg.params;
+  RELAPSE_CHECK_CONFIG(p.forget_weight > 0, "unlearn forget_weight must be > 0, got ",
+                       p.forget_weight);
+  RELAPSE_CHECK_CONFIG(cfg.variant == LossVariant::kPublished || p.forget_weight == 1.0,
+                       "loss variant ", loss_variant_name(cfg.variant),
+                       " has no forget weight (the released code adds the forget term "
+                       "unweighted): forget_weight must be 1, got ",
+                       p.forget_weight);
+  RELAPSE_CHECK_CONFIG(p.simnpo_beta > 0, "unlearn simnpo_beta must be > 0, got ", p.simnpo_beta);
+  RELAPSE_CHECK_CONFIG(p.wga_beta >= 0 && p.satimp_beta1 >= 0 && p.satimp_beta2 >= 0,
+                       "unlearn wga_beta, satimp_beta1 and satimp_beta2 must be >= 0, got ",
+                       p.wga_beta, ", ", p.satimp_beta1, ", ", p.satimp_beta2);
 }
 
 LossNormalizer loss_normalizer(const TokenBatch& forget, const TokenBatch& retain, int64_t vocab) {
@@ -155,6 +205,40 @@ torch::Tensor npo_loss(const torch::Tensor& logp, const torch::Tensor& ref_logp,
   double n = or_default(n_rows, static_cast<double>(logp.size(0)));
   torch::Tensor log_ratio = logp - ref_logp.to(logp.scalar_type());
   return torch::log_sigmoid(-beta * log_ratio).sum() * (-2.0 / beta) / n;
+}
+
+torch::Tensor label_mask(const TokenBatch& b) {
+  return shifted_labels(b) != kIgnore;
+}
+
+torch::Tensor simnpo_loss(const torch::Tensor& nll_sum, const torch::Tensor& lengths, double beta,
+                          double delta, double n_rows) {
+  double n = or_default(n_rows, static_cast<double>(nll_sum.size(0)));
+  // A row with no valid label has no length to normalise by: length 1 keeps
+  // its (zero) NLL finite, as it carries no token to forget.
+  torch::Tensor len = lengths.to(nll_sum.scalar_type()).clamp_min(1.0);
+  return torch::log_sigmoid(beta * (nll_sum / len - delta)).sum() * (-2.0 / beta) / n;
+}
+
+// −Σ w·NLL / n over the valid labels, w held constant (OpenUnlearning detaches it).
+static torch::Tensor weighted_ascent(const torch::Tensor& nll, const torch::Tensor& valid,
+                                     const torch::Tensor& weight, double n_labels) {
+  double n = or_default(n_labels, static_cast<double>(valid.sum().item<int64_t>()));
+  RELAPSE_CHECK_INPUT(n > 0, "a forget batch has no token to predict (every label is a pad)");
+  torch::Tensor w = weight.detach().masked_fill(valid.logical_not(), 0.0);
+  return -(w * nll).sum() / n;
+}
+
+torch::Tensor wga_loss(const torch::Tensor& nll, const torch::Tensor& valid, double beta,
+                       double n_labels) {
+  torch::Tensor p = torch::exp(-nll.detach());
+  return weighted_ascent(nll, valid, p.pow(beta), n_labels);
+}
+
+torch::Tensor satimp_loss(const torch::Tensor& nll, const torch::Tensor& valid, double beta1,
+                          double beta2, double n_labels) {
+  torch::Tensor p = torch::exp(-nll.detach());
+  return weighted_ascent(nll, valid, p.pow(beta1) * (1.0 - p).pow(beta2), n_labels);
 }
 
 LmLogits lm_logits_full(const torch::Tensor& logits) {
@@ -304,12 +388,62 @@ LmLogits lm_forward_local(model::LlamaForCausalLM& m, const TokenBatch& b) {
   return LmLogits{local, m->vocab_start(), m->config().vocab_size, m->tp()};
 }
 
+namespace {
+
+// The forget term of `cfg` on the forget batch (our logits `lf`); `ref_forward`
+// runs the frozen reference without grad.
+template <typename RefForward>
+torch::Tensor forget_term(const LmLogits& lf, const TokenBatch& forget,
+                          const UnlearnLossConfig& cfg, const LossNormalizer& nz,
+                          RefForward&& ref_forward) {
+  const ObjectiveParams& p = cfg.params;
+  const bool released = cfg.variant != LossVariant::kPublished;
+  switch (objective_forget_term(cfg.objective)) {
+    case ForgetTerm::kGA:
+      return -causal_lm_loss(lf, forget, nz.forget_labels);
+    case ForgetTerm::kNPO:
+      if (released)
+        return npo_raw_logits_loss(lf, ref_forward(forget), cfg.beta, nz.forget_entries);
+      {
+        // The reference first (its logits freed before ours get a graph of log-probs).
+        torch::Tensor ref_lp = sequence_logprob(ref_forward(forget), forget);
+        return npo_loss(sequence_logprob(lf, forget), ref_lp, cfg.beta, nz.forget_rows);
+      }
+    case ForgetTerm::kSimNPO: {
+      torch::Tensor valid = label_mask(forget).to(lf.local.device());
+      return simnpo_loss(token_nll(lf, forget).sum(1), valid.sum(1), p.simnpo_beta, p.simnpo_delta,
+                         nz.forget_rows);
+    }
+    case ForgetTerm::kWGA:
+      return wga_loss(token_nll(lf, forget), label_mask(forget).to(lf.local.device()), p.wga_beta,
+                      nz.forget_labels);
+    case ForgetTerm::kSatImp:
+      return satimp_loss(token_nll(lf, forget), label_mask(forget).to(lf.local.device()),
+                         p.satimp_beta1, p.satimp_beta2, nz.forget_labels);
+  }
+  RELAPSE_THROW(ExitCode::kInternal, "unknown forget term");
+}
+
+// The retain term (before its weight α) on the retain batch.
+template <typename RefForward>
+torch::Tensor retain_term(model::LlamaForCausalLM& model, const TokenBatch& retain,
+                          const UnlearnLossConfig& cfg, const LossNormalizer& nz,
+                          RefForward&& ref_forward) {
+  const bool released = cfg.variant != LossVariant::kPublished;
+  LmLogits lr = lm_forward_local(model, retain);
+  if (objective_retain_term(cfg.objective) == RetainTerm::kNLL)
+    return causal_lm_loss(lr, retain, nz.retain_labels);
+  if (released) return kl_raw_logits_loss(lr, ref_forward(retain), nz.retain_rows);
+  return kl_loss(lr, ref_forward(retain), retain, nz.retain_labels);
+}
+
+}  // namespace
+
 LossParts unlearn_loss(model::LlamaForCausalLM& model, model::LlamaForCausalLM* ref_model,
                        const TokenBatch& forget, const TokenBatch& retain,
                        const UnlearnLossConfig& cfg, const LossNormalizer* norm) {
   unlearn_loss_config_validate(cfg);
   const Objective o = cfg.objective;
-  const bool released = cfg.variant != LossVariant::kPublished;
   RELAPSE_CHECK(!objective_uses_ref(o) || (ref_model && !ref_model->is_empty()), "method ",
                 objective_name(o), " needs a reference model");
   RELAPSE_CHECK(!objective_uses_retain(o) || retain.defined(), "method ", objective_name(o),
@@ -323,30 +457,16 @@ LossParts unlearn_loss(model::LlamaForCausalLM& model, model::LlamaForCausalLM* 
 
   LossParts out;
   LmLogits lf = lm_forward_local(model, forget);
-  torch::Tensor f;
-  if (!is_npo(o)) {
-    f = -causal_lm_loss(lf, forget, nz.forget_labels);
-  } else if (!released) {
-    torch::Tensor ref_lp = sequence_logprob(ref_forward(forget), forget);
-    f = npo_loss(sequence_logprob(lf, forget), ref_lp, cfg.beta, nz.forget_rows);
-  } else {
-    f = npo_raw_logits_loss(lf, ref_forward(forget), cfg.beta, nz.forget_entries);
-  }
+  torch::Tensor f = forget_term(lf, forget, cfg, nz, ref_forward);
   out.forget_term = f.item<double>();
-  out.total = f;
+  // γ = 1 (every variant of the paper's methods) adds nothing: the same ops as before γ existed.
+  const double gamma = cfg.params.forget_weight;
+  out.total = gamma == 1.0 ? f : gamma * f;
   if (objective_uses_retain(o)) {
-    LmLogits lr = lm_forward_local(model, retain);
-    torch::Tensor r;
-    if (!is_klr(o)) {
-      r = causal_lm_loss(lr, retain, nz.retain_labels);
-    } else if (!released) {
-      r = kl_loss(lr, ref_forward(retain), retain, nz.retain_labels);
-    } else {
-      r = kl_raw_logits_loss(lr, ref_forward(retain), nz.retain_rows);
-    }
+    torch::Tensor r = retain_term(model, retain, cfg, nz, ref_forward);
     out.retain_term = r.item<double>();
     double weight = cfg.variant == LossVariant::kMuseReleased ? 1.0 : cfg.alpha;
-    out.total = f + weight * r;
+    out.total = out.total + weight * r;
   }
   return out;
 }

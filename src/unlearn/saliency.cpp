@@ -147,16 +147,8 @@ std::vector<torch::Tensor> saliency_row_masks(const std::vector<torch::Tensor>& 
 
 UnlearnLossConfig saliency_forget_config(const UnlearnLossConfig& loss) {
   UnlearnLossConfig f = loss;
-  switch (loss.objective) {
-    case Objective::kGA:
-    case Objective::kGA_GDR:
-    case Objective::kGA_KLR:
-      f.objective = Objective::kGA;
-      break;
-    default:
-      f.objective = Objective::kNPO;
-      break;
-  }
+  f.objective = objective_forget_only(loss.objective);
+  f.params.forget_weight = 1.0;  // the forget loss's own gradient, as SURE's code takes it
   return f;
 }
 

@@ -77,8 +77,26 @@ void config_fields(ConfigBinder& b, SureSection& s) {
   for (double lr : s.lrs) b.check("lrs", lr > 0, "entries must be > 0, got ", lr);
 }
 
+void config_fields(ConfigBinder& b, unlearn::ObjectiveParams& s) {
+  b.field("forget_weight", s.forget_weight,
+          "gamma: weight of the forget term (OpenUnlearning's gamma; 1 in the paper's methods "
+          "and required by the released variants)");
+  b.field("simnpo_beta", s.simnpo_beta, "SimNPO inverse temperature");
+  b.field("simnpo_delta", s.simnpo_delta, "SimNPO margin on the length-normalised NLL");
+  b.field("wga_beta", s.wga_beta, "WGA: token weight p^beta");
+  b.field("satimp_beta1", s.satimp_beta1, "SatImp: token weight p^beta1 (1-p)^beta2");
+  b.field("satimp_beta2", s.satimp_beta2, "SatImp: token weight p^beta1 (1-p)^beta2");
+  b.check("forget_weight", s.forget_weight > 0, "must be > 0, got ", s.forget_weight);
+  b.check("simnpo_beta", s.simnpo_beta > 0, "must be > 0, got ", s.simnpo_beta);
+  b.check("wga_beta", s.wga_beta >= 0, "must be >= 0, got ", s.wga_beta);
+  b.check("satimp_beta1", s.satimp_beta1 >= 0, "must be >= 0, got ", s.satimp_beta1);
+  b.check("satimp_beta2", s.satimp_beta2 >= 0, "must be >= 0, got ", s.satimp_beta2);
+}
+
 void config_fields(ConfigBinder& b, UnlearnSection& s) {
-  b.field("methods", s.methods, "objectives: ga, ga_gdr, ga_klr, npo, npo_gdr, npo_klr",
+  b.field("methods", s.methods,
+          "objectives: a forget term (ga, npo, simnpo, wga, satimp) alone or with a retain "
+          "term (_gdr: NLL, _klr: KL), e.g. npo_gdr",
           unlearn::objective_names());
   b.field("lrs", s.lrs, "small learning rates: one run per method x lr");
   b.field("large_lrs", s.large_lrs, "large learning rates: one run per large_lr_methods x lr");
@@ -87,6 +105,7 @@ void config_fields(ConfigBinder& b, UnlearnSection& s) {
   b.field("variant", s.variant, "loss definitions", unlearn::loss_variant_names());
   b.field("alpha", s.alpha, "retain-term weight");
   b.field("beta", s.beta, "NPO inverse temperature");
+  config_fields(b, s.params);
   b.field("epochs", s.epochs, "passes over the forget set");
   b.field("batch_size", s.batch_size, "forget rows per update (each paired with a retain row)");
   b.field("micro_batches", s.micro_batches, "gradient accumulation: micro-batches per update");

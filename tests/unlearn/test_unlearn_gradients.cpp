@@ -1,5 +1,6 @@
-// tests/unlearn/test_unlearn_gradients.cpp — every objective's gradient (both
-// the published and the released definitions) against central finite
+// tests/unlearn/test_unlearn_gradients.cpp — every objective's gradient (the
+// paper's six in the published and the released definitions, SimNPO / WGA /
+// SatImp with each retain term) against central finite
 // differences on a tiny fp64 Llama, and gradient accumulation over two
 // micro-batches against the full batch.
 //
@@ -8,7 +9,7 @@
 // fp32-level rounding (~1e-7 relative) into the loss, which a finite
 // difference divides by 2h: the smaller h, the noisier. So h is large,
 // 3e-2, and a Richardson step (4·D(h/2) − D(h))/3 removes the O(h²)
-// truncation (leaving O(h⁴) ≈ 1e-6 relative). Measured over all 18 cases ×
+// truncation (leaving O(h⁴) ≈ 1e-6 relative). Measured over the first 18 cases ×
 // 8 probes: |g − FD| ≤ 7e-5·(|g| + 0.1·|L|) at h = 3e-2 (1e-3 gave 2e-3, noise
 // bound). The tolerance is 5e-4·(|g| + 0.1·|L|) — far below what a wrong sign,
 // a missing factor (α, 2/β, a normaliser) or a wrong term would give (those
@@ -49,16 +50,42 @@ TEST_P(ObjectiveGrad, MatchesFiniteDifferences) {
   auto model = ut::tiny_model(torch::kFloat64, 21);
   auto ref = ul::reference_model_copy(model);
   ut::perturb(ref, 0.05, 22);  // a reference away from θ: NPO and KL are not at their minimum
-  ul::UnlearnLossConfig cfg{objective, variant,
-                            variant == ul::LossVariant::kMuseReleased ? 1.0 : 0.7, 0.3};
+  ul::UnlearnLossConfig cfg{
+      objective, variant, variant == ul::LossVariant::kMuseReleased ? 1.0 : 0.7, 0.3, {}};
+  cfg.params.simnpo_beta = 2.0;
+  cfg.params.simnpo_delta = 0.5;
+  cfg.params.wga_beta = 0.5;
+  cfg.params.satimp_beta1 = 0.5;
+  cfg.params.satimp_beta2 = 2.0;
+  if (variant == ul::LossVariant::kPublished) cfg.params.forget_weight = 0.6;
   auto F = ut::forget_batch(), R = ut::retain_batch();
   for (auto& p : model->parameters()) p.mutable_grad() = torch::Tensor();
   auto parts = ul::unlearn_loss(model, &ref, F, R, cfg);
   parts.total.backward();
   double L = parts.total.item<double>();
+  // WGA and SatImp hold their token weights constant (OpenUnlearning detaches
+  // them), so their gradient is that of −Σ w(θ0)·NLL(θ)/n with the weights of
+  // the point where it was taken: the finite differences see that surrogate in
+  // place of the forget term.
+  const ul::ForgetTerm ft = ul::objective_forget_term(objective);
+  const bool frozen_weights = ft == ul::ForgetTerm::kWGA || ft == ul::ForgetTerm::kSatImp;
+  torch::Tensor w0, valid = ul::label_mask(F);
+  if (frozen_weights) {
+    torch::NoGradGuard ng;
+    torch::Tensor p = torch::exp(-ul::token_nll(ul::lm_forward(model, F), F));
+    const auto& q = cfg.params;
+    w0 = ft == ul::ForgetTerm::kWGA ? p.pow(q.wga_beta)
+                                    : p.pow(q.satimp_beta1) * (1.0 - p).pow(q.satimp_beta2);
+    w0 = w0.masked_fill(valid.logical_not(), 0.0);
+  }
+  const double gamma = cfg.params.forget_weight;
   auto loss_at = [&]() {
     torch::NoGradGuard ng;
-    return ul::unlearn_loss(model, &ref, F, R, cfg).total.item<double>();
+    auto parts = ul::unlearn_loss(model, &ref, F, R, cfg);
+    if (!frozen_weights) return parts.total.item<double>();
+    torch::Tensor nll = ul::token_nll(ul::lm_forward(model, F), F);
+    double surrogate = (-(w0 * nll).sum() / valid.sum()).item<double>();
+    return parts.total.item<double>() - gamma * parts.forget_term + gamma * surrogate;
   };
   auto named = model->named_parameters();
   // Central difference along a direction (d applied to every parameter).
@@ -121,6 +148,29 @@ INSTANTIATE_TEST_SUITE_P(
                                          ul::LossVariant::kMuseReleased)),
     case_name);
 
+// The reference-free methods with every retain term. SimNPO at the settings
+// the finite differences see well (β_s 2, δ 0.5: σ away from saturation);
+// WGA and SatImp with exponents whose weights are not ~0 on the tiny model
+// (its token probabilities are ~1/V); γ ≠ 1 checks the forget weight.
+INSTANTIATE_TEST_SUITE_P(
+    ReferenceFree, ObjectiveGrad,
+    ::testing::Combine(::testing::Values(ul::Objective::kSimNPO, ul::Objective::kSimNPO_GDR,
+                                         ul::Objective::kSimNPO_KLR, ul::Objective::kWGA,
+                                         ul::Objective::kWGA_GDR, ul::Objective::kWGA_KLR,
+                                         ul::Objective::kSatImp, ul::Objective::kSatImp_GDR,
+                                         ul::Objective::kSatImp_KLR),
+                       ::testing::Values(ul::LossVariant::kPublished)),
+    case_name);
+
+INSTANTIATE_TEST_SUITE_P(ReferenceFreeReleased, ObjectiveGrad,
+                         ::testing::Combine(::testing::Values(ul::Objective::kSimNPO_KLR,
+                                                              ul::Objective::kWGA_GDR,
+                                                              ul::Objective::kSatImp_KLR),
+                                            ::testing::Values(ul::LossVariant::kPublished,
+                                                              ul::LossVariant::kPaperReleased,
+                                                              ul::LossVariant::kMuseReleased)),
+                         case_name);
+
 // All gradients as one flat vector.
 torch::Tensor flat_grad(relapse::model::LlamaForCausalLM& m) {
   std::vector<torch::Tensor> g;
@@ -141,7 +191,7 @@ TEST(UnlearnGradients, AccumulationEqualsFullBatch) {
     auto model = ut::tiny_model(torch::kFloat64, 31);
     auto ref = ul::reference_model_copy(model);
     ut::perturb(ref, 0.05, 32);
-    ul::UnlearnLossConfig cfg{o, v, 0.7, 0.1};
+    ul::UnlearnLossConfig cfg{o, v, 0.7, 0.1, {}};
     auto F = ut::forget_batch(), R = ut::retain_batch();
     ul::unlearn_loss(model, &ref, F, R, cfg).total.backward();
     torch::Tensor a = flat_grad(model);

@@ -1,7 +1,8 @@
 // tests/unlearn/test_unlearn_losses.cpp — the loss primitives against values
-// computed by PyTorch/transformers (fixtures/unlearn/losses.json), the six
-// objectives' gradients against central finite differences on a tiny fp64
-// Llama, and the exact identities NPO(θ = ref) = (2/β)·log 2 and KL(p‖p) = 0.
+// computed by PyTorch/transformers (fixtures/unlearn/losses.json), SimNPO /
+// WGA / SatImp against OpenUnlearning's expressions (fixtures/unlearn/methods.json),
+// the objectives' parts and weights on a tiny fp64 Llama, and the exact identities NPO(θ = ref) =
+// (2/β)·log 2 and KL(p‖p) = 0.
 #include <cmath>
 #include <fstream>
 
@@ -65,12 +66,47 @@ TEST(UnlearnLosses, PrimitivesMatchPyTorch) {
   EXPECT_EQ(ul::label_count(b), 5 + 3 + 4);
 }
 
-TEST(UnlearnLosses, Names) {
-  for (auto o : {ul::Objective::kGA, ul::Objective::kGA_GDR, ul::Objective::kGA_KLR,
-                 ul::Objective::kNPO, ul::Objective::kNPO_GDR, ul::Objective::kNPO_KLR}) {
-    EXPECT_EQ(ul::objective_from_name(ul::objective_name(o)), o);
+// SimNPO, WGA and SatImp against OpenUnlearning's expressions evaluated by
+// PyTorch on the same logits (fixtures/unlearn/methods.json): fp64 on both
+// sides, 1e-12 relative.
+TEST(UnlearnLosses, MethodsMatchOpenUnlearning) {
+  auto j = load_fixture("losses.json");
+  auto m = load_fixture("methods.json");
+  int64_t B = j["B"], T = j["T"], V = j["V"];
+  torch::Tensor logits = tensor_of(j["logits"], {B, T, V}, torch::kFloat64);
+  ul::TokenBatch b{tensor_of(j["input_ids"], {B, T}, torch::kInt64),
+                   tensor_of(j["attention_mask"], {B, T}, torch::kInt64)};
+  torch::Tensor nll = ul::token_nll(logits, b), valid = ul::label_mask(b);
+  ASSERT_EQ(m["cases"].size(), 9u);
+  for (const auto& c : m["cases"]) {
+    const std::string method = c["method"];
+    double got = 0;
+    if (method == "simnpo")
+      got = ul::simnpo_loss(nll.sum(1), valid.sum(1), c["beta"], c["delta"]).item<double>();
+    else if (method == "wga")
+      got = ul::wga_loss(nll, valid, c["beta"]).item<double>();
+    else
+      got = ul::satimp_loss(nll, valid, c["beta1"], c["beta2"]).item<double>();
+    const double want = c["value"];
+    EXPECT_NEAR(got, want, 1e-12 * std::max(1.0, std::abs(want))) << c.dump();
   }
+}
+
+TEST(UnlearnLosses, Names) {
+  for (const auto& name : ul::objective_names()) {
+    const ul::Objective o = ul::objective_from_name(name);
+    EXPECT_EQ(ul::objective_name(o), name);
+    // The forget-only form keeps the forget term and drops the retain term.
+    const ul::Objective f = ul::objective_forget_only(o);
+    EXPECT_EQ(ul::objective_forget_term(f), ul::objective_forget_term(o)) << name;
+    EXPECT_EQ(ul::objective_retain_term(f), ul::RetainTerm::kNone) << name;
+    EXPECT_EQ(ul::objective_uses_retain(o), name.find('_') != std::string::npos) << name;
+  }
+  EXPECT_EQ(ul::objective_names().size(), 15u);
   EXPECT_EQ(ul::objective_from_name("NPO_GDR"), ul::Objective::kNPO_GDR);
+  EXPECT_EQ(ul::objective_from_name("SimNPO_GDR"), ul::Objective::kSimNPO_GDR);
+  EXPECT_FALSE(ul::objective_uses_ref(ul::Objective::kSimNPO_GDR));  // reference-free
+  EXPECT_TRUE(ul::objective_uses_ref(ul::Objective::kWGA_KLR));      // the KL's reference
   for (auto v : {ul::LossVariant::kPublished, ul::LossVariant::kMuseReleased,
                  ul::LossVariant::kPaperReleased}) {
     EXPECT_EQ(ul::loss_variant_from_name(ul::loss_variant_name(v)), v);
@@ -85,6 +121,15 @@ TEST(UnlearnLosses, Names) {
   EXPECT_EQ(code_of([&] { ul::unlearn_loss_config_validate(c); }), ExitCode::kOk);
   c.beta = 0;
   EXPECT_EQ(code_of([&] { ul::unlearn_loss_config_validate(c); }), ExitCode::kConfig);
+  // The released code has no forget weight.
+  ul::UnlearnLossConfig g;
+  g.params.forget_weight = 0.5;
+  EXPECT_EQ(code_of([&] { ul::unlearn_loss_config_validate(g); }), ExitCode::kOk);
+  g.variant = ul::LossVariant::kPaperReleased;
+  EXPECT_EQ(code_of([&] { ul::unlearn_loss_config_validate(g); }), ExitCode::kConfig);
+  ul::UnlearnLossConfig s;
+  s.params.simnpo_beta = 0;
+  EXPECT_EQ(code_of([&] { ul::unlearn_loss_config_validate(s); }), ExitCode::kConfig);
 }
 
 // At step 0 the reference is the model: log p_θ = log p_ref exactly (same
@@ -98,7 +143,7 @@ TEST(UnlearnLosses, IdentitiesAtStepZero) {
     for (auto p : ref->parameters()) EXPECT_FALSE(p.requires_grad());
     for (auto variant : {ul::LossVariant::kPublished, ul::LossVariant::kPaperReleased}) {
       for (double beta : {0.1, 0.5}) {
-        ul::UnlearnLossConfig c{ul::Objective::kNPO_KLR, variant, 0.5, beta};
+        ul::UnlearnLossConfig c{ul::Objective::kNPO_KLR, variant, 0.5, beta, {}};
         auto parts = ul::unlearn_loss(model, &ref, ut::forget_batch(), ut::retain_batch(), c);
         // The loss is computed in fp32 from identical logits: 1 ULP-level.
         EXPECT_NEAR(parts.forget_term, 2.0 / beta * std::log(2.0), 1e-6 * 2.0 / beta)
@@ -124,7 +169,7 @@ TEST(UnlearnLosses, PartsAndWeights) {
   torch::Tensor rf = ul::lm_forward(ref, F), rr = ul::lm_forward(ref, R);
   const double a = 0.7, beta = 0.2;
   auto run = [&](ul::Objective o, ul::LossVariant v) {
-    return ul::unlearn_loss(model, &ref, F, R, ul::UnlearnLossConfig{o, v, a, beta});
+    return ul::unlearn_loss(model, &ref, F, R, ul::UnlearnLossConfig{o, v, a, beta, {}});
   };
   auto check = [](const ul::LossParts& p, double f, double r, double total) {
     EXPECT_NEAR(p.forget_term, f, 1e-12 * std::abs(f));
@@ -150,18 +195,32 @@ TEST(UnlearnLosses, PartsAndWeights) {
   check(run(O::kGA_KLR, V::kPaperReleased), -nll_f, kl_raw, -nll_f + a * kl_raw);
   check(run(O::kNPO_GDR, V::kPaperReleased), npo_raw, nll_r, npo_raw + a * nll_r);
   check(run(O::kNPO_KLR, V::kPaperReleased), npo_raw, kl_raw, npo_raw + a * kl_raw);
+  // The reference-free methods: the primitives on the model's logits, the
+  // forget weight γ on the forget term only.
+  ul::UnlearnLossConfig sc{O::kSimNPO_GDR, V::kPublished, a, beta, {}};
+  sc.params.forget_weight = 0.25;
+  torch::Tensor nll_tok = ul::token_nll(lf, F), valid = ul::label_mask(F);
+  double sim =
+      ul::simnpo_loss(nll_tok.sum(1), valid.sum(1), sc.params.simnpo_beta, 0.0).item<double>();
+  check(ul::unlearn_loss(model, nullptr, F, R, sc), sim, nll_r, 0.25 * sim + a * nll_r);
+  sc.objective = O::kWGA_KLR;
+  double wga = ul::wga_loss(nll_tok, valid, 1.0).item<double>();
+  check(ul::unlearn_loss(model, &ref, F, R, sc), wga, kl, 0.25 * wga + a * kl);
+  sc.objective = O::kSatImp;
+  double sat = ul::satimp_loss(nll_tok, valid, 5.0, 1.0).item<double>();
+  check(ul::unlearn_loss(model, nullptr, F, R, sc), sat, 0, 0.25 * sat);
   auto muse = ul::unlearn_loss(model, &ref, F, R,
-                               ul::UnlearnLossConfig{O::kNPO_KLR, V::kMuseReleased, 1.0, beta});
+                               ul::UnlearnLossConfig{O::kNPO_KLR, V::kMuseReleased, 1.0, beta, {}});
   check(muse, npo_raw, kl_raw, npo_raw + kl_raw);
   // Missing pieces are reported.
   EXPECT_EQ(code_of([&] {
               ul::unlearn_loss(model, nullptr, F, R,
-                               ul::UnlearnLossConfig{O::kNPO, V::kPublished, 1, 0.1});
+                               ul::UnlearnLossConfig{O::kNPO, V::kPublished, 1, 0.1, {}});
             }),
             ExitCode::kInternal);
   EXPECT_EQ(code_of([&] {
               ul::unlearn_loss(model, &ref, F, {},
-                               ul::UnlearnLossConfig{O::kGA_GDR, V::kPublished, 1, 0.1});
+                               ul::UnlearnLossConfig{O::kGA_GDR, V::kPublished, 1, 0.1, {}});
             }),
             ExitCode::kInternal);
 }

@@ -159,7 +159,7 @@ TEST(UnlearnTrainer, MasterWeightsAreFp32AdamWRounded) {
 // |g| ≲ ε, so the parameters agree to ~lr·1e-6 at worst. Also: the loss curve.
 TEST(UnlearnTrainer, AccumulationStepAndCurve) {
   auto F = ut::forget_batch(), R = ut::retain_batch();
-  ul::UnlearnLossConfig cfg{ul::Objective::kNPO_GDR, ul::LossVariant::kPublished, 0.5, 0.1};
+  ul::UnlearnLossConfig cfg{ul::Objective::kNPO_GDR, ul::LossVariant::kPublished, 0.5, 0.1, {}};
   auto make = [&](int64_t micro) {
     auto model = ut::tiny_model(torch::kFloat64, 41);
     auto ref = ul::reference_model_copy(model);

@@ -25,15 +25,20 @@ std::string lower(const std::string& s);
 std::string expected(const std::vector<std::string>& names, const std::string& given);
 }  // namespace enum_detail
 
-template <typename E, size_t N>
-std::vector<std::string> enum_names(const EnumName<E> (&table)[N]) {
+// The functions below read any table whose rows have `value` and `name`
+// members: an EnumName, or a module's own row type that carries more facts
+// about each value (e.g. unlearn's objectives with their forget and retain
+// terms), so the names are still written once.
+template <typename Row, size_t N>
+std::vector<std::string> enum_names(const Row (&table)[N]) {
   std::vector<std::string> out;
   for (const auto& e : table) out.push_back(e.name);
   return out;
 }
 
-template <typename E, size_t N>
-E enum_from_name(const EnumName<E> (&table)[N], const std::string& name, const char* what) {
+template <typename Row, size_t N>
+auto enum_from_name(const Row (&table)[N], const std::string& name, const char* what)
+    -> decltype(table[0].value) {
   const std::string n = enum_detail::lower(name);
   for (const auto& e : table)
     if (n == e.name) return e.value;
@@ -41,8 +46,8 @@ E enum_from_name(const EnumName<E> (&table)[N], const std::string& name, const c
                 enum_detail::expected(enum_names(table), name));
 }
 
-template <typename E, size_t N>
-std::string enum_name(const EnumName<E> (&table)[N], E value) {
+template <typename Row, size_t N, typename E>
+std::string enum_name(const Row (&table)[N], E value) {
   for (const auto& e : table)
     if (e.value == value) return e.name;
   return "?";

@@ -44,6 +44,28 @@
 // (Its SURE trainer, not reproduced here, uses a true per-token KL
 // kl_div(log_softmax(logits), softmax(ref), "batchmean"), summed over positions / B.)
 //
+// Reference-free forget terms beyond the paper (OpenUnlearning's definitions,
+// github.com/locuslab/open-unlearning, src/trainer/unlearn/*.py and
+// src/trainer/utils.py; their published defaults in configs/trainer/*.yaml), each
+// with the same three retain terms (none, _gdr: NLL, _klr: KL) and variants:
+//   SimNPO   (Fan et al. 2025, "Simplicity Prevails: Rethinking Negative Preference
+//            Optimization for LLM Unlearning", NeurIPS, arXiv 2410.07163: NPO with
+//            the reference replaced by length normalisation and a margin δ):
+//            −(2/β_s)·mean_rows log σ(β_s·(NLL_sum(x)/|x| − δ)),
+//            |x| = the row's valid labels; OpenUnlearning: β_s 4.5, δ 0, γ 0.125.
+//   WGA      (Wang et al. 2025, "Rethinking LLM Unlearning Objectives: A Gradient
+//            Perspective and Go Beyond", ICLR: weighted gradient ascent): −token-mean over valid
+//            labels of w_t·NLL_t with w_t = p_t^β_w, p_t = exp(−NLL_t) held constant (no gradient);
+//            β_w 1.
+//   SatImp   (Yang et al. 2025, "Exploring Criteria of Loss Reweighting to Enhance
+//            LLM Unlearning", ICML): as WGA with
+//            w_t = p_t^β1·(1 − p_t)^β2 (no gradient); β1 5, β2 1, γ 0.1.
+// (The papers' equation numbers were not checked here: no copy of the papers
+// was reachable; the formulas are the ones OpenUnlearning computes and reports.)
+// Every objective's total is γ·forget + α·retain; γ (unlearn.forget_weight,
+// OpenUnlearning's `gamma`) is 1 for the paper's six, and must be 1 with the
+// released variants (their code has no forget weight).
+//
 // Both released trainers run HF's Trainer with optim=adamw_torch (β 0.9/0.999,
 // ε 1e-8, weight decay 0), lr_scheduler_type=constant, no warmup, its default
 // max_grad_norm = 1.0, bf16=True on a model loaded with torch_dtype=bfloat16:
@@ -62,31 +84,60 @@
 
 #include "relapse/model/llama.h"
 #include "relapse/unlearn/batch.h"
+#include "relapse/unlearn/unlearn_config.h"
 
 namespace relapse::unlearn {
 
-enum class Objective { kGA, kGA_GDR, kGA_KLR, kNPO, kNPO_GDR, kNPO_KLR };
+// Every objective is a forget term plus a retain term (kNone: forget only);
+// src/unlearn/losses.cpp holds the one table of objectives: name, forget term,
+// retain term. A new method is a new forget term there (and its loss below).
+enum class Objective {
+  kGA,
+  kGA_GDR,
+  kGA_KLR,
+  kNPO,
+  kNPO_GDR,
+  kNPO_KLR,
+  kSimNPO,
+  kSimNPO_GDR,
+  kSimNPO_KLR,
+  kWGA,
+  kWGA_GDR,
+  kWGA_KLR,
+  kSatImp,
+  kSatImp_GDR,
+  kSatImp_KLR,
+};
+enum class ForgetTerm { kGA, kNPO, kSimNPO, kWGA, kSatImp };
+enum class RetainTerm { kNone, kNLL, kKL };  // none, _gdr, _klr
 enum class LossVariant { kPublished, kMuseReleased, kPaperReleased };
 
-// "ga", "ga_gdr", "ga_klr", "npo", "npo_gdr", "npo_klr" (case-insensitive);
+// "ga", "ga_gdr", ..., "simnpo_klr", "wga", ..., "satimp_klr" (case-insensitive);
 // kConfig error naming the value otherwise.
 Objective objective_from_name(const std::string& name);
 std::string objective_name(Objective o);     // lower case, as above
 std::vector<std::string> objective_names();  // every objective, in enum order
+ForgetTerm objective_forget_term(Objective o);
+RetainTerm objective_retain_term(Objective o);
+// The objective with this forget term and no retain term (SURE's saliency).
+Objective objective_forget_only(Objective o);
 // "published", "muse_released", "paper_released".
 LossVariant loss_variant_from_name(const std::string& name);
 std::string loss_variant_name(LossVariant v);
 std::vector<std::string> loss_variant_names();
+bool forget_term_uses_ref(ForgetTerm f);  // NPO
 bool objective_uses_ref(Objective o);     // NPO* and *_KLR
 bool objective_uses_retain(Objective o);  // *_GDR and *_KLR
 
 struct UnlearnLossConfig {
   Objective objective = Objective::kNPO_GDR;
   LossVariant variant = LossVariant::kPublished;
-  double alpha = 1.0;  // retain weight
-  double beta = 0.1;   // NPO inverse temperature
+  double alpha = 1.0;      // retain weight
+  double beta = 0.1;       // NPO inverse temperature
+  ObjectiveParams params;  // γ and the other methods' settings (unlearn_config.h)
 };
-// Checks α ≥ 0, β > 0, and α = 1 for kMuseReleased with a retain term (kConfig).
+// Checks α ≥ 0, β > 0, α = 1 for kMuseReleased with a retain term, the
+// methods' settings, and γ = 1 with a released variant (kConfig).
 void unlearn_loss_config_validate(const UnlearnLossConfig& cfg);
 
 // Normalisers of one (full) batch; 0 = take them from the batch at hand.
@@ -139,6 +190,20 @@ torch::Tensor npo_raw_logits_loss(const torch::Tensor& logits, const torch::Tens
 // Released "KL on raw logits": Σ exp(ref)·(ref − logits) / n_rows (B).
 torch::Tensor kl_raw_logits_loss(const torch::Tensor& logits, const torch::Tensor& ref_logits,
                                  double n_rows = 0);
+// SimNPO from per-row summed NLL [B] and valid-label counts [B]:
+// −(2/β)·Σ log σ(β·(nll/len − δ)) / n_rows.
+torch::Tensor simnpo_loss(const torch::Tensor& nll_sum, const torch::Tensor& lengths, double beta,
+                          double delta, double n_rows = 0);
+// WGA / SatImp from per-position NLL [B,T-1] and the valid-label mask:
+// −Σ w·NLL / n_labels with w = p^β (WGA) or p^β1·(1−p)^β2 (SatImp), p = exp(−NLL)
+// detached.
+torch::Tensor wga_loss(const torch::Tensor& nll, const torch::Tensor& valid, double beta,
+                       double n_labels = 0);
+torch::Tensor satimp_loss(const torch::Tensor& nll, const torch::Tensor& valid, double beta1,
+                          double beta2, double n_labels = 0);
+// Valid-label mask [B,T-1] (labels that are not pads).
+torch::Tensor label_mask(const TokenBatch& b);
+
 // The same losses on TP-split logits (identical results at TP size 1; under
 // TP every rank of the group gets the same value and its slice's gradient).
 // The raw-logit losses skip the padding columns and sum over the real B·T·V entries.

@@ -144,7 +144,8 @@ std::vector<torch::Tensor> saliency_row_masks(const std::vector<torch::Tensor>& 
                                               const std::vector<torch::Tensor>& grads,
                                               const SaliencyConfig& c, double* threshold);
 
-// The objective's forget part alone: GA_* → GA, NPO_* → NPO (same variant, β).
+// The objective's forget part alone: GA_* → GA, NPO_* → NPO, SimNPO_* → SimNPO, ...
+// (objective_forget_only; same variant and settings, forget weight 1).
 UnlearnLossConfig saliency_forget_config(const UnlearnLossConfig& loss);
 
 // ∇ of the forget term on (forget, norm) wrt params, without touching their

@@ -45,6 +45,21 @@ struct SureSection {
   std::vector<std::string> modules = {};  // candidate parameters (name fragments); [] = all
 };
 
+namespace unlearn {
+// Settings of the objectives beyond α and β, copied whole into the loss
+// (UnlearnLossConfig::params): a new method's settings go here and in
+// config_fields(ObjectiveParams) only. Defaults: OpenUnlearning's
+// configs/trainer/*.yaml (see relapse/unlearn/losses.h for the formulas).
+struct ObjectiveParams {
+  double forget_weight = 1.0;  // γ: total = γ·forget + α·retain
+  double simnpo_beta = 4.5;    // SimNPO inverse temperature β_s
+  double simnpo_delta = 0.0;   // SimNPO margin δ
+  double wga_beta = 1.0;       // WGA weight exponent
+  double satimp_beta1 = 5.0;   // SatImp saturation exponent
+  double satimp_beta2 = 1.0;   // SatImp importance exponent
+};
+}  // namespace unlearn
+
 struct UnlearnSection {
   std::vector<std::string> methods = {"ga_gdr", "npo_gdr"};
   std::vector<double> lrs = {1e-5};                // the small-LR runs (every method × lr)
@@ -53,6 +68,7 @@ struct UnlearnSection {
   std::string variant = "published";
   double alpha = 1.0;
   double beta = 0.1;
+  unlearn::ObjectiveParams params;  // γ, SimNPO, WGA, SatImp (keys at unlearn's top level)
   int epochs = 5;
   int batch_size = 8;
   int micro_batches = 1;
@@ -82,6 +98,7 @@ struct RelearnSection {
 void config_fields(ConfigBinder& b, TrainStageSection& s);
 void config_fields(ConfigBinder& b, FinetuneSection& s);
 void config_fields(ConfigBinder& b, SureSection& s);
+void config_fields(ConfigBinder& b, unlearn::ObjectiveParams& s);
 void config_fields(ConfigBinder& b, UnlearnSection& s);
 void config_fields(ConfigBinder& b, RelearnSection& s);
 

@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+# tests/golden/make_method_fixtures.py — reference values of the forget terms
+# beyond the paper's (SimNPO, WGA, SatImp) for tests/unlearn, written as
+# OpenUnlearning computes them (github.com/locuslab/open-unlearning:
+# src/trainer/utils.py compute_batch_nll / compute_wga_loss / compute_satimp_loss,
+# src/trainer/unlearn/simnpo.py), on the fixed fp64 logits and batch of
+# fixtures/unlearn/losses.json (read, not regenerated, so both fixtures hold
+# the same inputs).
+#   .deps/venv/bin/python tests/golden/make_method_fixtures.py
+import json
+import os
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "unlearn")
+
+
+def batch_nll(logits, labels):
+    # compute_batch_nll: summed token CE per row, ignore_index -100.
+    shifted_labels = labels[..., 1:].contiguous()
+    lg = logits[..., :-1, :].contiguous()
+    loss = nn.CrossEntropyLoss(ignore_index=-100, reduction="none")(lg.transpose(-1, -2), shifted_labels)
+    return loss.sum(dim=-1)
+
+
+def simnpo(logits, labels, beta, delta):
+    # SimNPO.compute_loss's forget part (gamma applied by the caller).
+    loss_mask = labels[..., 1:] != -100
+    forget_loss = batch_nll(logits, labels) / loss_mask.sum(-1) - delta
+    return -F.logsigmoid(beta * forget_loss).mean() * 2 / beta
+
+
+def token_ce(logits, labels):
+    shift_logits = logits[..., :-1, :].contiguous()
+    shift_labels = labels[..., 1:].contiguous()
+    lm = nn.CrossEntropyLoss(ignore_index=-100, reduction="none")(
+        shift_logits.view(-1, shift_logits.size(-1)), shift_labels.view(-1))
+    return lm, shift_labels.view(-1) != -100
+
+
+def wga(logits, labels, beta):
+    lm, valid = token_ce(logits, labels)
+    w = ((-lm).exp().detach()) ** beta
+    return -(w * lm)[valid].mean()
+
+
+def satimp(logits, labels, beta1, beta2):
+    lm, valid = token_ce(logits, labels)
+    p = (-lm).exp().detach()
+    return -((p ** beta1) * ((1 - p) ** beta2) * lm)[valid].mean()
+
+
+def main():
+    with open(os.path.join(HERE, "losses.json")) as f:
+        j = json.load(f)
+    B, T, V = j["B"], j["T"], j["V"]
+    logits = torch.tensor(j["logits"], dtype=torch.float64).reshape(B, T, V)
+    ids = torch.tensor(j["input_ids"]).reshape(B, T)
+    mask = torch.tensor(j["attention_mask"]).reshape(B, T)
+    labels = ids.masked_fill(mask == 0, -100)
+    cases = []
+    for beta, delta in [(4.5, 0.0), (0.7, 0.5), (2.0, 1.5)]:
+        cases.append({"method": "simnpo", "beta": beta, "delta": delta,
+                      "value": simnpo(logits, labels, beta, delta).item()})
+    for beta in [1.0, 0.0, 2.5]:
+        cases.append({"method": "wga", "beta": beta, "value": wga(logits, labels, beta).item()})
+    for b1, b2 in [(5.0, 1.0), (1.0, 0.0), (0.5, 2.0)]:
+        cases.append({"method": "satimp", "beta1": b1, "beta2": b2,
+                      "value": satimp(logits, labels, b1, b2).item()})
+    out = {"inputs": "losses.json", "cases": cases,
+           "generated_by": "tests/golden/make_method_fixtures.py",
+           "versions": {"torch": torch.__version__.split("+")[0]}}
+    with open(os.path.join(HERE, "methods.json"), "w") as f:
+        json.dump(out, f, indent=1, sort_keys=True)
+        f.write("\n")
+
+
+if __name__ == "__main__":
+    main()
