@@ -5,6 +5,7 @@
 // mappings), (3) bind values into the struct with strict types, choices and
 // the per-section checks. Dump and describe are one more pass each.
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -152,6 +153,7 @@ class LoadBinder : public ConfigBinder {
       config_detail::decode(node, v, path, where);
     }
     where_[path] = where;
+    check_finite(v, path, where);
     if (!choices || choices->empty()) return;
     // A string, or every entry of a list of strings, must be one of the choices.
     std::vector<std::string> values;
@@ -166,6 +168,16 @@ class LoadBinder : public ConfigBinder {
                     "' is not one of ", config_detail::join(*choices, ", "),
                     near.empty() ? "" : "; did you mean '" + near + "'?");
     }
+  }
+  // One rule for every number of every section: no key takes NaN or ±inf
+  // (YAML's .nan / .inf), so no section has to remember to refuse them.
+  static void check_finite(ConfigValueRef v, const std::string& path, const std::string& where) {
+    std::vector<double> values;
+    if (auto* d = std::get_if<double*>(&v)) values.push_back(**d);
+    if (auto* l = std::get_if<std::vector<double>*>(&v)) values = **l;
+    for (double x : values)
+      RELAPSE_CHECK_CONFIG(std::isfinite(x), "invalid config value for '", path, "' in ", where,
+                           ": must be a finite number, got ", x);
   }
   void section_begin(const char* key, const char*) override {
     YAML::Node node;

@@ -27,6 +27,10 @@ void config_fields(ConfigBinder& b, EvalSection& s) {
           "instead of the retrain model's, computed in the same run");
   b.section("bootstrap", s.bootstrap, "confidence intervals over the evaluation samples");
   b.check("batch_size", s.batch_size >= 1, "must be >= 1, got ", s.batch_size);
+  b.check("verbmem_max_new_tokens", s.verbmem_max_new_tokens >= 1, "must be >= 1, got ",
+          s.verbmem_max_new_tokens);
+  b.check("knowmem_max_new_tokens", s.knowmem_max_new_tokens >= 1, "must be >= 1, got ",
+          s.knowmem_max_new_tokens);
   b.check("min_k", s.min_k > 0 && s.min_k <= 1, "must be in (0, 1], got ", s.min_k);
   b.check("max_samples", s.max_samples >= 0, "must be >= 0, got ", s.max_samples);
 }

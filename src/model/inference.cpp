@@ -115,6 +115,17 @@ std::vector<std::vector<float>> score_token_logprobs(LlamaForCausalLM& m,
 std::vector<TokenSeq> generate_greedy(LlamaForCausalLM& m, const std::vector<TokenSeq>& prompts,
                                       const GenerateOptions& opts) {
   RELAPSE_CHECK(opts.batch_size > 0, "batch_size must be positive");
+  // Bounded before anything runs: a prompt and its new tokens must fit the
+  // model's context (the positions it was trained for; the KV cache is sized
+  // by it), so an absurd request is refused instead of attempted.
+  const int64_t context = m->config().max_position_embeddings;
+  size_t longest = 0;
+  for (const auto& p : prompts) longest = std::max(longest, p.size());
+  RELAPSE_CHECK_CONFIG(static_cast<int64_t>(longest) + opts.max_new_tokens <= context,
+                       "cannot generate ", opts.max_new_tokens, " new tokens after a prompt of ",
+                       longest, " tokens: the model's context (max_position_embeddings) is ",
+                       context, " tokens; ask for at most ",
+                       std::max<int64_t>(0, context - static_cast<int64_t>(longest)));
   torch::NoGradGuard ng;
   const torch::Device dev = m->device();
   std::vector<TokenSeq> out(prompts.size());

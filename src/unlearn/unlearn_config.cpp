@@ -41,6 +41,10 @@ void config_fields(ConfigBinder& b, TrainStageSection& s) {
           "precision; the owner's share under parallel.shard_optimizer) instead of pure bf16");
   b.check("epochs", s.epochs >= 0, "must be >= 0, got ", s.epochs);
   b.check("lr", s.lr >= 0, "must be >= 0, got ", s.lr);
+  b.check("beta1", s.beta1 >= 0 && s.beta1 < 1, "must be in [0, 1), got ", s.beta1);
+  b.check("beta2", s.beta2 >= 0 && s.beta2 < 1, "must be in [0, 1), got ", s.beta2);
+  b.check("eps", s.eps > 0, "must be > 0, got ", s.eps);
+  b.check("weight_decay", s.weight_decay >= 0, "must be >= 0, got ", s.weight_decay);
   b.check("batch_size", s.batch_size >= 1, "must be >= 1, got ", s.batch_size);
   b.check("micro_batches", s.micro_batches >= 1, "must be >= 1, got ", s.micro_batches);
   b.check("warmup_ratio", s.warmup_ratio >= 0 && s.warmup_ratio <= 1, "must be in [0, 1], got ",
@@ -133,6 +137,11 @@ void config_fields(ConfigBinder& b, UnlearnSection& s) {
   b.check("micro_batches", s.micro_batches >= 1, "must be >= 1, got ", s.micro_batches);
   b.check("max_steps", s.max_steps >= 0, "must be >= 0, got ", s.max_steps);
   b.check("beta", s.beta > 0, "must be > 0, got ", s.beta);
+  for (double lr : s.lrs) b.check("lrs", lr > 0, "entries must be > 0, got ", lr);
+  for (double lr : s.large_lrs) b.check("large_lrs", lr > 0, "entries must be > 0, got ", lr);
+  b.check("warmup_ratio", s.warmup_ratio >= 0 && s.warmup_ratio <= 1, "must be in [0, 1], got ",
+          s.warmup_ratio);
+  b.check("weight_decay", s.weight_decay >= 0, "must be >= 0, got ", s.weight_decay);
   b.check("master_weights", !s.master_weights || s.precision != "float32",
           "needs precision bfloat16 (float32 parameters are their own master copy)");
   b.check("alpha", s.alpha >= 0, "must be >= 0, got ", s.alpha);

@@ -530,6 +530,33 @@ TEST(Config, ChoicesAndChecks) {
   EXPECT_CONTAINS(e, "not one of error, warn, info, debug");
 }
 
+// Issue 22: every number of every section is refused at load when not finite,
+// and the training ranges are checked there too (not when the stage starts,
+// after earlier stages trained); each refusal names the key and where it came from.
+TEST(Config, NonFiniteAndOutOfRangeRefusedAtLoad) {
+  std::string e = config_error([] { config_load("", {"unlearn.lrs=[.inf]"}); });
+  EXPECT_CONTAINS(e,
+                  "invalid config value for 'unlearn.lrs' in --set unlearn.lrs=[.inf]: "
+                  "must be a finite number, got inf");
+  e = config_error([] { config_load(write_cfg("nan.yaml", "pretrain:\n  lr: .nan\n")); });
+  EXPECT_CONTAINS(e, "'pretrain.lr' in ");
+  EXPECT_CONTAINS(e, "nan.yaml:2: must be a finite number");
+  e = config_error([] { config_load("", {"unlearn.lrs=[-1e-5]"}); });
+  EXPECT_CONTAINS(e, "'unlearn.lrs'");
+  e = config_error([] { config_load("", {"unlearn.warmup_ratio=1.5"}); });
+  EXPECT_CONTAINS(e, "'unlearn.warmup_ratio'");
+  e = config_error([] { config_load("", {"train.beta2=1.0"}); });
+  EXPECT_CONTAINS(e, "'train.beta2'");
+  e = config_error([] { config_load("", {"pretrain.eps=0"}); });
+  EXPECT_CONTAINS(e, "'pretrain.eps'");
+  e = config_error([] { config_load("", {"eval.verbmem_max_new_tokens=-3"}); });
+  EXPECT_CONTAINS(e, "'eval.verbmem_max_new_tokens'");
+  e = config_error([] { config_load("", {"unlearn.simnpo_beta=0"}); });
+  EXPECT_CONTAINS(e, "'unlearn.simnpo_beta'");
+  e = config_error([] { config_load("", {"parallel.memory_gib=-.inf"}); });
+  EXPECT_CONTAINS(e, "must be a finite number");
+}
+
 TEST(Config, TokenizerDefaultsToModelPath) {
   EXPECT_EQ(config_load("", {"model.path=/m"}).model.tokenizer, "/m");
   EXPECT_EQ(config_load("", {"model.path=/m", "model.tokenizer=/t"}).model.tokenizer, "/t");

@@ -179,6 +179,23 @@ TEST_P(LlamaGolden, GreedyMatchesTransformers) {
   }
 }
 
+// A request past the model's context is refused before anything runs, naming
+// the knob and the limit (issue 22); exactly at the limit it runs.
+TEST_P(LlamaGolden, GenerationPastTheContextIsRefused) {
+  Golden g = golden_open(GetParam());
+  auto m = load(g.dir);
+  const int64_t ctx = m->config().max_position_embeddings;
+  TokenSeq prompt = {1, 5, 9};
+  GenerateOptions go;
+  go.eos_id = -1;
+  go.max_new_tokens = 1000000000;
+  relapse::test::expect_error(
+      [&] { generate_greedy(m, {prompt}, go); }, relapse::ExitCode::kConfig,
+      {"1000000000 new tokens", "max_position_embeddings", "at most " + std::to_string(ctx - 3)});
+  go.max_new_tokens = ctx - 3;
+  EXPECT_EQ(generate_greedy(m, {prompt}, go)[0].size(), static_cast<size_t>(ctx - 3));
+}
+
 TEST_P(LlamaGolden, KvCacheEqualsFullRecompute) {
   Golden g = golden_open(GetParam());
   auto m = load(g.dir);
