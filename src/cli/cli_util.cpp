@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "relapse/core/error.h"
+#include "relapse/core/utf8.h"
 
 namespace fs = std::filesystem;
 
@@ -42,6 +43,15 @@ std::vector<std::string> cli_read_texts(const std::string& path) {
     }
   }
   RELAPSE_CHECK_INPUT(!texts.empty(), path, ": no texts found");
+  // A binary file is bad input (exit 4), not text to tokenize: no NUL bytes,
+  // valid UTF-8 (the JSON and HDF5 outputs store the texts as UTF-8).
+  for (size_t i = 0; i < texts.size(); ++i) {
+    const size_t bad = utf8_invalid_at(texts[i]);
+    RELAPSE_CHECK_INPUT(bad == texts[i].size(), path, ": text ", i + 1,
+                        " is not valid UTF-8 (byte ", bad, " of that text); is it a binary file?");
+    RELAPSE_CHECK_INPUT(texts[i].find('\0') == std::string::npos, path, ": text ", i + 1,
+                        " contains a NUL byte; is it a binary file?");
+  }
   return texts;
 }
 

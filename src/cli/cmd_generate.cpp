@@ -34,6 +34,7 @@ int generate_run(const GenerateArgs& a, Runtime& rt) {
   lo.dtype = a.dtype;
   lo.device = device_resolve(a.device, device_world_local_rank(), "--device");
   auto m = model::hf_load(a.model, lo);
+  model::tokenizer_check_fits(tok, m->config().vocab_size, a.model);
   std::vector<model::TokenSeq> ids;
   for (const auto& p : prompts) ids.push_back(tok.encode(p, true, false));
   model::GenerateOptions go;

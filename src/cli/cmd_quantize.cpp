@@ -124,6 +124,8 @@ int quantize_run(const QuantizeArgs& a, Runtime& rt) {
   lo.dtype = a.dtype;
   lo.device = device_resolve(a.device, device_world_local_rank(), "--device");
   auto m = model::hf_load(a.model, lo);
+  if (!tok.empty())
+    model::tokenizer_check_fits(model::Tokenizer(tok), m->config().vocab_size, a.model);
   std::unique_ptr<Communicator> comm;
   // The ranks sharing the work talk over the communicator of the model's device.
   if (rt.world_size() > 1)

@@ -92,6 +92,7 @@ int score_run(const ScoreArgs& a, Runtime& rt) {
   lo.dtype = a.dtype;
   lo.device = device_resolve(a.device, device_world_local_rank(), "--device");
   auto m = model::hf_load(a.model, lo);
+  model::tokenizer_check_fits(tok, m->config().vocab_size, a.model);
   ScoreResult r;
   r.texts = cli_read_texts(a.text_file);
   r.dtype = model::dtype_name(m->dtype());

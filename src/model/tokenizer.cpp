@@ -37,6 +37,7 @@
 
 #include "relapse/core/error.h"
 #include "relapse/core/fs.h"
+#include "relapse/core/utf8.h"
 #include "tokenizer_internal.h"
 
 namespace fs = std::filesystem;
@@ -49,43 +50,6 @@ namespace {
 
 const std::string kSpaceMark = "\xE2\x96\x81";    // U+2581 "▁", SentencePiece's whitespace
 const std::string kReplacement = "\xEF\xBF\xBD";  // U+FFFD
-
-// ---- UTF-8 -------------------------------------------------------------------
-
-// Length of the valid UTF-8 character at s[i], 0 when invalid (truncated,
-// overlong, surrogate, > U+10FFFF) — the rules of Rust's String::from_utf8.
-size_t utf8_char_len(std::string_view s, size_t i) {
-  const auto c = static_cast<uint8_t>(s[i]);
-  size_t n = 0;
-  uint32_t cp = 0, min = 0;
-  if (c < 0x80) return 1;
-  if ((c & 0xE0) == 0xC0) {
-    n = 1, cp = c & 0x1F, min = 0x80;
-  } else if ((c & 0xF0) == 0xE0) {
-    n = 2, cp = c & 0x0F, min = 0x800;
-  } else if ((c & 0xF8) == 0xF0) {
-    n = 3, cp = c & 0x07, min = 0x10000;
-  } else {
-    return 0;
-  }
-  if (i + n >= s.size()) return 0;
-  for (size_t k = 1; k <= n; ++k) {
-    const auto cc = static_cast<uint8_t>(s[i + k]);
-    if ((cc & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (cc & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return n + 1;
-}
-
-bool utf8_valid(std::string_view s) {
-  for (size_t i = 0; i < s.size();) {
-    const size_t n = utf8_char_len(s, i);
-    if (n == 0) return false;
-    i += n;
-  }
-  return true;
-}
 
 }  // namespace
 

@@ -1,4 +1,5 @@
-// src/model/tokenizer_hf.cpp — Tokenizer::hf_files and tokenizer_save: the
+// src/model/tokenizer_hf.cpp — Tokenizer::hf_files, tokenizer_save and
+// tokenizer_check_fits (a tokenizer against the model it feeds): the
 // Hugging Face tokenizer files of a relapse model directory, written so that
 // transformers tokenizes exactly as relapse does (tests/golden/
 // make_roundtrip_fixture.py checks AutoTokenizer on them; test_tokenizer checks
@@ -150,6 +151,15 @@ Tokenizer::HfFiles Tokenizer::hf_files(int64_t model_max_length) const {
   if (has_eos) stm["eos_token"] = added_token(m.pieces[m.eos], true);
   if (!unk.empty()) stm["unk_token"] = added_token(unk, true);
   return {tj.dump(2) + "\n", cfg.dump(2) + "\n", stm.dump(2) + "\n"};
+}
+
+void tokenizer_check_fits(const Tokenizer& tok, int64_t model_vocab_size,
+                          const std::string& model_dir) {
+  RELAPSE_CHECK_INPUT(tok.vocab_size() <= model_vocab_size, "tokenizer ", tok.path(), " has ",
+                      tok.vocab_size(), " ids but the model in ", model_dir,
+                      " has a vocabulary of ", model_vocab_size,
+                      " (config.json vocab_size): its ids would run past the embeddings; use the "
+                      "model's own tokenizer (--tokenizer / model.tokenizer)");
 }
 
 void tokenizer_save(const std::string& tokenizer_model, const std::string& dir,

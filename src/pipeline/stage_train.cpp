@@ -32,7 +32,11 @@ model::LlamaForCausalLM train_base(RunContext& ctx, CorpusData& d, const std::st
   const std::string models = cfg.run.out_dir + "/models";
   const std::string tok_file = d.tok->path();
   Communicator* dp = ctx.dp();
-  if (!cfg.model.path.empty()) return stage_load(ctx, cfg.model.path, cfg.pretrain.precision);
+  if (!cfg.model.path.empty()) {
+    model::LlamaForCausalLM m = stage_load(ctx, cfg.model.path, cfg.pretrain.precision);
+    model::tokenizer_check_fits(*d.tok, m->config().vocab_size, cfg.model.path);
+    return m;
+  }
   if (stage_cached(base_dir, base_key)) {
     log_info("train: base LM cached in ", base_dir);
     return stage_load(ctx, base_dir, cfg.pretrain.precision);
@@ -89,7 +93,9 @@ model::LlamaForCausalLM train_finetune(RunContext& ctx, CorpusData& d, const std
   info.epochs = ft.epochs;
   if (!given.empty()) {
     info.checkpoint = given;
-    return stage_load(ctx, given, ft.precision);
+    model::LlamaForCausalLM m = stage_load(ctx, given, ft.precision);
+    model::tokenizer_check_fits(*d.tok, m->config().vocab_size, given);
+    return m;
   }
   const std::string key = base_key + "finetune: " + name + "\n" + dump(cfg.train);
   const std::string dir = stage_model_dir(ctx, name, key);

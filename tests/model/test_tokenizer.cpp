@@ -205,6 +205,17 @@ TEST(Tokenizer, TokenizerJsonEqualsTransformersConversion) {
   EXPECT_EQ(json::parse(f.special_tokens_map_json)["eos_token"]["content"], "</s>");
 }
 
+// A tokenizer larger than the model's vocabulary is bad input (exit 4) naming
+// both, not an index error inside libtorch (issue 22); a padded model
+// vocabulary is fine.
+TEST(Tokenizer, CheckFitsTheModelVocabulary) {
+  Tokenizer tok(tok_dir() + "/tokenizer.model");
+  relapse::model::tokenizer_check_fits(tok, 384, "/models/m");
+  relapse::model::tokenizer_check_fits(tok, 512, "/models/m");
+  expect_input_error([&] { relapse::model::tokenizer_check_fits(tok, 100, "/models/m"); },
+                     {"384 ids", "/models/m", "vocabulary of 100"});
+}
+
 TEST(Tokenizer, MissingFileIsAnInputError) {
   const std::string dir = relapse::test::scratch_dir("tok");
   expect_input_error([&] { Tokenizer t(dir + "/nope.model"); }, dir + "/nope.model");

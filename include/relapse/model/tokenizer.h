@@ -69,6 +69,13 @@ class Tokenizer {
   std::unique_ptr<Impl> impl_;
 };
 
+// A tokenizer whose ids run past the model's vocabulary (vocab_size of the
+// model's config.json) would index outside its embeddings: kInput error naming
+// the tokenizer, the model directory and both sizes. A larger model vocabulary
+// (padding, as many checkpoints have) is fine.
+void tokenizer_check_fits(const Tokenizer& tok, int64_t model_vocab_size,
+                          const std::string& model_dir);
+
 // Puts the tokenizer into a model directory: copies `tokenizer_model` to
 // DIR/tokenizer.model and writes the HfFiles next to it (every directory
 // relapse writes: train, unlearn, convert, quantize, export).
