@@ -91,6 +91,27 @@ relapse_add_exit_check(NAME cli_generate TARGET relapse
 relapse_add_exit_check(NAME cli_missing_model_np2 TARGET relapse NP 2
                        ARGS score --model ${_out}/no-such-model --text-file ${_fx}/texts.json --out ${_out}/x.json
                        EXPECT_CODE 4 EXPECT_STDERR "no-such-model")
+# Issue 22: a binary file given as text is bad input (4) naming the file, not a
+# crash when the texts are written out; a generation past the model's context
+# is refused before it runs (3), saying how much fits.
+relapse_add_exit_check(NAME cli_score_binary_text_file TARGET relapse
+                       ARGS score --model ${_fx}/llama_mha_fp32 --text-file ${_fx}/llama_mha_fp32/model.safetensors
+                            --out ${_out}/binary.json
+                       EXPECT_CODE 4 EXPECT_STDERR "model.safetensors" "binary file")
+relapse_add_exit_check(NAME cli_generate_past_context TARGET relapse
+                       ARGS generate --model ${_fx}/llama_mha_fp32 --prompt "Hello" --max-new-tokens 1000000000
+                       EXPECT_CODE 3 EXPECT_STDERR "max_position_embeddings" "at most")
+# One run per output directory: while another process holds its lock (here
+# flock(1), as a running relapse would), `relapse train` is refused at once
+# (exit 5) saying the directory is in use (issue 22).
+add_test(NAME cli_run_output_dir_locked
+         COMMAND ${CMAKE_COMMAND}
+                 "-DCMD=sh|-c|mkdir -p ${_out}/locked && flock ${_out}/locked/.relapse.lock $<TARGET_FILE:relapse> train configs/quickstart.yaml --set run.out_dir=${_out}/locked 1>&2"
+                 -DMAX_SECONDS=60 -DEXPECT_CODE=5
+                 "-DEXPECT_STDERR=is in use by another relapse run|${_out}/locked/.relapse.lock"
+                 -P ${CMAKE_CURRENT_SOURCE_DIR}/dist/check_exit.cmake
+         WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+set_tests_properties(cli_run_output_dir_locked PROPERTIES TIMEOUT 90 LABELS "pipeline")
 # relapse report: a missing archive is an input error (4) naming the file.
 relapse_add_exit_check(NAME cli_report_missing_archive TARGET relapse
                        ARGS report ${_out}/no-such-archive.h5 --out ${_out}/report

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "relapse/core/dir_lock.h"
 #include "relapse/core/log.h"
 #include "relapse/core/progress.h"
 #include "relapse/dist/device.h"
@@ -131,6 +132,11 @@ RunResult pipeline_run(const RelapseConfig& cfg, Runtime&, Stage last,
   result.config_yaml = config_dump(cfg);
   RunContext ctx;
   run_context_init(ctx, cfg, last, command_line, comm, result);
+  // One run per output directory: rank 0 (the writer) holds its lock until the
+  // run ends; a second run is refused naming the holder (an error on rank 0
+  // ends every rank of its job).
+  DirLock out_lock;
+  if (ctx.rank == 0) out_lock = DirLock(cfg.run.out_dir, command_line);
 
   CorpusData d = stage_data(ctx);
   if (last == Stage::kData) return result;
