@@ -345,8 +345,8 @@ TEST(Config, RoundTripDumpLoadDump) {
   o.leaves.ids = {};
   // Finite values only: every number of a config must be finite (the loader's
   // rule, NonFiniteAndOutOfRangeRefusedAtLoad).
-  o.leaves.weights = {1e-300, -0.0, 1.0 / 3.0, 6.02214076e23, 4.9e-324,
-                      std::numeric_limits<double>::max()};
+  o.leaves.weights = {1e-300,        -0.0,     1.0 / 3.0,
+                      6.02214076e23, 4.9e-324, std::numeric_limits<double>::max()};
   o.leaves.names = {"",
                     "123",
                     "true",
