@@ -14,6 +14,7 @@
 
 #include "relapse/core/error.h"
 #include "relapse/core/utf8.h"
+#include "relapse/model/tokenizer.h"
 
 namespace fs = std::filesystem;
 
@@ -56,8 +57,10 @@ std::vector<std::string> cli_read_texts(const std::string& path) {
 }
 
 std::string cli_tokenizer_path(const std::string& model_dir, const std::string& tokenizer) {
-  std::string p = tokenizer.empty() ? model_dir + "/tokenizer.model" : tokenizer;
-  RELAPSE_CHECK_INPUT(fs::exists(p), p, ": tokenizer not found (pass --tokenizer PATH)");
+  const std::string p = tokenizer.empty() ? model::tokenizer_file_in(model_dir) : tokenizer;
+  RELAPSE_CHECK_INPUT(!p.empty() && fs::exists(p), p.empty() ? model_dir : p,
+                      ": tokenizer not found (no tokenizer.model or tokenizer.json; pass "
+                      "--tokenizer PATH)");
   return p;
 }
 

@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "relapse/core/log.h"
 #include "relapse/model/hf_checkpoint.h"
+#include "relapse/model/tokenizer.h"
 
 namespace relapse::cli {
 
@@ -25,7 +26,7 @@ void cmd_convert_register(CLI::App& app, CommandRun& run) {
   c->add_option("--out", a->out, "Output directory (replaced atomically)")->required();
   c->add_option("--dtype", a->dtype, "float32|bfloat16|float16 (default: the checkpoint's)");
   c->add_option("--tokenizer", a->tokenizer,
-                "tokenizer.model to copy (default: MODEL/tokenizer.model if present)");
+                "tokenizer.model or tokenizer.json to copy (default: MODEL's, if present)");
   c->add_option("--max-shard-mb", a->max_shard_mb,
                 "Shard size limit in MiB (transformers' default 5 GiB)")
       ->check(CLI::PositiveNumber);
@@ -34,9 +35,8 @@ void cmd_convert_register(CLI::App& app, CommandRun& run) {
       model::HfLoadOptions lo;
       lo.dtype = a->dtype;
       auto m = model::hf_load(a->model, lo);
-      std::string tok = a->tokenizer;
-      if (tok.empty() && std::ifstream(a->model + "/tokenizer.model").good())
-        tok = a->model + "/tokenizer.model";
+      const std::string tok =
+          a->tokenizer.empty() ? model::tokenizer_file_in(a->model) : a->tokenizer;
       if (rt.rank() == 0) {
         model::hf_save(m, a->out, tok, static_cast<uint64_t>(a->max_shard_mb * 1024 * 1024));
         log_info("wrote ", a->out, " (", model::dtype_name(m->dtype()), ")");

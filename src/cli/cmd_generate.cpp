@@ -73,7 +73,8 @@ void cmd_generate_register(CLI::App& app, CommandRun& run) {
   c->add_option("--max-new-tokens", a->max_new_tokens, "Tokens to generate")
       ->check(CLI::NonNegativeNumber);
   c->add_option("--batch-size", a->batch_size, "Prompts per batch")->check(CLI::PositiveNumber);
-  c->add_option("--tokenizer", a->tokenizer, "tokenizer.model (default: MODEL/tokenizer.model)");
+  c->add_option("--tokenizer", a->tokenizer,
+                "tokenizer.model, tokenizer.json or a directory with one (default: MODEL's)");
   c->add_option("--dtype", a->dtype, "float32|bfloat16 (default: the checkpoint's)");
   c->add_option("--device", a->device, "auto|cpu|cuda: where the model runs (as run.device)")
       ->check(CLI::IsMember(device_setting_names()));

@@ -106,14 +106,12 @@ torch::Tensor calibration_of(const QuantizeArgs& a, const std::string& tok_path)
 int quantize_run(const QuantizeArgs& a, Runtime& rt) {
   std::vector<quant::QuantSpec> specs = quant::quant_specs(section_of(a));
   const quant::QuantSpec& spec = specs.at(0);
-  std::string tok = a.tokenizer;
-  if (tok.empty() && std::ifstream(a.model + "/tokenizer.model").good())
-    tok = a.model + "/tokenizer.model";
+  const std::string tok = a.tokenizer.empty() ? model::tokenizer_file_in(a.model) : a.tokenizer;
   torch::Tensor calib;
   if (spec.needs_calibration()) {
     RELAPSE_CHECK_INPUT(!tok.empty(), "--method ", a.method,
                         " tokenizes its calibration text: ", a.model,
-                        " has no tokenizer.model (pass --tokenizer)");
+                        " has no tokenizer.model or tokenizer.json (pass --tokenizer)");
     calib = calibration_of(a, tok);
   }
   const bool gptq_export = a.exporter == "gptq";
@@ -217,8 +215,8 @@ void cmd_quantize_register(CLI::App& app, CommandRun& run) {
   c->add_option("--device", a->device, "auto|cpu|cuda: where the model runs (as run.device)")
       ->check(CLI::IsMember(device_setting_names()));
   c->add_option("--tokenizer", a->tokenizer,
-                "tokenizer.model to copy and to tokenize calibration text with "
-                "(default: MODEL/tokenizer.model if present)");
+                "tokenizer.model or tokenizer.json to copy and to tokenize calibration text "
+                "with (default: MODEL's, if present)");
   c->add_flag("--no-codes", a->no_codes, "Do not write quant_codes.h5");
   c->add_option("--max-shard-mb", a->max_shard_mb, "Shard size limit in MiB")
       ->check(CLI::PositiveNumber);

@@ -129,7 +129,8 @@ void cmd_score_register(CLI::App& app, CommandRun& run) {
   c->add_option("--out", a->out,
                 "Output: .h5/.hdf5 writes HDF5, anything else JSON; written atomically")
       ->required();
-  c->add_option("--tokenizer", a->tokenizer, "tokenizer.model (default: MODEL/tokenizer.model)");
+  c->add_option("--tokenizer", a->tokenizer,
+                "tokenizer.model, tokenizer.json or a directory with one (default: MODEL's)");
   c->add_option("--dtype", a->dtype, "float32|bfloat16 (default: the checkpoint's)");
   c->add_option("--device", a->device, "auto|cpu|cuda: where the model runs (as run.device)")
       ->check(CLI::IsMember(device_setting_names()));

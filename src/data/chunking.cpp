@@ -34,7 +34,10 @@ std::vector<std::vector<int64_t>> muse_chunk(const std::vector<int64_t>& tokens,
 std::vector<std::vector<int64_t>> muse_chunk_text(const model::Tokenizer& tok,
                                                   const std::string& text, int64_t max_len,
                                                   bool add_bos) {
-  return muse_chunk(tok.encode(text, /*add_bos=*/false), max_len, tok.bos_id(), add_bos);
+  // A tokenizer without BOS (Qwen's) chunks without one, as its
+  // add_special_tokens adds nothing (MUSE's code assumes Llama's BOS).
+  return muse_chunk(tok.encode(text, /*add_bos=*/false), max_len, tok.bos_id(),
+                    add_bos && tok.bos_id() >= 0);
 }
 
 }  // namespace relapse::data

@@ -8,7 +8,9 @@ namespace relapse {
 void config_fields(ConfigBinder& b, ModelSection& s) {
   b.field("path", s.path, "Hugging Face model directory (config.json, *.safetensors)");
   b.field("dtype", s.dtype, "dtype of the weights and the compute", {"float32", "bfloat16"});
-  b.field("tokenizer", s.tokenizer, "directory with tokenizer.model; empty = the model path");
+  b.field("tokenizer", s.tokenizer,
+          "tokenizer.model / tokenizer.json or a directory with one (MUSE passes Llama-2's "
+          "separately); empty = the model path");
   b.field("preset", s.preset,
           "model shape when training from scratch (model.path empty): nano, tiny, small, base, "
           "7b, 13b, 70b");

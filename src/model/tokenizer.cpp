@@ -39,6 +39,7 @@
 #include "relapse/core/fs.h"
 #include "relapse/core/utf8.h"
 #include "tokenizer_internal.h"
+#include "tokenizer_json_internal.h"
 
 namespace fs = std::filesystem;
 
@@ -177,14 +178,30 @@ void Tokenizer::Impl::chunk_encode(std::string_view chunk, bool at_text_start,
   bpe(s, out);
 }
 
-Tokenizer::Tokenizer(const std::string& model_path) : impl_(std::make_unique<Impl>()) {
+std::string tokenizer_file_in(const std::string& dir) {
+  std::error_code ec;
+  for (const char* name : {"tokenizer.model", "tokenizer.json"}) {
+    const fs::path f = fs::path(dir) / name;
+    if (fs::is_regular_file(f, ec)) return f.string();
+  }
+  return "";
+}
+
+Tokenizer::Tokenizer(const std::string& model_path) {
   std::error_code ec;
   const bool is_dir = fs::is_directory(model_path, ec);
-  const std::string file =
-      is_dir ? (fs::path(model_path) / "tokenizer.model").string() : model_path;
+  const std::string file = is_dir ? tokenizer_file_in(model_path) : model_path;
+  RELAPSE_CHECK_INPUT(
+      !file.empty() && fs::is_regular_file(file, ec), "tokenizer: no tokenizer file ",
+      file.empty() ? model_path : file,
+      is_dir ? " (the directory has neither tokenizer.model nor tokenizer.json)" : "");
+  if (fs::path(file).extension() == ".json") {
+    json_ = std::make_unique<JsonTokenizer>();
+    json_->load(file);
+    return;
+  }
+  impl_ = std::make_unique<Impl>();
   impl_->path = file;
-  RELAPSE_CHECK_INPUT(fs::is_regular_file(file, ec), "tokenizer: no tokenizer file ", file,
-                      is_dir ? " (the directory has no tokenizer.model)" : "");
   const std::string bytes = fs_read_file(file, "tokenizer");
   RELAPSE_CHECK_INPUT(!bytes.empty(), "tokenizer: ", file, " is empty");
   impl_->load(bytes);
@@ -195,6 +212,11 @@ Tokenizer::Tokenizer(Tokenizer&&) noexcept = default;
 Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
 
 std::vector<int64_t> Tokenizer::encode(const std::string& text, bool add_bos, bool add_eos) const {
+  if (json_) {
+    std::vector<int64_t> ids = json_->encode(text, add_bos);
+    if (add_eos && json_->eos >= 0) ids.push_back(json_->eos);
+    return ids;
+  }
   const Impl& m = *impl_;
   const std::string_view t(text);
   std::vector<int64_t> ids;
@@ -226,6 +248,7 @@ std::vector<int64_t> Tokenizer::encode(const std::string& text, bool add_bos, bo
 }
 
 std::string Tokenizer::decode(const std::vector<int64_t>& ids, bool skip_special) const {
+  if (json_) return json_->decode(ids, skip_special);
   const Impl& m = *impl_;
   std::string out, bytes;
   auto bytes_flush = [&] {
@@ -269,28 +292,32 @@ std::string Tokenizer::decode(const std::vector<int64_t>& ids, bool skip_special
 }
 
 int64_t Tokenizer::vocab_size() const {
-  return static_cast<int64_t>(impl_->pieces.size());
+  return static_cast<int64_t>(json_ ? json_->pieces.size() : impl_->pieces.size());
 }
 int64_t Tokenizer::bos_id() const {
-  return impl_->bos;
+  return json_ ? json_->bos : impl_->bos;
 }
 int64_t Tokenizer::eos_id() const {
-  return impl_->eos;
+  return json_ ? json_->eos : impl_->eos;
 }
 int64_t Tokenizer::pad_id() const {
-  return impl_->pad;
+  return json_ ? json_->pad : impl_->pad;
 }
 int64_t Tokenizer::unk_id() const {
-  return impl_->unk;
+  return json_ ? json_->unk : impl_->unk;
 }
 
 std::string Tokenizer::id_to_piece(int64_t id) const {
+  if (json_) {
+    json_->id_check(id);
+    return json_->pieces[id];
+  }
   impl_->id_check(id);
   return impl_->pieces[id];
 }
 
 const std::string& Tokenizer::path() const {
-  return impl_->path;
+  return json_ ? json_->path : impl_->path;
 }
 
 }  // namespace relapse::model

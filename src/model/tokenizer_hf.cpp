@@ -22,6 +22,7 @@
 #include "relapse/core/error.h"
 #include "relapse/core/fs.h"
 #include "tokenizer_internal.h"
+#include "tokenizer_json_internal.h"
 
 namespace relapse::model {
 
@@ -82,9 +83,40 @@ Json decoder_json(bool strip_prefix) {
   return Json{{"type", "Sequence"}, {"decoders", steps}};
 }
 
+// A tokenizer.json tokenizer's files: its own, verbatim; a tokenizer_config.json
+// and special_tokens_map.json written from what was loaded when it had none.
+Tokenizer::HfFiles json_hf_files(const JsonTokenizer& t, int64_t model_max_length) {
+  namespace fs = std::filesystem;
+  Tokenizer::HfFiles f;
+  f.tokenizer_json = t.json_bytes;
+  auto token_or_null = [&](int64_t id) { return id >= 0 ? Json(t.pieces[id]) : Json(nullptr); };
+  if (!t.config_path.empty()) {
+    f.tokenizer_config_json = fs_read_file(t.config_path, "tokenizer config");
+  } else {
+    Json cfg{
+        {"bos_token", token_or_null(t.bos)}, {"clean_up_tokenization_spaces", t.clean_up_spaces},
+        {"eos_token", token_or_null(t.eos)}, {"model_max_length", model_max_length},
+        {"pad_token", token_or_null(t.pad)}, {"tokenizer_class", "PreTrainedTokenizerFast"}};
+    f.tokenizer_config_json = cfg.dump(2) + "\n";
+  }
+  const fs::path stm = fs::path(t.path).parent_path() / "special_tokens_map.json";
+  std::error_code ec;
+  if (fs::is_regular_file(stm, ec)) {
+    f.special_tokens_map_json = fs_read_file(stm.string(), "special tokens map");
+  } else {
+    Json m = Json::object();
+    if (t.bos >= 0) m["bos_token"] = added_token(t.pieces[t.bos], true);
+    if (t.eos >= 0) m["eos_token"] = added_token(t.pieces[t.eos], true);
+    if (t.pad >= 0) m["pad_token"] = added_token(t.pieces[t.pad], true);
+    f.special_tokens_map_json = m.dump(2) + "\n";
+  }
+  return f;
+}
+
 }  // namespace
 
 Tokenizer::HfFiles Tokenizer::hf_files(int64_t model_max_length) const {
+  if (json_) return json_hf_files(*json_, model_max_length);
   const Impl& m = *impl_;  // a BPE model: the loader refuses other model types
   Json vocab = Json::object();
   std::unordered_map<std::string, int> ids;
@@ -162,14 +194,12 @@ void tokenizer_check_fits(const Tokenizer& tok, int64_t model_vocab_size,
                       "model's own tokenizer (--tokenizer / model.tokenizer)");
 }
 
-void tokenizer_save(const std::string& tokenizer_model, const std::string& dir,
+void tokenizer_save(const std::string& tokenizer_file, const std::string& dir,
                     int64_t model_max_length) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  fs::copy_file(tokenizer_model, fs::path(dir) / "tokenizer.model",
-                fs::copy_options::overwrite_existing, ec);
-  RELAPSE_CHECK_INPUT(!ec, tokenizer_model, ": cannot copy tokenizer: ", ec.message());
-  Tokenizer::HfFiles f = Tokenizer(tokenizer_model).hf_files(model_max_length);
+  const Tokenizer tok(tokenizer_file);
+  const Tokenizer::HfFiles f = tok.hf_files(model_max_length);
+  if (!tok.is_hf_json())
+    fs_write_file_atomic(dir + "/tokenizer.model", fs_read_file(tok.path(), "tokenizer"));
   fs_write_file_atomic(dir + "/tokenizer.json", f.tokenizer_json);
   fs_write_file_atomic(dir + "/tokenizer_config.json", f.tokenizer_config_json);
   fs_write_file_atomic(dir + "/special_tokens_map.json", f.special_tokens_map_json);

@@ -52,6 +52,8 @@ CorpusData stage_data(RunContext& ctx) {
   std::string tok_path = cfg.model.tokenizer.empty() ? d.dir : cfg.model.tokenizer;
   if (!cfg.model.path.empty() && cfg.model.tokenizer.empty()) tok_path = cfg.model.path;
   d.tok = std::make_unique<model::Tokenizer>(tok_path);
+  // Which tokenizer file the run used (model.tokenizer, the model's or the corpus's).
+  if (ctx.result) ctx.result->provenance.fields["tokenizer"] = d.tok->path();
   // Cached models depend on the corpus and tokenizer bytes, not only on the
   // config (a regenerated corpus must retrain them).
   const data::MuseCorpus& cc = d.corpus;

@@ -219,8 +219,8 @@ TEST(Tokenizer, CheckFitsTheModelVocabulary) {
 TEST(Tokenizer, MissingFileIsAnInputError) {
   const std::string dir = relapse::test::scratch_dir("tok");
   expect_input_error([&] { Tokenizer t(dir + "/nope.model"); }, dir + "/nope.model");
-  // A directory without tokenizer.model: the error names the file looked for.
-  expect_input_error([&] { Tokenizer t(dir); }, dir + "/tokenizer.model");
+  // A directory without a tokenizer: the error names it and the files looked for.
+  expect_input_error([&] { Tokenizer t(dir); }, {dir, "tokenizer.model", "tokenizer.json"});
 }
 
 TEST(Tokenizer, CorruptFileIsAnInputError) {

@@ -31,7 +31,7 @@ std::vector<std::vector<int64_t>> muse_chunk(const std::vector<int64_t>& tokens,
 
 // The text tokenized once without special tokens (Tokenizer::encode(text,
 // false): HF's add_special_tokens=False, dummy prefix included), then muse_chunk
-// with the tokenizer's BOS.
+// with the tokenizer's BOS (none when the tokenizer has none: Qwen).
 std::vector<std::vector<int64_t>> muse_chunk_text(const model::Tokenizer& tok,
                                                   const std::string& text, int64_t max_len,
                                                   bool add_bos = true);
