@@ -68,7 +68,9 @@ void hf_write_dir(const LlamaForCausalLM& m, const NamedTensors& tensors, const 
     RELAPSE_CHECK_INPUT(f.good(), (tmp / "config.json").string(), ": write failed");
   }
   {
-    nlohmann::json gen = {{"bos_token_id", cfg.bos_token_id}, {"eos_token_id", cfg.eos_token_id}};
+    const nlohmann::json cj = llama_config_to_json(cfg);
+    nlohmann::json gen = {{"bos_token_id", cj["bos_token_id"]},
+                          {"eos_token_id", cj["eos_token_id"]}};
     std::ofstream f(tmp / "generation_config.json");
     f << gen.dump(2) << "\n";
   }

@@ -85,7 +85,8 @@ struct CheckpointedLayer : public torch::autograd::Function<CheckpointedLayer> {
 
 }  // namespace
 
-RMSNormImpl::RMSNormImpl(int64_t dim, double eps_) : eps(eps_) {
+RMSNormImpl::RMSNormImpl(int64_t dim, double eps_, TpContext grad_tp_)
+    : eps(eps_), grad_tp(grad_tp_) {
   param("weight", weight, torch::ones({dim}));
 }
 
@@ -95,7 +96,7 @@ torch::Tensor RMSNormImpl::forward(const torch::Tensor& x) {
   torch::Tensor h = x.to(torch::kFloat32);
   torch::Tensor var = h.pow(2).mean(-1, /*keepdim=*/true);
   h = h * torch::rsqrt(var + eps);
-  return weight * h.to(in_dtype);
+  return tp_copy_to_region(weight, grad_tp) * h.to(in_dtype);
 }
 
 // _compute_default_rope_parameters and _compute_llama3_parameters. Python's
@@ -165,8 +166,13 @@ LlamaAttentionImpl::LlamaAttentionImpl(const LlamaConfig& c, TpContext tp) {
       "k_proj", ColumnParallelLinear(h, kv * head_dim, c.attention_bias, tp, false, replicas));
   v_proj = register_module(
       "v_proj", ColumnParallelLinear(h, kv * head_dim, c.attention_bias, tp, false, replicas));
-  o_proj = register_module(
-      "o_proj", RowParallelLinear(c.num_attention_heads * head_dim, h, c.attention_bias, tp));
+  o_proj = register_module("o_proj",
+                           RowParallelLinear(c.num_attention_heads * head_dim, h, c.o_bias(), tp));
+  if (c.qk_norm) {
+    q_norm = register_module("q_norm", RMSNorm(head_dim, c.rms_norm_eps, tp));
+    k_norm = register_module("k_norm", RMSNorm(head_dim, c.rms_norm_eps, tp));
+  }
+  sliding_window = c.sliding_window;
   heads_local = c.num_attention_heads / tp.size;
   kv_heads_local = kv * replicas / tp.size;
 }
@@ -222,13 +228,26 @@ torch::Tensor LlamaAttentionImpl::forward(const torch::Tensor& x, const torch::T
                                           const torch::Tensor& sin, const torch::Tensor& mask,
                                           const KVSlot* cache) {
   int64_t B = x.size(0), T = x.size(1);
-  torch::Tensor q = q_proj->forward(x).view({B, T, heads_local, head_dim}).transpose(1, 2);
-  torch::Tensor k = k_proj->forward(x).view({B, T, kv_heads_local, head_dim}).transpose(1, 2);
+  torch::Tensor q = q_proj->forward(x).view({B, T, heads_local, head_dim});
+  torch::Tensor k = k_proj->forward(x).view({B, T, kv_heads_local, head_dim});
+  if (q_norm) {  // Qwen3: per head, before RoPE
+    q = q_norm->forward(q);
+    k = k_norm->forward(k);
+  }
+  q = q.transpose(1, 2);
+  k = k.transpose(1, 2);
   torch::Tensor v = v_proj->forward(x).view({B, T, kv_heads_local, head_dim}).transpose(1, 2);
   torch::Tensor c = cos.unsqueeze(1), s = sin.unsqueeze(1);
   q = q * c + rotate_half(q) * s;
   k = k * c + rotate_half(k) * s;
   if (cache) std::tie(k, v) = kv_cache_append(*cache, k, v);
+  // relapse's attention is full causal: exact for a windowed model only while
+  // every query sees its whole past within the window.
+  RELAPSE_CHECK_CODE(ExitCode::kConfig, sliding_window == 0 || k.size(2) <= sliding_window,
+                     "a sequence of ", k.size(2),
+                     " tokens is longer than the model's sliding_window (", sliding_window,
+                     ", config.json); relapse has no windowed attention: use at most ",
+                     sliding_window, " tokens (data.max_len, generation lengths)");
   RELAPSE_CHECK(mask.defined() || k.size(2) == T,
                 "attention without a mask must be causal over its own tokens (no past)");
   double scaling = std::pow(static_cast<double>(head_dim), -0.5);

@@ -46,8 +46,9 @@ void parse_rope_scaling(const json& rs, LlamaConfig& c, const std::string& sourc
 
 int64_t token_id(const json& j, const char* key, int64_t fallback, const std::string& source) {
   auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return fallback;
-  if (it->is_array()) {  // Llama-3 lists several EOS ids; the first is the primary one.
+  if (it == j.end()) return fallback;
+  if (it->is_null()) return -1;  // no such token (Qwen has no BOS)
+  if (it->is_array()) {          // Llama-3 lists several EOS ids; the first is the primary one.
     RELAPSE_CHECK_INPUT(!it->empty(), source, ": '", key, "' is an empty list");
     return (*it)[0].get<int64_t>();
   }
@@ -55,16 +56,49 @@ int64_t token_id(const json& j, const char* key, int64_t fallback, const std::st
   return it->get<int64_t>();
 }
 
+// The model families relapse runs: how each differs from Llama, written once
+// (read by the parser, the writer and, through LlamaConfig, the model). From
+// transformers 5.17's modeling files: Qwen2's q/k/v have biases and o_proj
+// none, whatever the config says; Qwen3 normalises q and k per head (RMSNorm
+// over head_dim, one weight shared by the heads) between the projection and
+// RoPE, with attention_bias on all four projections as Llama; Mistral is
+// Llama without biases, with a sliding window when sliding_window is set.
+struct ModelFamily {
+  const char* model_type;
+  const char* architecture;
+  int qkv_bias;  // -1: the config's attention_bias; 0/1: fixed by the family
+  bool o_proj_bias, qk_norm;
+  bool window_flag;  // the window applies only when use_sliding_window is true (Qwen)
+};
+constexpr ModelFamily kFamilies[] = {
+    {"llama", "LlamaForCausalLM", -1, true, false, false},
+    {"mistral", "MistralForCausalLM", -1, true, false, false},
+    {"qwen2", "Qwen2ForCausalLM", 1, false, false, true},
+    {"qwen3", "Qwen3ForCausalLM", -1, true, true, true},
+};
+
+const ModelFamily& family_of(const std::string& model_type, const std::string& source) {
+  std::string known;
+  for (const ModelFamily& f : kFamilies) {
+    if (model_type == f.model_type) return f;
+    known += std::string(known.empty() ? "" : ", ") + f.model_type;
+  }
+  RELAPSE_THROW(ExitCode::kInput, source, ": model_type '", model_type,
+                "' is not a family relapse runs (", known, ")");
+}
+
 }  // namespace
 
 LlamaConfig llama_config_from_json(const json& j, const std::string& source) {
   RELAPSE_CHECK_INPUT(j.is_object(), source, ": config must be a JSON object");
-  if (j.contains("model_type")) {
-    std::string mt = j["model_type"].get<std::string>();
-    RELAPSE_CHECK_INPUT(mt == "llama" || mt == "mistral" || mt == "qwen2", source, ": model_type '",
-                        mt, "' is not a Llama-family model");
-  }
+  const std::string mt = j.contains("model_type") && j["model_type"].is_string()
+                             ? j["model_type"].get<std::string>()
+                             : std::string("llama");
+  const ModelFamily& fam = family_of(mt, source);
   LlamaConfig c;
+  c.model_type = fam.model_type;
+  c.o_proj_bias = fam.o_proj_bias;
+  c.qk_norm = fam.qk_norm;
   for (const char* key : {"vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers",
                           "num_attention_heads"}) {
     RELAPSE_CHECK_INPUT(j.contains(key), source, ": missing required key '", key, "'");
@@ -81,6 +115,13 @@ LlamaConfig llama_config_from_json(const json& j, const std::string& source) {
   get_opt(j, "rms_norm_eps", c.rms_norm_eps, source);
   get_opt(j, "rope_theta", c.rope_theta, source);
   get_opt(j, "attention_bias", c.attention_bias, source);
+  if (fam.qkv_bias >= 0) c.attention_bias = fam.qkv_bias == 1;
+  // The attention window: Mistral's sliding_window (null from v0.2), Qwen's
+  // only with use_sliding_window.
+  bool use_window = !fam.window_flag;
+  if (fam.window_flag) get_opt(j, "use_sliding_window", use_window, source);
+  if (use_window) get_opt(j, "sliding_window", c.sliding_window, source);
+  RELAPSE_CHECK_INPUT(c.sliding_window >= 0, source, ": sliding_window must be >= 0");
   get_opt(j, "mlp_bias", c.mlp_bias, source);
   get_opt(j, "tie_word_embeddings", c.tie_word_embeddings, source);
   get_opt(j, "hidden_act", c.hidden_act, source);
@@ -127,8 +168,9 @@ LlamaConfig llama_config_load(const std::string& path) {
 
 json llama_config_to_json(const LlamaConfig& c) {
   json j;
-  j["architectures"] = {"LlamaForCausalLM"};
-  j["model_type"] = "llama";
+  const ModelFamily& fam = family_of(c.model_type, "llama_config_to_json");
+  j["architectures"] = {fam.architecture};
+  j["model_type"] = fam.model_type;
   j["vocab_size"] = c.vocab_size;
   j["hidden_size"] = c.hidden_size;
   j["intermediate_size"] = c.intermediate_size;
@@ -150,6 +192,9 @@ json llama_config_to_json(const LlamaConfig& c) {
     j["rope_scaling"] = nullptr;
   }
   j["attention_bias"] = c.attention_bias;
+  if (fam.window_flag) j["use_sliding_window"] = c.sliding_window > 0;
+  if (c.model_type != "llama" || c.sliding_window > 0)
+    j["sliding_window"] = c.sliding_window > 0 ? json(c.sliding_window) : json(nullptr);
   j["attention_dropout"] = 0.0;
   j["mlp_bias"] = c.mlp_bias;
   j["tie_word_embeddings"] = c.tie_word_embeddings;
@@ -157,8 +202,9 @@ json llama_config_to_json(const LlamaConfig& c) {
   j["initializer_range"] = 0.02;
   j["pretraining_tp"] = 1;
   j["use_cache"] = true;
-  j["bos_token_id"] = c.bos_token_id;
-  j["eos_token_id"] = c.eos_token_id;
+  // A tokenizer without BOS (Qwen's) gives -1: null, as transformers writes it.
+  j["bos_token_id"] = c.bos_token_id >= 0 ? json(c.bos_token_id) : json(nullptr);
+  j["eos_token_id"] = c.eos_token_id >= 0 ? json(c.eos_token_id) : json(nullptr);
   if (c.pad_token_id >= 0) j["pad_token_id"] = c.pad_token_id;
   j["torch_dtype"] = c.torch_dtype;
   return j;

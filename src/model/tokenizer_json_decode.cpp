@@ -1,9 +1,10 @@
 // src/model/tokenizer_json_decode.cpp — JsonTokenizer::decode: ids to text as
 // the `tokenizers` library's Tokenizer.decode (the ids' tokens, skipped
-// special tokens removed first, run through the decoder chain), then
-// transformers' clean_up_tokenization when tokenizer_config.json asks for it
-// (clean_up_tokenization_spaces, as Llama-3's does), so the text equals what
-// transformers' tokenizer.decode gives.
+// special tokens removed first, run through the decoder chain). No
+// clean_up_tokenization: transformers 5 ignores tokenizer_config.json's
+// clean_up_tokenization_spaces for BPE tokenizers (checked with 5.17 on
+// Llama-3's setting), transformers 4 applied it; MUSE's setting is the
+// evaluation's own knob (eval.clean_up_tokenization).
 #include <cctype>
 #include <string>
 
@@ -103,23 +104,6 @@ void strip_token(std::string& t, const std::string& c, int start, int stop) {
     t.erase(t.size() - c.size());
 }
 
-// transformers' PreTrainedTokenizerBase.clean_up_tokenization.
-std::string clean_up_tokenization(std::string s) {
-  for (const auto& [from, to] :
-       std::initializer_list<std::pair<const char*, const char*>>{{" .", "."},
-                                                                  {" ?", "?"},
-                                                                  {" !", "!"},
-                                                                  {" ,", ","},
-                                                                  {" ' ", "'"},
-                                                                  {" n't", "n't"},
-                                                                  {" 'm", "'m"},
-                                                                  {" 's", "'s"},
-                                                                  {" 've", "'ve"},
-                                                                  {" 're", "'re"}})
-    replace_all(s, from, to);
-  return s;
-}
-
 }  // namespace
 
 std::string JsonTokenizer::decode(const std::vector<int64_t>& ids, bool skip_special) const {
@@ -131,7 +115,7 @@ std::string JsonTokenizer::decode(const std::vector<int64_t>& ids, bool skip_spe
   if (decoder.empty()) {  // tokenizers without a decoder joins tokens with spaces
     std::string out;
     for (size_t i = 0; i < tokens.size(); ++i) out += (i ? " " : "") + tokens[i];
-    return clean_up_spaces ? clean_up_tokenization(out) : out;
+    return out;
   }
   for (const Dec& d : decoder) {
     if (d.kind == DecStep::kByteLevel) {
@@ -154,7 +138,7 @@ std::string JsonTokenizer::decode(const std::vector<int64_t>& ids, bool skip_spe
   }
   std::string out;
   for (const std::string& t : tokens) out += t;
-  return clean_up_spaces ? clean_up_tokenization(out) : out;
+  return out;
 }
 
 }  // namespace relapse::model

@@ -94,7 +94,7 @@ struct JsonTokenizer {
 
   // tokenizer_config.json
   int64_t bos = -1, eos = -1, pad = -1;
-  bool clean_up_spaces = false;
+  bool clean_up_spaces = false;  // recorded (and written back), not applied: see decode
 
   void load(const std::string& file);
   std::vector<int64_t> encode(const std::string& text, bool add_special) const;

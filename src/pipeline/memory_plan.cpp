@@ -93,13 +93,14 @@ ParamCount param_count(const model::LlamaConfig& c, int64_t tp) {
   const int64_t nh = c.num_attention_heads, kv = c.num_key_value_heads, V = c.vocab_size;
   const int64_t heads = c.tie_word_embeddings ? 1 : 2;
   ParamCount p;
-  int64_t layer = 2 * H * nh * D + 2 * H * kv * D + 3 * H * F + 2 * H;
-  if (c.attention_bias) layer += nh * D + 2 * kv * D + H;
+  const int64_t qk_norm = c.qk_norm ? 2 * D : 0;  // Qwen3's q/k RMSNorm weights
+  int64_t layer = 2 * H * nh * D + 2 * H * kv * D + 3 * H * F + 2 * H + qk_norm;
+  if (c.attention_bias) layer += nh * D + 2 * kv * D + (c.o_bias() ? H : 0);
   if (c.mlp_bias) layer += 2 * F + H;
   p.total = heads * V * H + c.num_hidden_layers * layer + H;
   const LocalDims l = local_dims(c, tp);
-  int64_t lay = H * (2 * l.q + 2 * l.kv + 3 * l.f) + 2 * H;
-  if (c.attention_bias) lay += l.q + 2 * l.kv + H;
+  int64_t lay = H * (2 * l.q + 2 * l.kv + 3 * l.f) + 2 * H + qk_norm;
+  if (c.attention_bias) lay += l.q + 2 * l.kv + (c.o_bias() ? H : 0);
   if (c.mlp_bias) lay += 2 * l.f + H;
   p.per_rank = heads * l.v * H + c.num_hidden_layers * lay + H;
   p.largest = std::max({l.v * H, l.f * H, l.q * H});
@@ -422,7 +423,7 @@ model::LlamaConfig memory_plan_shape(const RelapseConfig& cfg) {
   if (!cfg.model.path.empty() && fs::exists(cfg.model.path + "/config.json"))
     return model::llama_config_load(cfg.model.path + "/config.json");
   std::string tok = cfg.model.path.empty() ? cfg.model.tokenizer : std::string();
-  if (tok.empty() && !cfg.data.corpus.empty()) tok = cfg.data.corpus + "/tokenizer.model";
+  if (tok.empty() && !cfg.data.corpus.empty()) tok = model::tokenizer_file_in(cfg.data.corpus);
   if (!tok.empty() && fs::exists(tok)) {
     model::Tokenizer t(tok);
     return model::model_preset(cfg.model.preset, t.vocab_size(), t.bos_id(), t.eos_id());

@@ -260,7 +260,7 @@ void quant_export_gptq(const model::LlamaForCausalLM& m, const std::vector<Layer
   };
   write_json("config.json", config);
   write_json("generation_config.json",
-             {{"bos_token_id", cfg.bos_token_id}, {"eos_token_id", cfg.eos_token_id}});
+             {{"bos_token_id", config["bos_token_id"]}, {"eos_token_id", config["eos_token_id"]}});
   write_json("quantize_config.json", qc);
   model::safetensors_write_dir(tmp.string(), tensors);
   if (!tokenizer_path.empty())

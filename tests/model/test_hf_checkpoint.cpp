@@ -169,6 +169,70 @@ TEST(HfCheckpoint, BadConfigIsNamed) {
   expect_load_error(dir, {"config.json"});
 }
 
+// Issue 20's families: each fixture's config.json (written by transformers
+// 5.17) gives the family's traits, and relapse's own config.json for it names
+// the family and architecture transformers loads it with; a checkpoint saved
+// by relapse reloads bit-identical. An unsupported family is refused naming
+// the file, the model_type and the families relapse runs.
+TEST(HfCheckpoint, ModelFamiliesRoundTrip) {
+  struct Want {
+    const char* fixture;
+    const char* architecture;
+    bool qkv_bias, o_bias, qk_norm;
+  };
+  for (const Want& w : {Want{"qwen2_fp32", "Qwen2ForCausalLM", true, false, false},
+                        Want{"qwen3_fp32", "Qwen3ForCausalLM", false, false, true},
+                        Want{"mistral_fp32", "MistralForCausalLM", false, false, false}}) {
+    SCOPED_TRACE(w.fixture);
+    auto m = hf_load(rt::fixture_path(w.fixture));
+    const LlamaConfig& c = m->config();
+    EXPECT_EQ(c.attention_bias, w.qkv_bias);
+    EXPECT_EQ(c.o_bias(), w.o_bias);
+    EXPECT_EQ(c.qk_norm, w.qk_norm);
+    EXPECT_EQ(c.sliding_window, 0);
+    const nlohmann::json j = llama_config_to_json(c);
+    EXPECT_EQ(j["architectures"][0], w.architecture);
+    const std::string out = rt::scratch_dir(std::string("family_") + w.fixture) + "/m";
+    hf_save(m, out);
+    auto back = hf_load(out);
+    EXPECT_EQ(back->config().model_type, c.model_type);
+    auto a = m->named_parameters(), b = back->named_parameters();
+    ASSERT_EQ(a.size(), b.size());
+    for (const auto& p : a) EXPECT_TRUE(torch::equal(p.value(), b[p.key()])) << p.key();
+  }
+  // Mistral v0.1's window is kept; Qwen's applies only with use_sliding_window.
+  nlohmann::json j =
+      nlohmann::json::parse(rt::read_file(rt::fixture_path("mistral_fp32") + "/config.json"));
+  j["sliding_window"] = 4096;
+  EXPECT_EQ(llama_config_from_json(j, "m").sliding_window, 4096);
+  j = nlohmann::json::parse(rt::read_file(rt::fixture_path("qwen2_fp32") + "/config.json"));
+  j["sliding_window"] = 4096;
+  EXPECT_EQ(llama_config_from_json(j, "q").sliding_window, 0);
+  j["use_sliding_window"] = true;
+  EXPECT_EQ(llama_config_from_json(j, "q").sliding_window, 4096);
+
+  std::string dir = copy_fixture("llama_mha_fp32", "gemma");
+  j = nlohmann::json::parse(rt::read_file(dir + "/config.json"));
+  j["model_type"] = "gemma2";
+  rt::write_file(dir + "/config.json", j.dump());
+  expect_load_error(dir, {"config.json", "gemma2", "llama, mistral, qwen2, qwen3"});
+}
+
+// A sequence longer than a windowed model's sliding_window is refused (relapse
+// has no windowed attention), naming the window; within it the model runs.
+TEST(HfCheckpoint, SlidingWindowBoundsTheSequence) {
+  std::string dir = copy_fixture("mistral_fp32", "window");
+  nlohmann::json j = nlohmann::json::parse(rt::read_file(dir + "/config.json"));
+  j["sliding_window"] = 6;
+  rt::write_file(dir + "/config.json", j.dump());
+  auto m = hf_load(dir);
+  torch::NoGradGuard ng;
+  EXPECT_EQ(m->forward(torch::tensor({1, 17, 42, 99, 7, 30}, torch::kInt64).unsqueeze(0)).size(1),
+            6);
+  rt::expect_error([&] { logits_of(m); }, relapse::ExitCode::kConfig,
+                   {"8 tokens", "sliding_window (6"});
+}
+
 TEST(HfCheckpoint, TruncatedWeightsNameTheFile) {
   std::string dir = copy_fixture("llama_mha_fp32", "trunc");
   std::string bytes = rt::read_file(dir + "/model.safetensors");
@@ -189,6 +253,15 @@ TEST(HfCheckpoint, MissingShardNamesIndexAndShard) {
 
 TEST(HfCheckpoint, MissingDirectory) {
   expect_load_error("/nonexistent/model", {"/nonexistent/model"});
+}
+
+// A checkpoint published as pytorch_model*.bin only is refused with the
+// transformers one-liner that writes safetensors (issue 20).
+TEST(HfCheckpoint, PickleOnlyCheckpointNamesTheConversion) {
+  std::string dir = copy_fixture("llama_mha_fp32", "pickles");
+  fs::remove(dir + "/model.safetensors");
+  rt::write_file(dir + "/pytorch_model-00001-of-00002.bin", "not read");
+  expect_load_error(dir, {dir, "pytorch_model*.bin", "save_pretrained", "safe_serialization=True"});
 }
 
 }  // namespace

@@ -217,6 +217,8 @@ TEST_P(LlamaGolden, KvCacheEqualsFullRecompute) {
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, LlamaGolden,
                          ::testing::Values("llama_mha_fp32", "llama_gqa_tied_bias_fp32",
-                                           "llama_gqa_bf16", "llama_sharded_fp32"));
+                                           "llama_gqa_bf16", "llama_sharded_fp32",
+                                           // Issue 20's families (make_family_fixtures.py).
+                                           "qwen2_fp32", "qwen3_fp32", "mistral_fp32"));
 
 }  // namespace

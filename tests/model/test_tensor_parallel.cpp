@@ -24,8 +24,10 @@ namespace rt = relapse::test;
 
 namespace {
 
-const char* const kFixtures[] = {"llama_mha_fp32", "llama_gqa_tied_bias_fp32", "llama_sharded_fp32",
-                                 "llama_gqa_bf16"};
+const char* const kFixtures[] = {"llama_mha_fp32",     "llama_gqa_tied_bias_fp32",
+                                 "llama_sharded_fp32", "llama_gqa_bf16",
+                                 "qwen2_fp32",         "qwen3_fp32",
+                                 "mistral_fp32"};
 
 std::vector<TokenSeq> some_texts(int64_t vocab) {
   std::vector<TokenSeq> out;
@@ -393,6 +395,10 @@ TEST(TensorParallel, TrainingStepMatchesUnsplit) {
     }
   }
   check_training_step(rt::fixture_path("llama_gqa_tied_bias_fp32"), "llama_gqa_tied_bias_fp32", g);
+  // Qwen3's q/k norms see each rank's own heads: their gradients are summed
+  // over TP (RMSNormImpl's grad_tp); Qwen2's biases sit on q/k/v only.
+  check_training_step(rt::fixture_path("qwen3_fp32"), "qwen3_fp32", g);
+  check_training_step(rt::fixture_path("qwen2_fp32"), "qwen2_fp32", g);
 }
 
 }  // namespace

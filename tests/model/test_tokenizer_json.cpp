@@ -28,20 +28,6 @@ json json_load(const std::string& path) {
   return json::parse(relapse::test::read_file(path));
 }
 
-// transformers' clean_up_tokenization (tokenization_utils_base.py), applied by
-// its decode when tokenizer_config.json sets clean_up_tokenization_spaces
-// (Llama-3's does); the `tokenizers` library's decode has no such step.
-std::string clean_up(std::string s) {
-  const std::pair<std::string, std::string> rules[] = {
-      {" .", "."},     {" ?", "?"},   {" !", "!"},   {" ,", ","},     {" ' ", "'"},
-      {" n't", "n't"}, {" 'm", "'m"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
-  for (const auto& [from, to] : rules) {
-    for (size_t p = s.find(from); p != std::string::npos; p = s.find(from, p + to.size()))
-      s.replace(p, from.size(), to);
-  }
-  return s;
-}
-
 // Every text: ids with and without the template's special tokens, and both
 // decodings; counts the mismatches and shows the first few.
 void expect_equal_on_texts(const std::string& name) {
@@ -51,16 +37,13 @@ void expect_equal_on_texts(const std::string& name) {
   ASSERT_EQ(g["ids"].size(), texts.size());
   Tokenizer tok(dir_of(name));
   EXPECT_EQ(tok.vocab_size(), g["vocab_size"].get<int64_t>()) << name;
-  const bool cleanup = json_load(dir_of(name) + "/tokenizer_config.json")
-                           .value("clean_up_tokenization_spaces", false);
   int bad = 0;
   for (size_t i = 0; i < texts.size(); ++i) {
     const std::string text = texts[i].get<std::string>();
     const auto ids = g["ids"][i].get<std::vector<int64_t>>();
     const auto plain = g["ids_plain"][i].get<std::vector<int64_t>>();
-    std::string dec = g["decoded"][i].get<std::string>();
-    std::string keep = g["decoded_keep"][i].get<std::string>();
-    if (cleanup) dec = clean_up(dec), keep = clean_up(keep);
+    const std::string dec = g["decoded"][i].get<std::string>();
+    const std::string keep = g["decoded_keep"][i].get<std::string>();
     const bool ok = tok.encode(text, true) == ids && tok.encode(text, false) == plain &&
                     tok.decode(ids, true) == dec && tok.decode(ids, false) == keep;
     if (!ok && ++bad <= 5) {
@@ -76,14 +59,11 @@ void expect_equal_on_texts(const std::string& name) {
 void expect_equal_on_random_ids(const std::string& name) {
   const json g = json_load(dir_of(name) + "/golden.json");
   Tokenizer tok(dir_of(name));
-  const bool cleanup = json_load(dir_of(name) + "/tokenizer_config.json")
-                           .value("clean_up_tokenization_spaces", false);
   ASSERT_GE(g["random_ids"].size(), 100u);
   for (size_t i = 0; i < g["random_ids"].size(); ++i) {
     const auto ids = g["random_ids"][i].get<std::vector<int64_t>>();
-    std::string dec = g["random_decoded"][i].get<std::string>();
-    std::string keep = g["random_decoded_keep"][i].get<std::string>();
-    if (cleanup) dec = clean_up(dec), keep = clean_up(keep);
+    const std::string dec = g["random_decoded"][i].get<std::string>();
+    const std::string keep = g["random_decoded_keep"][i].get<std::string>();
     ASSERT_EQ(tok.decode(ids, true), dec) << name << " random ids " << json(ids).dump();
     ASSERT_EQ(tok.decode(ids, false), keep) << name << " random ids " << json(ids).dump();
   }

@@ -213,27 +213,33 @@ TEST(MemoryPlan, RefusesWhenItDoesNotFit) {
 }
 
 // model.path: the shape comes from config.json alone (no weights in the
-// directory), and the parameter count equals a built model's.
+// directory), and the parameter count equals a built model's, in every family
+// (Qwen2: no o_proj bias; Qwen3: q/k norm weights).
 TEST(MemoryPlan, ShapeFromModelPathConfigJson) {
-  model::LlamaConfig c = model::model_preset("nano", 300);
-  c.num_key_value_heads = 2;
-  c.tie_word_embeddings = true;
-  c.attention_bias = true;
-  const std::string dir = test::scratch_dir("memplan_model");
-  test::write_file(dir + "/config.json", model::llama_config_to_json(c).dump());
-  RelapseConfig cfg;
-  cfg.model.path = dir;
-  const model::LlamaConfig got = memory_plan_shape(cfg);
-  EXPECT_EQ(got.vocab_size, 300);
-  EXPECT_EQ(got.num_key_value_heads, 2);
-  EXPECT_TRUE(got.tie_word_embeddings);
-  const MemoryPlan p = memory_plan(cfg, 1);
-  model::LlamaForCausalLM m(got);
-  int64_t numel = 0;
-  for (const auto& t : m->parameters()) numel += t.numel();
-  EXPECT_EQ(p.params_total, numel);
-  EXPECT_EQ(p.params_per_rank, numel);
-  EXPECT_EQ(p.model, dir);
+  for (const char* family : {"llama", "mistral", "qwen2", "qwen3"}) {
+    SCOPED_TRACE(family);
+    model::LlamaConfig c = model::model_preset("nano", 300);
+    c.model_type = family;
+    c.num_key_value_heads = 2;
+    c.tie_word_embeddings = true;
+    c.attention_bias = true;
+    const std::string dir = test::scratch_dir(std::string("memplan_model_") + family);
+    test::write_file(dir + "/config.json", model::llama_config_to_json(c).dump());
+    RelapseConfig cfg;
+    cfg.model.path = dir;
+    const model::LlamaConfig got = memory_plan_shape(cfg);
+    EXPECT_EQ(got.model_type, family);
+    EXPECT_EQ(got.vocab_size, 300);
+    EXPECT_EQ(got.num_key_value_heads, 2);
+    EXPECT_TRUE(got.tie_word_embeddings);
+    const MemoryPlan p = memory_plan(cfg, 1);
+    model::LlamaForCausalLM m(got);
+    int64_t numel = 0;
+    for (const auto& t : m->parameters()) numel += t.numel();
+    EXPECT_EQ(p.params_total, numel);
+    EXPECT_EQ(p.params_per_rank, numel);
+    EXPECT_EQ(p.model, dir);
+  }
 }
 
 // Every configs/models fragment loads and its plan fits its budget in every

@@ -9,9 +9,12 @@
 #include <cmath>
 #include <filesystem>
 
+#include <nlohmann/json.hpp>
+
 #include "relapse/archive/h5.h"
 #include "relapse/dist/runtime.h"
 #include "relapse/model/hf_checkpoint.h"
+#include "relapse/model/tokenizer.h"
 #include "relapse/pipeline/config.h"
 #include "relapse/pipeline/run.h"
 #include "relapse/results/archive.h"
@@ -341,5 +344,69 @@ TEST(PipelineRun, SeedsSureRelearnAndIntervals) {
   if (rt.rank() == 0) {
     EXPECT_TRUE(fs::exists(cfg.run.out_dir + "/report.md"));
     EXPECT_TRUE(fs::exists(cfg.run.out_dir + "/fig_overview.svg"));
+  }
+}
+
+// Issue 20: a Hugging Face tokenizer.json drives the whole run — given as
+// model.tokenizer (Llama-3's byte-level BPE with a BOS template) for models
+// trained from scratch on its vocabulary, or found in model.path (a tiny
+// random Qwen3 checkpoint from transformers: q/k norms, Qwen2's tokenizer with
+// NFC and no BOS; fine-tuned into target and retrain): trained, unlearned,
+// quantized and evaluated; every saved model directory carries the
+// tokenizer.json verbatim with its config, and the archive's provenance names
+// the tokenizer file. Under mpirun -np 2 the same runs are data-parallel.
+TEST(PipelineRun, HuggingFaceTokenizerJsonRunsEndToEnd) {
+  Runtime& rt = *Runtime::instance();
+  // The Qwen3 fixture's context is 128 tokens; the synthetic corpus's VerbMem
+  // prompts run longer in its small vocabulary: a copy with a longer context
+  // (default RoPE: the weights' meaning does not depend on it).
+  const std::string qwen3 = out_dir() + "_qwen3_model";
+  if (rt.rank() == 0) {
+    fs::create_directories(fs::path(qwen3).parent_path());
+    fs::copy(test::fixture_path("qwen3_fp32"), qwen3, fs::copy_options::recursive);
+    nlohmann::json j = nlohmann::json::parse(test::read_file(qwen3 + "/config.json"));
+    j["max_position_embeddings"] = 1024;
+    test::write_file(qwen3 + "/config.json", j.dump());
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  for (const std::string name : {"llama3", "qwen3"}) {
+    SCOPED_TRACE(name);
+    const bool given = name == "qwen3";
+    const std::string tok_dir = given ? qwen3 : test::fixture_path("tokenizer_json/" + name);
+    RelapseConfig cfg = reduced_config(out_dir() + "_tokjson_" + name);
+    if (given) {
+      cfg.model.path = cfg.model.tokenizer = tok_dir;
+    } else {
+      cfg.model.tokenizer = tok_dir;
+    }
+    cfg.unlearn.methods = {"npo_gdr"};
+    cfg.unlearn.large_lrs.clear();
+    cfg.unlearn.sure.lrs.clear();
+    cfg.quantize.bits = {4};
+    cfg.quantize.gptq.bits.clear();
+    cfg.quantize.awq.bits.clear();
+    cfg.relearn.steps = 0;
+    RunResult r = pipeline_run(cfg, rt, Stage::kEval, "test tokenizer.json");
+    ASSERT_EQ(r.models.size(), 3u);  // target, retrain, npo_gdr
+    for (const auto& m : r.models) {
+      for (const auto& e : m.evals) {
+        SCOPED_TRACE(m.info.name + " @ " + e.precision);
+        EXPECT_TRUE(in_range(e.metrics.knowmem_forget.mean, 0, 100));
+        EXPECT_TRUE(in_range(e.metrics.verbmem_forget, 0, 100));
+        EXPECT_EQ(e.metrics.verbmem_generations.size(), 4u);
+      }
+    }
+    EXPECT_EQ(r.provenance.fields.at("tokenizer"), tok_dir + "/tokenizer.json");
+    const std::string target = cfg.run.out_dir + "/models/target";
+    EXPECT_EQ(test::read_file(target + "/tokenizer.json"),
+              test::read_file(tok_dir + "/tokenizer.json"));
+    EXPECT_TRUE(fs::exists(target + "/tokenizer_config.json"));
+    EXPECT_FALSE(fs::exists(target + "/tokenizer.model"));
+    const model::Tokenizer tok(tok_dir);
+    auto m = model::hf_load(target);
+    EXPECT_EQ(m->config().vocab_size, tok.vocab_size());
+    EXPECT_EQ(m->config().bos_token_id, tok.bos_id());  // -1 (null) for Qwen
+    EXPECT_EQ(m->config().model_type, given ? "qwen3" : "llama");
+    EXPECT_TRUE(fs::exists(pipeline_archive_path(cfg)));
   }
 }

@@ -45,10 +45,15 @@ enum class AttentionKind { kFused, kEager };
 
 class RMSNormImpl : public ParamModule {
  public:
-  RMSNormImpl(int64_t dim, double eps);
+  // `grad_tp`: a norm applied to each rank's own heads (Qwen3's q_norm/k_norm)
+  // sees only part of the model, so its weight's gradient is summed over the
+  // TP group (the f operator on the weight: identity forward, all-reduce
+  // backward; transformers' "replicated_with_grad_allreduce").
+  RMSNormImpl(int64_t dim, double eps, TpContext grad_tp = {});
   torch::Tensor forward(const torch::Tensor& x);
   torch::Tensor weight;
   double eps;
+  TpContext grad_tp;
 };
 TORCH_MODULE(RMSNorm);
 
@@ -74,7 +79,9 @@ class LlamaAttentionImpl : public torch::nn::Module {
                         const torch::Tensor& mask, const KVSlot* cache = nullptr);
   ColumnParallelLinear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr};
   RowParallelLinear o_proj{nullptr};
+  RMSNorm q_norm{nullptr}, k_norm{nullptr};  // Qwen3 (config.qk_norm); null otherwise
   int64_t heads_local, kv_heads_local, head_dim;
+  int64_t sliding_window = 0;  // longer sequences are refused (no windowed attention)
   AttentionKind kind = AttentionKind::kFused;
 };
 TORCH_MODULE(LlamaAttention);
