@@ -8,7 +8,9 @@
 #      One build then runs on CPU-only and GPU machines alike. The same venv gets
 #      transformers==5.17.0 (the GPU machines' version): the reference side of
 #      `relapse bench train|score|generate` and of the fixture scripts in
-#      tests/golden/, never a dependency of relapse itself.
+#      tests/golden/, never a dependency of relapse itself; and pyarrow==26.0.1,
+#      whose bundled Arrow C++ libraries read the Hub's parquet files
+#      (`relapse data import`).
 # Safe to run repeatedly; does nothing when all are present. RELAPSE_DEPS overrides
 # the prefix (default: <repo>/.deps).
 set -euo pipefail
@@ -16,6 +18,7 @@ cd "$(dirname "$0")/.."
 
 TORCH_VERSION=2.11.0
 TRANSFORMERS_VERSION=5.17.0
+PYARROW_VERSION=26.0.1
 DEPS=${RELAPSE_DEPS:-$PWD/.deps}
 
 PKGS=(
@@ -62,10 +65,19 @@ else
   /usr/bin/python3 -m venv "$VENV"
   "$PY" -m pip install -q --disable-pip-version-check "torch==$TORCH_VERSION"
 fi
-have_tf=$("$PY" -c 'import transformers; print(transformers.__version__)' 2>/dev/null || true)
-if [ "$have_tf" = "$TRANSFORMERS_VERSION" ]; then
-  echo "setup.sh: transformers $have_tf present in $VENV"
-else
-  echo "setup.sh: installing transformers==$TRANSFORMERS_VERSION into $VENV (benchmark reference)"
-  "$PY" -m pip install -q --disable-pip-version-check "transformers==$TRANSFORMERS_VERSION"
-fi
+# pip_pin MODULE VERSION WHY: MODULE==VERSION into the venv unless it is there.
+pip_pin() {
+  local have
+  have=$("$PY" -c "import $1; print($1.__version__)" 2>/dev/null || true)
+  if [ "$have" = "$2" ]; then
+    echo "setup.sh: $1 $have present in $VENV"
+  else
+    echo "setup.sh: installing $1==$2 into $VENV ($3)"
+    "$PY" -m pip install -q --disable-pip-version-check "$1==$2"
+  fi
+}
+pip_pin transformers "$TRANSFORMERS_VERSION" "benchmark and fixture reference"
+# pyarrow: its bundled Arrow C++ libraries and headers are what relapse reads
+# the Hub's parquet files with (`relapse data import`, RELAPSE_WITH_PARQUET,
+# found by CMakeLists.txt in this venv); relapse never imports it as Python.
+pip_pin pyarrow "$PYARROW_VERSION" "Arrow's parquet reader"

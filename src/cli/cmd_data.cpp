@@ -1,8 +1,10 @@
 // src/cli/cmd_data.cpp — `relapse data synth`: writes the embedded default
 // corpus (fictitious facts in the MUSE layout) and its SentencePiece
-// tokenizer.model (relapse/data/synth.h).
+// tokenizer.model (relapse/data/synth.h); `relapse data import`: the Hub's
+// parquet files of MUSE into that layout (relapse/data/muse_import.h).
 #include "commands.h"
 #include "relapse/core/log.h"
+#include "relapse/data/muse_import.h"
 #include "relapse/data/synth.h"
 #include "relapse/model/tokenizer.h"
 
@@ -33,10 +35,25 @@ int data_synth_run(const DataSynthArgs& a, Runtime& rt) {
            tok.encode(c.forget.text, false).size(), " forget tokens");
   return 0;
 }
+
+struct DataImportArgs {
+  std::string from, out;
+};
+
+int data_import_run(const DataImportArgs& a, Runtime& rt) {
+  if (rt.rank() != 0) return 0;
+  const data::MuseImportReport r = data::muse_import(a.from, a.out);
+  std::string absent;
+  for (const auto& f : r.absent) absent += " " + f;
+  log_info("wrote ", r.written.size(), " files of the MUSE layout into ", a.out,
+           r.absent.empty() ? std::string() : "; not in " + a.from + ":" + absent);
+  return 0;
+}
 }  // namespace
 
 void cmd_data_register(CLI::App& app, CommandRun& run) {
-  CLI::App* d = app.add_subcommand("data", "Corpus tools (the embedded default corpus)");
+  CLI::App* d =
+      app.add_subcommand("data", "Corpus tools (the embedded default corpus, MUSE import)");
   d->require_subcommand(1);
   auto a = std::make_shared<DataSynthArgs>();
   CLI::App* s = d->add_subcommand(
@@ -50,6 +67,16 @@ void cmd_data_register(CLI::App& app, CommandRun& run) {
                 "Tokenizer vocabulary (default 1024 small, 2048 medium)")
       ->check(CLI::Range(260, 1 << 20));
   s->callback([a, &run] { run = [a](Runtime& rt) { return data_synth_run(*a, rt); }; });
+
+  auto im = std::make_shared<DataImportArgs>();
+  CLI::App* i = d->add_subcommand(
+      "import",
+      "Convert MUSE as the Hugging Face Hub publishes it (muse-bench/MUSE-News, MUSE-Books: "
+      "<config>/<split>-00000-of-00001.parquet) into the JSON layout relapse reads");
+  i->add_option("--from", im->from, "The Hub dataset's directory (a snapshot_download)")
+      ->required();
+  i->add_option("--out", im->out, "Output directory (data.corpus)")->required();
+  i->callback([im, &run] { run = [im](Runtime& rt) { return data_import_run(*im, rt); }; });
 }
 
 RELAPSE_REGISTER_COMMAND(15, cmd_data_register);

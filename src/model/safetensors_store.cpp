@@ -60,6 +60,17 @@ SafetensorsStore::SafetensorsStore(const std::string& model_dir) : dir_(model_di
     files_.push_back(std::make_unique<SafetensorsFile>(single_path));
     for (const auto& name : files_.back()->names()) where_[name] = 0;
   } else {
+    // A checkpoint published only as PyTorch pickles (pytorch_model*.bin):
+    // relapse reads no pickles (they run code); transformers converts them.
+    bool pickles = false;
+    for (const auto& e : fs::directory_iterator(model_dir, ec))
+      pickles = pickles || e.path().filename().string().rfind("pytorch_model", 0) == 0;
+    RELAPSE_CHECK_INPUT(!pickles, model_dir,
+                        ": the weights are pytorch_model*.bin only; relapse reads safetensors. "
+                        "Convert once with transformers: python -c \"from transformers import "
+                        "AutoModelForCausalLM as M; M.from_pretrained('",
+                        model_dir, "').save_pretrained('", model_dir,
+                        "-st', safe_serialization=True)\" and use ", model_dir, "-st");
     RELAPSE_THROW(ExitCode::kInput, model_dir,
                   ": no model.safetensors or model.safetensors.index.json in this directory");
   }
