@@ -355,7 +355,11 @@ void JsonTokenizer::load(const std::string& file) {
   load_merges(*this, m, file);
   load_added(*this, j, file);
   load_normalizer(*this, j.value("normalizer", Json()), file, "normalizer");
-  for (const Added& a : added) added_norm.push_back(normalize(a.content));
+  for (const Added& a : added) {
+    added_norm.push_back(normalize(a.content));
+    const std::string& c = a.normalized ? added_norm.back() : a.content;
+    if (!c.empty()) added_first[a.normalized][static_cast<uint8_t>(c[0])] = true;
+  }
   load_pre_tokenizer(*this, j.value("pre_tokenizer", Json()), file, "pre_tokenizer");
   load_post_processor(*this, j.value("post_processor", Json()), file, "post_processor");
   load_decoder(*this, j.value("decoder", Json()), file, "decoder");

@@ -105,6 +105,10 @@ void JsonTokenizer::split_added(std::string_view text, bool normalized_pass,
   size_t piece_begin = 0;
   for (size_t pos = 0; pos < text.size();) {
     const Added* hit = nullptr;
+    if (!added_first[normalized_pass][static_cast<uint8_t>(text[pos])]) {
+      ++pos;
+      continue;
+    }
     for (size_t k = 0; k < added.size(); ++k) {
       const std::string& c = normalized_pass ? added_norm[k] : added[k].content;
       if (added[k].normalized == normalized_pass && starts_with(text.substr(pos), c)) {

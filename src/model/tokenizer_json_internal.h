@@ -84,8 +84,11 @@ struct JsonTokenizer {
 
   std::vector<Added> added;             // longest content first
   std::vector<std::string> added_norm;  // their contents normalized (matched after normalizing)
-  std::vector<bool> is_special;         // by id: an added token marked special
-  std::vector<bool> is_added;           // by id
+  // First bytes of the added tokens matched on the raw [0] and normalized [1]
+  // text: most positions start none, and are skipped without a comparison.
+  bool added_first[2][256] = {};
+  std::vector<bool> is_special;  // by id: an added token marked special
+  std::vector<bool> is_added;    // by id
   std::vector<Norm> normalizer;
   std::vector<Pre> pre_tokenizer;
   std::vector<int64_t> prefix_ids, suffix_ids;  // TemplateProcessing "single" around $A
