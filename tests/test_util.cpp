@@ -1,6 +1,7 @@
 // tests/test_util.cpp — see test_util.h.
 #include "test_util.h"
 
+#include <mpi.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -40,12 +41,24 @@ ScratchCleanup g_cleanup;
 
 std::string scratch_dir(const std::string& tag) {
   static int counter = 0;
-  fs::path p = fs::temp_directory_path() /
-               ("relapse-test-" + tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+  fs::path p =
+      fs::temp_directory_path() /
+      ("relapse-test-" + tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
   fs::remove_all(p);
   fs::create_directories(p);
   g_cleanup.dirs.push_back(p.string());
   return p.string();
+}
+
+std::string scratch_dir_shared(const std::string& tag) {
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  std::string path = rank == 0 ? scratch_dir(tag) : "";
+  int n = static_cast<int>(path.size());
+  MPI_Bcast(&n, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  path.resize(n);
+  MPI_Bcast(path.data(), n, MPI_CHAR, 0, MPI_COMM_WORLD);
+  return path;
 }
 
 std::string read_file(const std::string& path) {

@@ -16,6 +16,9 @@ std::string source_dir();
 std::string fixture_path(const std::string& name);
 // A fresh, empty directory unique to this process; removed recursively at exit.
 std::string scratch_dir(const std::string& tag);
+// Rank 0's scratch_dir(tag), broadcast over MPI_COMM_WORLD: the same paths on
+// every rank (rank 0 writes, all read). Collective.
+std::string scratch_dir_shared(const std::string& tag);
 std::string read_file(const std::string& path);
 void write_file(const std::string& path, const std::string& bytes);
 

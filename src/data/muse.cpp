@@ -159,15 +159,15 @@ void file_write(const fs::path& p, const std::string& bytes) {
 
 }  // namespace
 
-MuseCorpus muse_load(const std::string& dir) {
+namespace {
+
+Reader corpus_reader(const std::string& dir) {
   std::error_code ec;
   RELAPSE_CHECK_INPUT(fs::is_directory(dir, ec), "MUSE corpus: ", dir, " is not a directory");
-  Reader r{fs::path(dir)};
-  MuseCorpus c;
-  c.forget = r.raw("raw/forget", true, true);
-  c.retain1 = r.raw("raw/retain1", false, true);
-  c.retain2 = r.raw("raw/retain2", false, true);
-  c.holdout = r.raw("raw/holdout", false, true);
+  return Reader{fs::path(dir)};
+}
+
+void load_eval_sets(const Reader& r, MuseCorpus& c) {
   c.verbmem_forget = r.records<VerbmemItem>("verbmem/forget.json", "prompt", "gt", true);
   c.knowmem_forget_qa = r.records<QaPair>("knowmem/forget_qa.json", "question", "answer", true);
   c.knowmem_retain_qa = r.records<QaPair>("knowmem/retain_qa.json", "question", "answer", false);
@@ -178,8 +178,41 @@ MuseCorpus muse_load(const std::string& dir) {
   c.privleak_forget = r.strings("privleak/forget.json", true);
   c.privleak_retain = r.strings("privleak/retain.json", false);
   c.privleak_holdout = r.strings("privleak/holdout.json", false);
+}
+
+}  // namespace
+
+MuseCorpus muse_load(const std::string& dir) {
+  const Reader r = corpus_reader(dir);
+  MuseCorpus c;
+  c.forget = r.raw("raw/forget", true, true);
+  c.retain1 = r.raw("raw/retain1", false, true);
+  c.retain2 = r.raw("raw/retain2", false, true);
+  c.holdout = r.raw("raw/holdout", false, true);
+  load_eval_sets(r, c);
   c.world = r.raw("world/pretrain", false, false);
   return c;
+}
+
+MuseCorpus muse_load_eval(const std::string& dir) {
+  MuseCorpus c;
+  load_eval_sets(corpus_reader(dir), c);
+  return c;
+}
+
+RawSplit muse_load_forget_request(const std::string& dir, const std::string& name) {
+  const Reader r = corpus_reader(dir);
+  std::error_code ec;
+  if (fs::exists(r.dir / (name + ".txt"), ec)) return r.raw(name, true, true);
+  RELAPSE_CHECK_INPUT(fs::exists(r.dir / (name + ".json"), ec), "MUSE corpus: removal request \"",
+                      name, "\": neither ", r.where(name + ".txt"), " nor ",
+                      r.where(name + ".json"), " exists");
+  RawSplit s;
+  s.docs = r.strings(name + ".json", true);
+  s.text = muse_join_docs(s.docs);
+  RELAPSE_CHECK_INPUT(s.text.find_first_not_of(" \t\r\n") != std::string::npos,
+                      "MUSE corpus: ", r.where(name + ".json"), ": empty forget set (no text)");
+  return s;
 }
 
 void muse_write(const MuseCorpus& c, const std::string& dir,

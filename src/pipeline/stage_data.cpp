@@ -68,6 +68,18 @@ CorpusData stage_data(RunContext& ctx) {
   d.retain1 = chunk(d.corpus.retain1);
   d.retain2 = chunk(d.corpus.retain2);
   d.holdout = chunk(d.corpus.holdout);
+  for (const std::string& name : cfg.data.forget_requests) {
+    const data::RawSplit s = data::muse_load_forget_request(d.dir, name);
+    d.requests.push_back({name, key_hash(s.text), chunk(s)});
+    log_info("data: removal request ", name, ": ", d.requests.back().chunks.size(), " chunks");
+    // relapse trains its own target on raw/forget: a request outside it asks to
+    // forget text that target never saw (MUSE's targets were trained on every fold).
+    if (cfg.model.path.empty() && ctx.rank == 0 &&
+        d.corpus.forget.text.find(s.text) == std::string::npos)
+      log_warn("data: removal request ", name,
+               " is not part of raw/forget, the only forget text the target relapse trains sees; "
+               "give model.path a target trained on it (as MUSE's are)");
+  }
   log_info("data: ", d.dir, ": chunks of ", L, " tokens: world ", d.world.size(), ", forget ",
            d.forget.size(), ", retain1 ", d.retain1.size(), ", retain2 ", d.retain2.size());
   ctx.add_stage_time("data", timer.elapsed_s());

@@ -127,8 +127,12 @@ TrainedModels stage_train(RunContext& ctx, CorpusData& d) {
   const RelapseConfig& cfg = *ctx.cfg;
   const uint64_t seed = static_cast<uint64_t>(cfg.run.seed);
   TrainedModels tm;
+  // The removal requests only change unlearning (its keys carry them): every
+  // request of a study shares one target.
+  DataSection data = cfg.data;
+  data.forget_requests.clear();
   const std::string base_key = "seed: " + std::to_string(seed) + "\ncorpus: " + d.fingerprint +
-                               "\n" + dump(cfg.data) + dump(cfg.model) + dump(cfg.pretrain);
+                               "\n" + dump(data) + dump(cfg.model) + dump(cfg.pretrain);
   const std::string base_dir =
       cfg.model.path.empty() ? stage_model_dir(ctx, "base", base_key) : cfg.model.path;
   const bool need_base = cfg.train.target.empty() || cfg.train.retrain.empty();

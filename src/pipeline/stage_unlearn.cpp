@@ -1,7 +1,9 @@
 // src/pipeline/stage_unlearn.cpp — the unlearn stage: the grid of runs
 // (methods × learning rates × regimes × seeds) and one unlearning run from
 // the target, cached by key, resumable inside (unlearn/loop_checkpoint.h),
-// with MUSE's stopping rule (see stages.h).
+// with MUSE's stopping rule (see stages.h), over data.forget_requests in
+// sequence (MUSE's scalability and sustainability).
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -112,7 +114,7 @@ std::string unlearn_key(const RelapseConfig& cfg, const TrainedModels& tm,
 unlearn::LoopOptions unlearn_loop_options(const RelapseConfig& cfg, const UnlearnSpec& spec,
                                           const unlearn::SaliencyConfig& sal,
                                           const std::string& dir, const std::string& key,
-                                          int64_t n_forget) {
+                                          int64_t n_forget, int request) {
   const UnlearnSection& u = cfg.unlearn;
   TrainStageSection ts;
   ts.lr = spec.lr;
@@ -127,8 +129,11 @@ unlearn::LoopOptions unlearn_loop_options(const RelapseConfig& cfg, const Unlear
   // group's shuffle stream.
   const uint64_t order_seed =
       spec.seed >= 0 ? static_cast<uint64_t>(spec.seed) : static_cast<uint64_t>(cfg.run.seed);
-  auto o = loop_options(cfg, ts, order_seed, "unlearn/" + spec.group + "/shuffle",
-                        "unlearn " + spec.name);
+  // Request 1 keeps the stream of a run without requests; each later request
+  // draws its order from a stream of its own.
+  const std::string tail = request > 0 ? "/request" + std::to_string(request + 1) : "";
+  auto o = loop_options(cfg, ts, order_seed, "unlearn/" + spec.group + "/shuffle" + tail,
+                        "unlearn " + spec.name + tail);
   o.max_steps = u.max_steps;
   o.saliency = sal;
   o.checkpoint = resume_options(cfg, dir, key);
@@ -159,26 +164,25 @@ unlearn::EpochHook unlearn_stop_hook(RunContext& ctx, CorpusData& d, const Unlea
   return hook;
 }
 
-}  // namespace
+// The key of the model after requests 0..k of data.forget_requests (the run's
+// key alone when there are none).
+std::string request_key(const CorpusData& d, const std::string& run_key, size_t k) {
+  if (d.requests.empty()) return run_key;
+  std::string key = run_key + "forget_requests:\n";
+  for (size_t i = 0; i <= k; ++i)
+    key += "- " + d.requests[i].name + " " + d.requests[i].fingerprint + "\n";
+  return key;
+}
 
-model::LlamaForCausalLM stage_unlearn(RunContext& ctx, CorpusData& d, const TrainedModels& tm,
-                                      const UnlearnSpec& spec, ModelInfo& info,
-                                      double retrain_knowmem_f) {
-  const RelapseConfig& cfg = *ctx.cfg;
-  const UnlearnSection& u = cfg.unlearn;
-  const unlearn::SaliencyConfig sal = unlearn_describe(u, spec, info);
-  const std::string dir = cfg.run.out_dir + "/models/" + spec.name;
-  const std::string key = unlearn_key(cfg, tm, spec);
-  info.checkpoint = dir;
-  const torch::ScalarType dt = model::dtype_from_name(u.precision);
-  if (stage_cached(dir, key)) {
-    log_info("unlearn: ", spec.name, " cached in ", dir);
-    info_from_stamp(dir, info);
-    mask_from_stamp(dir, info.mask);
-    return stage_load(ctx, dir, u.precision);
-  }
-  Progress timer("", 0);
-  model::LlamaForCausalLM m = model_clone(tm.target, dt);
+// One request: `m` unlearned in place on `forget`, then saved to `dir`. The
+// reference model (where the objective has one) is `m` as the request starts,
+// as MUSE's sequential runs load it from the previous request's checkpoint.
+// `info` accumulates the curve, steps and epochs over the requests.
+void unlearn_request(RunContext& ctx, CorpusData& d, model::LlamaForCausalLM& m,
+                     const UnlearnSpec& spec, const unlearn::SaliencyConfig& sal,
+                     const unlearn::Chunks& forget, int request, const std::string& dir,
+                     const std::string& key, ModelInfo& info, double retrain_knowmem_f) {
+  const UnlearnSection& u = ctx.cfg->unlearn;
   unlearn::UnlearnLossConfig lc;
   lc.objective = unlearn::objective_from_name(spec.method);
   lc.variant = unlearn::loss_variant_from_name(u.variant);
@@ -187,19 +191,66 @@ model::LlamaForCausalLM stage_unlearn(RunContext& ctx, CorpusData& d, const Trai
   lc.params = u.params;
   model::LlamaForCausalLM ref{nullptr};
   if (unlearn::objective_uses_ref(lc.objective)) ref = unlearn::reference_model_copy(m);
-  auto o = unlearn_loop_options(cfg, spec, sal, dir, key, (int64_t)d.forget.size());
+  auto o = unlearn_loop_options(*ctx.cfg, spec, sal, dir, key, (int64_t)forget.size(), request);
   unlearn::EpochHook hook = unlearn_stop_hook(ctx, d, spec, m, retrain_knowmem_f);
-  const unlearn::Chunks& retain = d.retain1;
-  auto r = unlearn::unlearn_train(m, ref ? &ref : nullptr, d.forget, retain, lc, o, ctx.dp(), hook);
-  info.curve = r.curve;
-  info.steps = r.steps;
-  info.epochs = r.epochs_run;
+  auto r =
+      unlearn::unlearn_train(m, ref ? &ref : nullptr, forget, d.retain1, lc, o, ctx.dp(), hook);
+  info.curve.insert(info.curve.end(), r.curve.begin(), r.curve.end());
+  info.steps += r.steps;
+  info.epochs += r.epochs_run;
   info.mask.steps = r.mask.steps;
   info.mask.names = r.mask.names;
   info.mask.selected_steps = r.mask.selected_steps;
-  ctx.add_stage_time("unlearn/" + spec.name, timer.elapsed_s());
   stage_save(ctx, m, dir, key, d.tok->path(), &info);
   unlearn::loop_checkpoint_remove(o.checkpoint, m, ctx.dp());
+}
+
+}  // namespace
+
+// Requests before the last are cached under their own keys (run.cache_dir or
+// OUT/models/unlearn-<run>-request<k>), so a sweep over growing request lists
+// (MUSE's sustainability) unlearns each request once.
+model::LlamaForCausalLM stage_unlearn(RunContext& ctx, CorpusData& d, const TrainedModels& tm,
+                                      const UnlearnSpec& spec, ModelInfo& info,
+                                      double retrain_knowmem_f) {
+  const RelapseConfig& cfg = *ctx.cfg;
+  const UnlearnSection& u = cfg.unlearn;
+  const unlearn::SaliencyConfig sal = unlearn_describe(u, spec, info);
+  const std::string run_key = unlearn_key(cfg, tm, spec);
+  const size_t n = std::max<size_t>(1, d.requests.size());
+  auto key_of = [&](size_t k) { return request_key(d, run_key, k); };
+  auto dir_of = [&](size_t k) {
+    if (k + 1 == n) return cfg.run.out_dir + "/models/" + spec.name;
+    return stage_model_dir(ctx, "unlearn-" + spec.name + "-request" + std::to_string(k + 1),
+                           key_of(k));
+  };
+  info.checkpoint = dir_of(n - 1);
+  if (stage_cached(dir_of(n - 1), key_of(n - 1))) {
+    log_info("unlearn: ", spec.name, " cached in ", dir_of(n - 1));
+    info_from_stamp(dir_of(n - 1), info);
+    mask_from_stamp(dir_of(n - 1), info.mask);
+    return stage_load(ctx, dir_of(n - 1), u.precision);
+  }
+  // Resume after the longest run of requests already cached.
+  size_t start = 0;
+  model::LlamaForCausalLM m{nullptr};
+  for (size_t k = n - 1; k-- > 0;) {
+    if (!stage_cached(dir_of(k), key_of(k))) continue;
+    log_info("unlearn: ", spec.name, " requests 1..", k + 1, " cached in ", dir_of(k));
+    info_from_stamp(dir_of(k), info);
+    mask_from_stamp(dir_of(k), info.mask);
+    m = stage_load(ctx, dir_of(k), u.precision);
+    start = k + 1;
+    break;
+  }
+  if (!m) m = model_clone(tm.target, model::dtype_from_name(u.precision));
+  Progress timer("", 0);
+  for (size_t k = start; k < n; ++k) {
+    const unlearn::Chunks& forget = d.requests.empty() ? d.forget : d.requests[k].chunks;
+    unlearn_request(ctx, d, m, spec, sal, forget, static_cast<int>(k), dir_of(k), key_of(k), info,
+                    retrain_knowmem_f);
+  }
+  ctx.add_stage_time("unlearn/" + spec.name, timer.elapsed_s());
   m->eval();
   return m;
 }

@@ -52,12 +52,20 @@ struct RunContext {
   }
 };
 
+// A removal request of data.forget_requests: its name, the hash of its text
+// (unlearning cache keys) and its training windows.
+struct ForgetRequest {
+  std::string name, fingerprint;
+  unlearn::Chunks chunks;
+};
+
 struct CorpusData {
   std::string dir;
   std::string fingerprint;  // hash of the tokenizer and every split's text (cache keys)
   data::MuseCorpus corpus;
   std::unique_ptr<model::Tokenizer> tok;
   unlearn::Chunks world, forget, retain1, retain2, holdout;
+  std::vector<ForgetRequest> requests;  // data.forget_requests ([] = raw/forget alone)
 };
 
 // data (stage_data.cpp): synthesizes OUT/data when data.corpus is empty

@@ -158,6 +158,7 @@ TEST(Config, DumpIsCompleteAndOrdered) {
             "  synth_size: \"small\"\n"
             "  synth_vocab_size: 0\n"
             "  max_len: 128\n"
+            "  forget_requests: []\n"
             "pretrain:\n"
             "  epochs: 1\n"
             "  lr: 0.001\n"

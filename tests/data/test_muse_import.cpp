@@ -114,3 +114,36 @@ TEST(MuseImport, BadInputIsNamed) {
   expect_input_error([&] { data::muse_import(hub, out); },
                      {hub, "raw/forget-00000-of-00001.parquet", "MUSE-News"});
 }
+
+// The excerpt is no full corpus (no raw retain/holdout), but it holds every
+// evaluation set and the scal/sust folds: muse_load_eval reads what MUSE's
+// eval.py reads, muse_load_forget_request a fold from its .json alone.
+TEST(MuseImport, ExcerptLoadsForEvaluationAndAsRemovalRequests) {
+  const data::MuseCorpus c = data::muse_load_eval(excerpt("json"));
+  EXPECT_EQ(c.verbmem_forget.size(), 24u);
+  EXPECT_EQ(c.knowmem_forget_qa.size(), 30u);
+  EXPECT_EQ(c.knowmem_retain_qa.size(), 30u);
+  EXPECT_EQ(c.knowmem_forget_qa_icl.size(), 10u);
+  EXPECT_EQ(c.privleak_holdout.size(), 6u);
+  EXPECT_EQ(c.knowmem_forget_qa[0].question,
+            json_at(excerpt("json/knowmem/forget_qa.json"))[0]["question"]);
+  EXPECT_TRUE(c.forget.text.empty());  // raw/ is not read
+  // Upstream raw/forget, scal/forget_1 and sust/forget_1 are the same records:
+  // the folds joined as MUSE's load_data.py writes the .txt equal raw/forget.txt.
+  const std::string forget_txt = test::read_file(excerpt("json/raw/forget.txt"));
+  for (const std::string fold : {"scal/forget_1", "sust/forget_1"}) {
+    const data::RawSplit s = data::muse_load_forget_request(excerpt("json"), fold);
+    EXPECT_EQ(s.text, forget_txt) << fold;
+    EXPECT_EQ(s.docs.size(), 8u) << fold;
+  }
+  EXPECT_EQ(data::muse_load_forget_request(excerpt("json"), "raw/forget").text, forget_txt);
+  EXPECT_NE(data::muse_load_forget_request(excerpt("json"), "sust/forget_2").text, forget_txt);
+  expect_input_error([] { data::muse_load_forget_request(excerpt("json"), "scal/forget_2"); },
+                     {"scal/forget_2.txt", "scal/forget_2.json"});
+  // A missing evaluation set is named as by muse_load.
+  const std::string dir = test::scratch_dir("muse_eval_only") + "/news";
+  fs::create_directories(dir);
+  fs::copy(excerpt("json"), dir, fs::copy_options::recursive);
+  fs::remove(dir + "/privleak/holdout.json");
+  expect_input_error([&] { data::muse_load_eval(dir); }, "privleak/holdout.json");
+}

@@ -38,12 +38,7 @@ RelapseConfig reduced_config(const std::string& out) {
 
 // Rank 0's scratch directory, broadcast so every rank uses the same paths.
 std::string shared_dir() {
-  std::string path = Runtime::instance()->rank() == 0 ? test::scratch_dir("rank_invariance") : "";
-  int n = static_cast<int>(path.size());
-  MPI_Bcast(&n, 1, MPI_INT, 0, MPI_COMM_WORLD);
-  path.resize(n);
-  MPI_Bcast(path.data(), n, MPI_CHAR, 0, MPI_COMM_WORLD);
-  return path;
+  return test::scratch_dir_shared("rank_invariance");
 }
 
 void copy_run(const std::string& from, const std::string& to) {

@@ -45,14 +45,7 @@ bool in_range(double v, double lo, double hi) {
 // Every rank must use the same directory (rank 0 writes, all read): rank 0's
 // scratch directory, broadcast.
 const std::string& out_dir() {
-  static const std::string d = [] {
-    std::string path = Runtime::instance()->rank() == 0 ? test::scratch_dir("pipeline_run") : "";
-    int n = static_cast<int>(path.size());
-    MPI_Bcast(&n, 1, MPI_INT, 0, MPI_COMM_WORLD);
-    path.resize(n);
-    MPI_Bcast(path.data(), n, MPI_CHAR, 0, MPI_COMM_WORLD);
-    return path + "/out";
-  }();
+  static const std::string d = test::scratch_dir_shared("pipeline_run") + "/out";
   return d;
 }
 

@@ -293,4 +293,19 @@ TEST(Sweep, CommittedSweepsExpandAndFit) {
     EXPECT_EQ(p.shape.num_hidden_layers, 32);
     EXPECT_TRUE(p.fits) << memory_plan_text(p);
   }
+  // MUSE's scalability and sustainability: 6 methods (with their scripts'
+  // epochs, zipped) × 4 folds / request lists, no stopping rule.
+  const auto scal = sweep_expand(sweep_load(dir + "muse_news_scal.yaml"));
+  const auto sust = sweep_expand(sweep_load(dir + "muse_news_sust.yaml"));
+  ASSERT_EQ(scal.size(), 24u);
+  ASSERT_EQ(sust.size(), 24u);
+  EXPECT_EQ(scal[23].cfg.data.forget_requests, std::vector<std::string>{"scal/forget_4"});
+  EXPECT_EQ(sust[23].cfg.data.forget_requests.size(), 4u);
+  EXPECT_EQ(sust[23].cfg.data.forget_requests[3], "sust/forget_4");
+  for (const auto* cells : {&scal, &sust})
+    for (const auto& c : *cells) {
+      EXPECT_FALSE(c.cfg.unlearn.stop_rule);
+      const std::string& m = c.cfg.unlearn.methods.at(0);
+      EXPECT_EQ(c.cfg.unlearn.epochs, m == "ga" || m == "npo" ? 1 : m == "ga_gdr" ? 7 : 10) << m;
+    }
 }

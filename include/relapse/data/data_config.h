@@ -19,7 +19,14 @@ struct DataSection {
   std::string synth_size = "small";
   int synth_vocab_size = 0;  // 0 = the size's default
   int max_len = 128;         // training chunk length in tokens (BOS included)
+  // Removal requests unlearned one after another, each from the previous one's
+  // model (corpus-relative stems, e.g. MUSE-News's "sust/forget_2"); [] = one
+  // request, raw/forget. data::muse_load_forget_request reads each.
+  std::vector<std::string> forget_requests;
 };
+
+// Why a forget_requests entry is not a corpus-relative stem ("" = it is).
+std::string forget_request_problem(const std::string& name);
 
 void config_fields(ConfigBinder& b, DataSection& s);
 

@@ -11,6 +11,9 @@
 //   privleak/{forget,retain,holdout}.json      [str, ...]
 //   world/pretrain.{txt,json}                  relapse's extra, optional: pretraining text
 //                                              about other entities (the synthetic corpus)
+//   scal/forget_{1..4}.{txt,json}              MUSE-News's scalability folds (nested) and
+//   sust/forget_{1..4}.{txt,json}              sustainability folds (disjoint), optional: read
+//                                              only when named (muse_load_forget_request)
 //
 // Loading: every file above is required except raw/*.json (MUSE's released data
 // ships only the .txt) and world/*. A missing file, a JSON value that is not a
@@ -60,6 +63,18 @@ std::string muse_join_docs(const std::vector<std::string>& docs);
 
 // Reads the layout under `dir` (see the header comment for what is checked).
 MuseCorpus muse_load(const std::string& dir);
+
+// Only the evaluation sets (verbmem/, knowmem/, privleak/; raw/ and world/ are
+// not read and stay empty), with the same checks: what MUSE's eval.py reads,
+// for evaluating a given model on a directory that holds no training text.
+MuseCorpus muse_load_eval(const std::string& dir);
+
+// One removal request: the forget text `name` names under `dir` (a path
+// without extension, e.g. "scal/forget_3" or "sust/forget_2", MUSE-News's
+// scalability and sustainability folds): NAME.txt, or '\n\n'.join of NAME.json
+// when only the JSON list exists (the Hub import writes both). A missing file
+// or blank text throws relapse::Error(kInput) naming both paths tried.
+RawSplit muse_load_forget_request(const std::string& dir, const std::string& name);
 
 // Writes the layout to dir.partial, then replaces `dir` with it (rename), so a
 // crash never leaves a half-written corpus. raw/<split>.json is written when the
