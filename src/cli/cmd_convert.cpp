@@ -6,6 +6,7 @@
 #include "cli_util.h"
 #include "commands.h"
 #include "relapse/core/log.h"
+#include "relapse/core/progress.h"
 #include "relapse/model/hf_checkpoint.h"
 #include "relapse/model/tokenizer.h"
 
@@ -39,7 +40,10 @@ void cmd_convert_register(CLI::App& app, CommandRun& run) {
           a->tokenizer.empty() ? model::tokenizer_file_in(a->model) : a->tokenizer;
       if (rt.rank() == 0) {
         model::hf_save(m, a->out, tok, static_cast<uint64_t>(a->max_shard_mb * 1024 * 1024));
-        log_info("wrote ", a->out, " (", model::dtype_name(m->dtype()), ")");
+        // The peak shows the load streams: a checkpoint converted tensor by
+        // tensor never holds the source dtype whole (tests/model/test_streaming_load.cpp).
+        log_info("wrote ", a->out, " (", model::dtype_name(m->dtype()), "); peak resident memory ",
+                 peak_rss_bytes() >> 20, " MiB");
       }
       return 0;
     };

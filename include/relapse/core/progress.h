@@ -11,6 +11,11 @@
 
 namespace relapse {
 
+// This process's peak resident memory in bytes (Linux: VmHWM of
+// /proc/self/status, which counts this program's image only — not a parent's
+// it was spawned from); 0 where unknown. Long commands report it when done.
+int64_t peak_rss_bytes();
+
 class Progress {
  public:
   // `total` steps expected (0 = unknown).
