@@ -160,6 +160,7 @@ relapse_add_mpi_test(NAME test_gather_np3 TARGET test_gather NP 3 LABELS dist TI
 # MUSE evaluation sharded over 2 DP ranks: the same numbers as the HF reference
 # and as the single-rank run (tests/eval/test_muse_eval.cpp).
 relapse_add_mpi_test(NAME test_muse_eval_np2 TARGET test_muse_eval NP 2 LABELS eval TIMEOUT 300)
+relapse_add_mpi_test(NAME test_muse_eval_excerpt_np2 TARGET test_muse_eval_excerpt NP 2 LABELS eval TIMEOUT 600)
 
 # Data-parallel train/unlearn loops equal the single-rank update.
 relapse_add_mpi_test(NAME test_loops_np2 TARGET test_loops NP 2 LABELS unlearn TIMEOUT 300)

@@ -12,6 +12,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "eval/muse_eval_expect.h"
 #include "relapse/data/muse.h"
 #include "relapse/dist/communicator.h"
 #include "relapse/eval/muse_eval.h"
@@ -60,58 +61,13 @@ eval::MuseEvalResult evaluate(const eval::MuseEvalOptions& opts, bool use_world 
                              use_world ? fx().world.get() : nullptr);
 }
 
-std::vector<std::string> strings(const json& j) {
-  return j.get<std::vector<std::string>>();
-}
-std::vector<double> doubles(const json& j) {
-  return j.get<std::vector<double>>();
-}
-
-// Text metrics against one block of expected.json ("plain" / "clean"), with the
-// per-sample score key "f1" or "recall". Generations must be the same strings
-// (the fixture's greedy steps all have a top1 - top2 logit gap >= 2e-3, while
-// relapse's fp32 logits differ from HF's by ~1e-5); ROUGE-L is computed by the
-// same operations as rouge_score, so the scores are equal, not close. The means
-// are np.mean(...) * 100 (sequential sum for < 8 values): equal up to 4 ulps.
 void expect_text_metrics(const eval::MuseEvalResult& r, const std::string& block,
                          const std::string& score) {
-  const json& e = fx().exp[block];
-  const std::string mean_key = "mean_" + score;
-  ASSERT_TRUE(r.has_verbmem);
-  ASSERT_TRUE(r.has_knowmem);
-  std::vector<std::string> prompts;
-  for (const auto& v : fx().corpus.verbmem_forget) prompts.push_back(v.prompt);
-  EXPECT_EQ(r.verbmem_prompts, prompts);
-  EXPECT_EQ(r.verbmem_references, strings(e["verbmem"]["references"])) << block;
-  EXPECT_EQ(r.verbmem_generations, strings(e["verbmem"]["generations"])) << block;
-  EXPECT_EQ(r.verbmem_scores, doubles(e["verbmem"][score])) << block << " " << score;
-  EXPECT_DOUBLE_EQ(r.verbmem_forget, e["verbmem"][mean_key].get<double>());
-  struct Set {
-    const eval::KnowmemResult& k;
-    const std::vector<data::QaPair>& qa;
-    const char* key;
-  };
-  for (const Set& s : {Set{r.knowmem_forget, fx().corpus.knowmem_forget_qa, "knowmem_forget"},
-                       Set{r.knowmem_retain, fx().corpus.knowmem_retain_qa, "knowmem_retain"}}) {
-    ASSERT_EQ(s.k.questions.size(), s.qa.size()) << s.key;
-    for (size_t i = 0; i < s.qa.size(); ++i) {
-      EXPECT_EQ(s.k.questions[i], s.qa[i].question);
-      EXPECT_EQ(s.k.answers[i], s.qa[i].answer);
-    }
-    EXPECT_EQ(s.k.generations, strings(e[s.key]["generations"])) << block << " " << s.key;
-    EXPECT_EQ(s.k.scores, doubles(e[s.key][score])) << block << " " << s.key << " " << score;
-    EXPECT_DOUBLE_EQ(s.k.mean, e[s.key][mean_key].get<double>()) << s.key;
-  }
+  test::expect_muse_text_metrics(r, fx().corpus, fx().exp[block], score);
 }
 
-// Min-K% scores: HF's and relapse's fp32 logits differ by ~1e-5, and a score
-// is a mean of log-probs of magnitude ~10, so 1e-4 relative bounds that noise
-// with a margin while a wrong token, position or k would be off by far more.
 void expect_close(const std::vector<double>& got, const json& want, const char* what) {
-  std::vector<double> w = doubles(want);
-  ASSERT_EQ(got.size(), w.size()) << what;
-  for (size_t i = 0; i < w.size(); ++i)
-    EXPECT_NEAR(got[i], w[i], 1e-4 * std::abs(w[i])) << what << " " << i;
+  test::expect_mink_close(got, want, what);
 }
 
 void expect_same(const eval::MuseEvalResult& a, const eval::MuseEvalResult& b) {
