@@ -12,7 +12,6 @@
 //     then the merges lowest rank first, leftmost among equal ranks; with
 //     ignore_merges a word that is itself in the vocabulary is one token;
 //  5. the post-processor template's special tokens around the sequence.
-#include <queue>
 
 #include "relapse/core/unicode.h"
 #include "relapse/core/utf8.h"
