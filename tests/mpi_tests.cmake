@@ -168,6 +168,8 @@ relapse_add_mpi_test(NAME test_loops_np2 TARGET test_loops NP 2 LABELS unlearn T
 relapse_add_mpi_test(NAME test_pipeline_run_np2 TARGET test_pipeline_run NP 2 LABELS pipeline TIMEOUT 900)
 # Removal requests in sequence (MUSE scal/sust), data-parallel over two ranks.
 relapse_add_mpi_test(NAME test_forget_requests_np2 TARGET test_forget_requests NP 2 LABELS pipeline TIMEOUT 600)
+# A diverged unlearning run recorded while the others go on, data-parallel.
+relapse_add_mpi_test(NAME test_diverged_run_np2 TARGET test_diverged_run NP 2 LABELS pipeline TIMEOUT 600)
 
 # ---- issue 4: NCCL backend, bench comm, a rank failing inside a collective ----
 # The NCCL test reads RELAPSE_WITH_NCCL to know which build it checks.

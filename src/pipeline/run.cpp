@@ -168,6 +168,12 @@ RunResult pipeline_run(const RelapseConfig& cfg, Runtime&, Stage last,
     model::LlamaForCausalLM u = stage_unlearn(
         ctx, d, tm, spec, info, cfg.unlearn.stop_rule ? retrain_knowmem_f : std::nan(""));
     if (last != Stage::kEval) continue;
+    if (info.diverged_step > 0) {  // recorded, not evaluated: its metrics would be NaN
+      ModelResult diverged;
+      diverged.info = info;
+      result.models.push_back(diverged);
+      continue;
+    }
     result.models.push_back(evaluate(u, info, &tm.target));
     if (cfg.relearn.steps > 0) result.models.back().evals.push_back(stage_relearn(ctx, d, u, info));
   }

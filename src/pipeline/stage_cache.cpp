@@ -4,6 +4,7 @@
 // committed whole, loaded back on this run's device and TP place; and the
 // deep copy every stage makes before it changes a model (stages.h).
 #include <filesystem>
+#include <limits>
 
 #include <nlohmann/json.hpp>
 
@@ -25,11 +26,17 @@ nlohmann::json curve_to_json(const std::vector<unlearn::StepStats>& c) {
   return j;
 }
 
+// JSON has no NaN or infinity: nlohmann writes them as null (a diverged run's
+// last update), read back as NaN.
+double number_or_nan(const nlohmann::json& v) {
+  return v.is_null() ? std::numeric_limits<double>::quiet_NaN() : v.get<double>();
+}
+
 std::vector<unlearn::StepStats> curve_from_json(const nlohmann::json& j) {
   std::vector<unlearn::StepStats> c;
   for (const auto& e : j)
-    c.push_back({e[0].get<int64_t>(), e[1].get<double>(), e[2].get<double>(), e[3].get<double>(),
-                 e[4].get<double>(), e[5].get<double>(), e[6].get<int64_t>()});
+    c.push_back({e[0].get<int64_t>(), number_or_nan(e[1]), number_or_nan(e[2]), number_or_nan(e[3]),
+                 number_or_nan(e[4]), number_or_nan(e[5]), e[6].get<int64_t>()});
   return c;
 }
 
@@ -53,6 +60,7 @@ void info_from_stamp(const std::string& dir, ModelInfo& info) {
   if (j.contains("steps")) info.steps = j["steps"].get<int64_t>();
   if (j.contains("epochs")) info.epochs = j["epochs"].get<int64_t>();
   if (j.contains("curve")) info.curve = curve_from_json(j["curve"]);
+  info.diverged_step = j.value("diverged_step", int64_t{0});
 }
 
 // The SURE mask stage_save recorded beside a cached unlearned model.
@@ -110,6 +118,7 @@ void stage_save(RunContext& ctx, const model::LlamaForCausalLM& m, const std::st
       j["steps"] = info->steps;
       j["epochs"] = info->epochs;
       j["curve"] = curve_to_json(info->curve);
+      if (info->diverged_step > 0) j["diverged_step"] = info->diverged_step;
       if (!info->mask.names.empty())
         j["saliency_mask"] = {{"steps", info->mask.steps},
                               {"names", info->mask.names},

@@ -198,6 +198,7 @@ void unlearn_request(RunContext& ctx, CorpusData& d, model::LlamaForCausalLM& m,
   info.curve.insert(info.curve.end(), r.curve.begin(), r.curve.end());
   info.steps += r.steps;
   info.epochs += r.epochs_run;
+  if (r.diverged_step > 0) info.diverged_step = info.steps - r.steps + r.diverged_step;
   info.mask.steps = r.mask.steps;
   info.mask.names = r.mask.names;
   info.mask.selected_steps = r.mask.selected_steps;
@@ -240,15 +241,19 @@ model::LlamaForCausalLM stage_unlearn(RunContext& ctx, CorpusData& d, const Trai
     info_from_stamp(dir_of(k), info);
     mask_from_stamp(dir_of(k), info.mask);
     m = stage_load(ctx, dir_of(k), u.precision);
+    info.checkpoint = dir_of(k);
     start = k + 1;
     break;
   }
   if (!m) m = model_clone(tm.target, model::dtype_from_name(u.precision));
   Progress timer("", 0);
-  for (size_t k = start; k < n; ++k) {
+  // A diverged request ends the sequence (its stamp says so: a rerun that
+  // finds it cached stops there too); the later requests are not run.
+  for (size_t k = start; k < n && info.diverged_step == 0; ++k) {
     const unlearn::Chunks& forget = d.requests.empty() ? d.forget : d.requests[k].chunks;
     unlearn_request(ctx, d, m, spec, sal, forget, static_cast<int>(k), dir_of(k), key_of(k), info,
                     retrain_knowmem_f);
+    info.checkpoint = dir_of(k);
   }
   ctx.add_stage_time("unlearn/" + spec.name, timer.elapsed_s());
   m->eval();

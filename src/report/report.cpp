@@ -145,6 +145,19 @@ double recovery(const RunResult& r, const std::string& model, const std::string&
   return (u_q - u_full) / den;
 }
 
+// One sentence naming the runs that diverged ("" when none): they have no
+// rows in the tables (not evaluated), so the reader is told why.
+static std::string diverged_note(const RunResult& r) {
+  std::string names;
+  for (const auto& m : r.models)
+    if (m.info.diverged_step > 0)
+      names += (names.empty() ? "" : ", ") + m.info.name + " at update " +
+               std::to_string(m.info.diverged_step);
+  if (names.empty()) return "";
+  return "Diverged (a non-finite gradient or weights; stopped there, not evaluated): " + names +
+         ".\n";
+}
+
 std::string summary_table_text(const RunResult& r) {
   std::vector<std::vector<std::string>> cells = {{"model", "precision", "VerbMem", "KnowMem_f",
                                                   "KnowMem_r", "PrivLeak", "codes chg %",
@@ -167,6 +180,7 @@ std::string summary_table_text(const RunResult& r) {
       os << std::string(total - 2, '-') << "\n";
     }
   }
+  os << diverged_note(r);
   return os.str();
 }
 
@@ -255,8 +269,8 @@ void md_what_ran(std::ostream& os, const RunResult& r) {
     const auto& i = m.info;
     os << "| " << md_cell(i.name) << " | " << md_cell(i.kind) << " | " << md_cell(i.method) << " | "
        << md_cell(i.variant) << " | " << fmt_g(i.lr) << " | " << md_cell(i.lr_regime) << " | "
-       << i.steps << " | " << md_cell(i.group) << " | "
-       << (i.seed >= 0 ? std::to_string(i.seed) : kDash) << " | " << md_cell(sure_label(i))
+       << i.steps << (i.diverged_step > 0 ? " (diverged)" : "") << " | " << md_cell(i.group)
+       << " | " << (i.seed >= 0 ? std::to_string(i.seed) : kDash) << " | " << md_cell(sure_label(i))
        << " |\n";
   }
 }
@@ -275,6 +289,8 @@ void md_summary(std::ostream& os, const RunResult& r, const std::vector<SummaryR
        << fmt_ci(s.privleak, s.band[3]) << " | " << pct_codes(s) << " | "
        << fmt(s.mean_dw_over_delta, 3) << " |\n";
   }
+  const std::string diverged = diverged_note(r);
+  if (!diverged.empty()) os << "\n" << diverged;
   if (r.bootstrap.resamples > 0)
     os << "\nBrackets: " << fmt(100.0 * r.bootstrap.level, 0) << "% bootstrap interval over the "
        << "evaluation samples (" << r.bootstrap.resamples << " resamples, seed " << r.bootstrap.seed

@@ -247,6 +247,7 @@ ModelResult read_model(const H5Group& models, const std::string& name,
   i.seed = g.has_attr("seed") ? g.attr_int("seed") : -1;
   i.saliency = attr_str_or(g, "saliency", "");
   i.saliency_threshold = attr_str_or(g, "saliency_threshold", "");
+  i.diverged_step = g.has_attr("diverged_step") ? attr_i64(g, "diverged_step") : 0;
   if (g.has("curve")) i.curve = read_curve(g);
   if (g.has("saliency_mask")) i.mask = read_mask(g.open_group("saliency_mask"));
   std::vector<std::string> order = precisions;

@@ -213,6 +213,8 @@ void write_model(H5Group models, const ModelResult& mr, const std::string& path)
   g.set_attr("seed", info.seed);
   g.set_attr("saliency", info.saliency);
   g.set_attr("saliency_threshold", info.saliency_threshold);
+  // Only when set: archives of runs that did not diverge keep their attributes.
+  if (info.diverged_step > 0) g.set_attr("diverged_step", info.diverged_step);
   if (!info.curve.empty()) write_curve(g, info.curve);
   if (!info.mask.names.empty()) write_mask(g.group("saliency_mask"), info.mask, info.name, path);
   std::set<std::string> seen;

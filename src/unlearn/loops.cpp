@@ -112,6 +112,13 @@ void curve_dp_average(std::vector<StepStats>& curve, Communicator* dp) {
   }
 }
 
+bool params_finite(model::LlamaForCausalLM& m) {
+  torch::NoGradGuard ng;
+  for (const auto& p : m->parameters())
+    if (!torch::isfinite(p).all().item<bool>()) return false;
+  return true;
+}
+
 LoopResult run_loop(model::LlamaForCausalLM& m, int64_t n, int64_t tokens_per_row,
                     const LoopOptions& o, Communicator* dp, const RowsLoss& micro_loss,
                     const EpochHook& on_epoch_end, const UpdateMaskFn& update_mask = {}) {
@@ -162,6 +169,14 @@ LoopResult run_loop(model::LlamaForCausalLM& m, int64_t n, int64_t tokens_per_ro
       const StepStats& s = trainer.step(loss_fn, tokens_per_row * (int64_t)rows.size());
       ++r.steps;
       progress.update(r.steps, s.loss, s.tokens);
+      // The gradient norm is taken after the DP reduction (and over TP), so
+      // every rank sees the same value and stops at the same update.
+      if (!std::isfinite(s.grad_norm)) {
+        r.diverged_step = r.steps;
+        log_warn(o.label, ": diverged at update ", r.steps, " of ", total, " (gradient norm ",
+                 s.grad_norm, ", loss ", s.loss, "); stopped");
+        break;
+      }
       if (checkpoints && loop_grid_any(m, dp, preemption->requested())) {
         loop_checkpoint_save(ck, {r.steps, epoch, static_cast<int64_t>(bi) + 1}, trainer, m, dp);
         preemption->consume();
@@ -170,7 +185,7 @@ LoopResult run_loop(model::LlamaForCausalLM& m, int64_t n, int64_t tokens_per_ro
                       " — rerun the same command to resume");
       }
     }
-    if (r.steps >= total) break;
+    if (r.steps >= total || r.diverged_step > 0) break;
     if (on_epoch_end && !on_epoch_end(epoch)) {
       r.stopped_early = true;
       break;
@@ -180,6 +195,12 @@ LoopResult run_loop(model::LlamaForCausalLM& m, int64_t n, int64_t tokens_per_ro
   }
   progress.finish();
   m->set_activation_checkpointing(false);
+  // Finite gradients can still carry the weights past the dtype's range (a huge
+  // learning rate): such a model is as diverged as one with a NaN gradient.
+  if (r.diverged_step == 0 && loop_grid_any(m, dp, !params_finite(m))) {
+    r.diverged_step = std::max<int64_t>(r.steps, 1);
+    log_warn(o.label, ": weights not finite after update ", r.steps, "; marked diverged");
+  }
   r.curve = trainer.curve();
   curve_dp_average(r.curve, dp);
   return r;
@@ -241,7 +262,10 @@ LoopResult lm_train(model::LlamaForCausalLM& m, const Chunks& chunks, const Loop
     torch::Tensor loss = causal_lm_loss(lm_forward_local(m, b), b, n_labels);
     return MicroLoss{loss, 0.0, 0.0};
   };
-  return run_loop(m, static_cast<int64_t>(chunks.size()), T, o, dp, micro, {});
+  LoopResult r = run_loop(m, static_cast<int64_t>(chunks.size()), T, o, dp, micro, {});
+  RELAPSE_CHECK_CONFIG(r.diverged_step == 0, o.label, ": diverged at update ", r.diverged_step,
+                       " (non-finite gradient norm); lower its learning rate");
+  return r;
 }
 
 LoopResult unlearn_train(model::LlamaForCausalLM& m, model::LlamaForCausalLM* ref_model,

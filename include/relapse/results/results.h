@@ -58,6 +58,10 @@ struct ModelInfo {
   std::string lr_regime;                  // "small" | "large" | "" (set by the grid)
   std::string checkpoint;                 // HF directory it was saved to ("" = not saved)
   std::vector<unlearn::StepStats> curve;  // training / unlearning loss curve
+  // Unlearning diverged at this update (a non-finite gradient norm, or weights
+  // not finite at the end): the run stopped there, its curve ends there and it
+  // has no evaluations; 0 = it did not.
+  int64_t diverged_step = 0;
   // Repeats with different data orders (unlearn.seeds): models that differ
   // only by seed share `group` (the name without its "_s<seed>" suffix); the
   // report aggregates over a group. seed = the unlearning data-order seed

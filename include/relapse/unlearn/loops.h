@@ -89,7 +89,12 @@ struct LoopResult {
   int64_t steps = 0;
   int64_t epochs_run = 0;      // epochs started (the last may be partial with max_steps)
   bool stopped_early = false;  // on_epoch_end returned false
-  SaliencyMask mask;           // SURE's selections (mode none: empty, steps 0)
+  // The update whose gradient norm was not finite (0 = none): the loop stops
+  // there, with no checkpoint after it. lm_train throws instead (a diverged
+  // target or retrain model leaves nothing to study); unlearn_train returns it
+  // so one diverged run of a grid does not end the others.
+  int64_t diverged_step = 0;
+  SaliencyMask mask;  // SURE's selections (mode none: empty, steps 0)
 };
 
 // Updates per epoch for n examples.
