@@ -3,9 +3,7 @@
 // Datasets, ragged arrays and tables are in h5_data.cpp.
 #include "relapse/archive/h5.h"
 
-#include <fcntl.h>
 #include <hdf5.h>
-#include <unistd.h>
 
 #include <cstring>
 #include <filesystem>
@@ -401,26 +399,27 @@ Handle fapl_strong() {
   return fapl;
 }
 
-void fsync_path(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY);
-  if (fd < 0) return;
-  ::fsync(fd);
-  ::close(fd);
-}
 }  // namespace
 
+// Built in memory (HDF5's core driver, no backing store) and written by
+// fs_write_file_atomic at commit: HDF5 never writes to the disk itself, so a
+// full disk or a read-only directory is one error naming the file (exit 5),
+// never a half-flushed file HDF5 tries to close again at exit (which crashed
+// in H5F_term_package under MPI_Finalize).
 H5File H5File::create(const std::string& path) {
   h5_init();
+  // Checked now, not at commit: a typo in the output path fails before the run.
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  std::error_code ec;
+  RELAPSE_CHECK_INPUT(parent.empty() || std::filesystem::is_directory(parent, ec),
+                      "cannot create HDF5 file '", path, "': no directory '", parent.string(), "'");
   H5File f;
   f.path_ = path;
-  f.tmp_path_ = path + ".tmp";
   f.writable_ = true;
   Handle fapl = fapl_strong();
-  hid_t id = H5Fcreate(f.tmp_path_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get());
-  if (id < 0) {
-    f.tmp_path_.clear();  // not ours to remove
-    RELAPSE_THROW(ExitCode::kInput, "cannot create HDF5 file '", path, ".tmp'", h5_stack());
-  }
+  h5_ok(H5Pset_fapl_core(fapl.get(), 1 << 20, /*backing_store=*/0), "H5Pset_fapl_core");
+  hid_t id = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get());
+  if (id < 0) RELAPSE_THROW(ExitCode::kInput, "cannot create HDF5 file '", path, "'", h5_stack());
   f.id_ = Handle(id);
   return f;
 }
@@ -442,17 +441,13 @@ H5File H5File::open_read(const std::string& path) {
 }
 
 H5File::H5File(H5File&& o) noexcept
-    : id_(std::move(o.id_)),
-      path_(std::move(o.path_)),
-      tmp_path_(std::exchange(o.tmp_path_, std::string())),
-      writable_(o.writable_) {}
+    : id_(std::move(o.id_)), path_(std::move(o.path_)), writable_(o.writable_) {}
 
 H5File& H5File::operator=(H5File&& o) noexcept {
   if (this != &o) {
     close_noexcept();
     id_ = std::move(o.id_);
     path_ = std::move(o.path_);
-    tmp_path_ = std::exchange(o.tmp_path_, std::string());
     writable_ = o.writable_;
   }
   return *this;
@@ -463,14 +458,9 @@ H5File::~H5File() {
 }
 
 void H5File::close_noexcept() noexcept {
-  if (id_.valid()) {
+  if (id_.valid()) {  // in memory (created) or read-only: nothing is flushed to disk
     H5Fclose(static_cast<hid_t>(id_.release()));
     H5Eclear2(H5E_DEFAULT);
-  }
-  if (!tmp_path_.empty()) {
-    std::error_code ec;
-    std::filesystem::remove(tmp_path_, ec);
-    tmp_path_.clear();
   }
 }
 
@@ -483,12 +473,17 @@ H5Group H5File::root() const {
 
 void H5File::commit() {
   RELAPSE_CHECK(id_.valid(), "HDF5 file '", path_, "' is not open");
+  std::string image;
+  if (writable_) {
+    h5_ok(H5Fflush(id_.get(), H5F_SCOPE_GLOBAL), "cannot flush HDF5 file '" + path_ + "'");
+    const ssize_t n = H5Fget_file_image(id_.get(), nullptr, 0);
+    h5_ok(n < 0 ? -1 : 0, "cannot size the image of HDF5 file '" + path_ + "'");
+    image.resize(static_cast<size_t>(n));
+    h5_ok(H5Fget_file_image(id_.get(), image.data(), image.size()) < 0 ? -1 : 0,
+          "cannot copy the image of HDF5 file '" + path_ + "'");
+  }
   h5_ok(H5Fclose(static_cast<hid_t>(id_.release())), "cannot close HDF5 file '" + path_ + "'");
-  if (tmp_path_.empty()) return;  // read-only
-  fsync_path(tmp_path_);
-  const std::string tmp = tmp_path_;
-  tmp_path_.clear();  // renamed, or removed on failure, by fs_commit_file
-  fs_commit_file(tmp, path_);
+  if (writable_) fs_write_file_atomic(path_, image);  // .tmp, fsync, rename
 }
 
 }  // namespace relapse::archive

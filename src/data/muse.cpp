@@ -2,9 +2,7 @@
 #include "relapse/data/muse.h"
 
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "relapse/core/error.h"
 #include "relapse/core/fs.h"
@@ -151,10 +149,7 @@ void file_write(const fs::path& p, const std::string& bytes) {
   std::error_code ec;
   fs::create_directories(p.parent_path(), ec);
   RELAPSE_CHECK_INPUT(!ec, p.parent_path().string(), ": cannot create directory: ", ec.message());
-  std::ofstream f(p, std::ios::binary | std::ios::trunc);
-  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  f.close();
-  RELAPSE_CHECK_INPUT(f.good(), p.string(), ": write failed");
+  fs_write_file_atomic(p.string(), bytes);  // a full disk: exit 5 naming the file
 }
 
 }  // namespace
@@ -219,36 +214,30 @@ void muse_write(const MuseCorpus& c, const std::string& dir,
                 const std::vector<std::pair<std::string, std::string>>& extra_files) {
   RELAPSE_CHECK_INPUT(c.forget.text.find_first_not_of(" \t\r\n") != std::string::npos,
                       "muse_write: ", dir, ": empty forget set (raw/forget.txt would be blank)");
-  const fs::path final_dir(dir);
-  const fs::path tmp = final_dir.string() + ".partial";
-  std::error_code ec;
-  fs::remove_all(tmp, ec);
-  fs::create_directories(tmp, ec);
-  RELAPSE_CHECK_INPUT(!ec, tmp.string(), ": cannot create directory: ", ec.message());
+  fs_write_dir_atomic(dir, [&](const std::string& tmp_dir) {
+    const fs::path tmp(tmp_dir);
+    auto raw = [&](const std::string& stem, const RawSplit& s) {
+      file_write(tmp / (stem + ".txt"), s.text);
+      if (!s.docs.empty()) file_write(tmp / (stem + ".json"), json_text(ojson(s.docs)));
+    };
+    raw("raw/forget", c.forget);
+    raw("raw/retain1", c.retain1);
+    raw("raw/retain2", c.retain2);
+    raw("raw/holdout", c.holdout);
+    if (!c.world.text.empty()) raw("world/pretrain", c.world);
 
-  auto raw = [&](const std::string& stem, const RawSplit& s) {
-    file_write(tmp / (stem + ".txt"), s.text);
-    if (!s.docs.empty()) file_write(tmp / (stem + ".json"), json_text(ojson(s.docs)));
-  };
-  raw("raw/forget", c.forget);
-  raw("raw/retain1", c.retain1);
-  raw("raw/retain2", c.retain2);
-  raw("raw/holdout", c.holdout);
-  if (!c.world.text.empty()) raw("world/pretrain", c.world);
-
-  ojson vm = ojson::array();
-  for (const auto& v : c.verbmem_forget) vm.push_back({{"prompt", v.prompt}, {"gt", v.gt}});
-  file_write(tmp / "verbmem/forget.json", json_text(vm));
-  file_write(tmp / "knowmem/forget_qa.json", json_text(qa_json(c.knowmem_forget_qa)));
-  file_write(tmp / "knowmem/retain_qa.json", json_text(qa_json(c.knowmem_retain_qa)));
-  file_write(tmp / "knowmem/forget_qa_icl.json", json_text(qa_json(c.knowmem_forget_qa_icl)));
-  file_write(tmp / "knowmem/retain_qa_icl.json", json_text(qa_json(c.knowmem_retain_qa_icl)));
-  file_write(tmp / "privleak/forget.json", json_text(ojson(c.privleak_forget)));
-  file_write(tmp / "privleak/retain.json", json_text(ojson(c.privleak_retain)));
-  file_write(tmp / "privleak/holdout.json", json_text(ojson(c.privleak_holdout)));
-  for (const auto& [rel, bytes] : extra_files) file_write(tmp / rel, bytes);
-
-  fs_commit_dir(tmp.string(), final_dir.string());
+    ojson vm = ojson::array();
+    for (const auto& v : c.verbmem_forget) vm.push_back({{"prompt", v.prompt}, {"gt", v.gt}});
+    file_write(tmp / "verbmem/forget.json", json_text(vm));
+    file_write(tmp / "knowmem/forget_qa.json", json_text(qa_json(c.knowmem_forget_qa)));
+    file_write(tmp / "knowmem/retain_qa.json", json_text(qa_json(c.knowmem_retain_qa)));
+    file_write(tmp / "knowmem/forget_qa_icl.json", json_text(qa_json(c.knowmem_forget_qa_icl)));
+    file_write(tmp / "knowmem/retain_qa_icl.json", json_text(qa_json(c.knowmem_retain_qa_icl)));
+    file_write(tmp / "privleak/forget.json", json_text(ojson(c.privleak_forget)));
+    file_write(tmp / "privleak/retain.json", json_text(ojson(c.privleak_retain)));
+    file_write(tmp / "privleak/holdout.json", json_text(ojson(c.privleak_holdout)));
+    for (const auto& [rel, bytes] : extra_files) file_write(tmp / rel, bytes);
+  });
 }
 
 }  // namespace relapse::data

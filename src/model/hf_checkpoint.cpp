@@ -3,7 +3,6 @@
 #include "relapse/model/tokenizer.h"
 
 #include <filesystem>
-#include <fstream>
 #include <set>
 
 #include "relapse/core/error.h"
@@ -53,31 +52,17 @@ torch::Tensor hf_read_shard(const SafetensorsStore& store, const TpParamInfo& p,
 // Hugging Face files too: tokenizer_save) into DIR.partial, then renamed to DIR.
 void hf_write_dir(const LlamaForCausalLM& m, const NamedTensors& tensors, const std::string& dir,
                   const std::string& tokenizer_model, uint64_t max_shard_bytes) {
-  fs::path final_dir(dir);
-  fs::path tmp = final_dir.string() + ".partial";
-  std::error_code ec;
-  fs::remove_all(tmp, ec);
-  fs::create_directories(tmp, ec);
-  RELAPSE_CHECK_INPUT(!ec, tmp.string(), ": cannot create directory: ", ec.message());
-
   LlamaConfig cfg = m->config();
   cfg.torch_dtype = dtype_name(m->dtype());
-  {
-    std::ofstream f(tmp / "config.json");
-    f << llama_config_to_json(cfg).dump(2) << "\n";
-    RELAPSE_CHECK_INPUT(f.good(), (tmp / "config.json").string(), ": write failed");
-  }
-  {
-    const nlohmann::json cj = llama_config_to_json(cfg);
-    nlohmann::json gen = {{"bos_token_id", cj["bos_token_id"]},
-                          {"eos_token_id", cj["eos_token_id"]}};
-    std::ofstream f(tmp / "generation_config.json");
-    f << gen.dump(2) << "\n";
-  }
-  safetensors_write_dir(tmp.string(), tensors, max_shard_bytes);
-  if (!tokenizer_model.empty())
-    tokenizer_save(tokenizer_model, tmp.string(), cfg.max_position_embeddings);
-  fs_commit_dir(tmp.string(), final_dir.string());
+  const nlohmann::json cj = llama_config_to_json(cfg);
+  fs_write_dir_atomic(dir, [&](const std::string& tmp) {
+    fs_write_file_atomic(tmp + "/config.json", cj.dump(2) + "\n");
+    const nlohmann::json gen = {{"bos_token_id", cj["bos_token_id"]},
+                                {"eos_token_id", cj["eos_token_id"]}};
+    fs_write_file_atomic(tmp + "/generation_config.json", gen.dump(2) + "\n");
+    safetensors_write_dir(tmp, tensors, max_shard_bytes);
+    if (!tokenizer_model.empty()) tokenizer_save(tokenizer_model, tmp, cfg.max_position_embeddings);
+  });
 }
 
 }  // namespace

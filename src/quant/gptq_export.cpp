@@ -6,7 +6,6 @@
 #include "relapse/quant/gptq_export.h"
 
 #include <filesystem>
-#include <fstream>
 #include <map>
 
 #include <nlohmann/json.hpp>
@@ -244,28 +243,22 @@ void quant_export_gptq(const model::LlamaForCausalLM& m, const std::vector<Layer
                        {"quant_method", "gptq"},
                        {"checkpoint_format", "gptq"}};
 
-  fs::path final_dir(out_dir), tmp = out_dir + ".partial";
-  std::error_code ec;
-  fs::remove_all(tmp, ec);
-  fs::create_directories(tmp, ec);
-  RELAPSE_CHECK_INPUT(!ec, tmp.string(), ": cannot create directory: ", ec.message());
   model::LlamaConfig cfg = m->config();
   cfg.torch_dtype = model::dtype_name(m->dtype());
   nlohmann::json config = model::llama_config_to_json(cfg);
   config["quantization_config"] = qc;
-  auto write_json = [&](const std::string& file, const nlohmann::json& j) {
-    std::ofstream f(tmp / file);
-    f << j.dump(2) << "\n";
-    RELAPSE_CHECK_INPUT(f.good(), (tmp / file).string(), ": write failed");
-  };
-  write_json("config.json", config);
-  write_json("generation_config.json",
-             {{"bos_token_id", config["bos_token_id"]}, {"eos_token_id", config["eos_token_id"]}});
-  write_json("quantize_config.json", qc);
-  model::safetensors_write_dir(tmp.string(), tensors);
-  if (!tokenizer_path.empty())
-    model::tokenizer_save(tokenizer_path, tmp.string(), cfg.max_position_embeddings);
-  fs_commit_dir(tmp.string(), final_dir.string());
+  fs_write_dir_atomic(out_dir, [&](const std::string& tmp) {
+    auto write_json = [&](const std::string& file, const nlohmann::json& j) {
+      fs_write_file_atomic(tmp + "/" + file, j.dump(2) + "\n");
+    };
+    write_json("config.json", config);
+    write_json("generation_config.json", {{"bos_token_id", config["bos_token_id"]},
+                                          {"eos_token_id", config["eos_token_id"]}});
+    write_json("quantize_config.json", qc);
+    model::safetensors_write_dir(tmp, tensors);
+    if (!tokenizer_path.empty())
+      model::tokenizer_save(tokenizer_path, tmp, cfg.max_position_embeddings);
+  });
   log_info("GPTQ export: ", by_name.size(), " quantized linear(s), ", info.bits, "-bit, group ",
            info.group_size, " -> ", out_dir);
 }

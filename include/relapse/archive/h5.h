@@ -175,10 +175,10 @@ class H5Group {
 
 class H5File {
  public:
-  // New archive at `path`: written to `path + ".tmp"` (truncated if present)
-  // and moved to `path` by commit() (fsync, then rename), so a crash never
-  // leaves a half-written file at `path`. Destroying an uncommitted file
-  // removes the .tmp. kInput when the .tmp cannot be created.
+  // New archive for `path`, built in memory; commit() writes it atomically
+  // (fs_write_file_atomic: `path + ".tmp"`, fsync, rename), so a crash never
+  // leaves a half-written file at `path` and a full disk is one error naming
+  // it (exit 5). Destroying an uncommitted file writes nothing.
   static H5File create(const std::string& path);
   // Existing file, read-only. kInput when missing or not HDF5.
   static H5File open_read(const std::string& path);
@@ -192,7 +192,7 @@ class H5File {
 
   H5Group root() const;
   // Closes the file (every group/dataset opened from it becomes invalid) and,
-  // for a created file, renames the .tmp to the final path.
+  // for a created file, writes it to its path.
   void commit();
   const std::string& path() const { return path_; }
   bool writable() const { return writable_; }
@@ -201,8 +201,7 @@ class H5File {
  private:
   void close_noexcept() noexcept;
   detail::Handle id_;
-  std::string path_;      // final path
-  std::string tmp_path_;  // where it is written; empty for read-only files
+  std::string path_;  // final path
   bool writable_ = false;
 };
 

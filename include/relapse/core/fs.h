@@ -32,6 +32,11 @@ void fs_commit_file(const std::string& tmp, const std::string& path);
 
 // Moves the finished directory `tmp` to `dir`, replacing whatever `dir` holds.
 void fs_commit_dir(const std::string& tmp, const std::string& dir);
+// A directory written aside and moved into place: fill(tmp) writes DIR.partial
+// (created empty), then fs_commit_dir; when fill throws (a full disk, bad
+// input) DIR.partial is removed and the error rethrown, DIR left as it was.
+void fs_write_dir_atomic(const std::string& dir,
+                         const std::function<void(const std::string&)>& fill);
 // The same for a directory several runs may finish at once (a shared cache):
 // when `dir` exists and done() says it holds a finished copy, that copy is
 // kept, `tmp` removed and false returned; otherwise `dir` is replaced (true).
