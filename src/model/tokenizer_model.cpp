@@ -5,6 +5,7 @@
 // (model_type, ids, byte_fallback), normalizer_spec (add_dummy_prefix), then
 // the lookup tables encode() and decode() use.
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -184,8 +185,12 @@ void Tokenizer::Impl::index_pieces(const std::string& bad) {
       special_first[static_cast<uint8_t>(piece[0])] = true;
     }
     if (types[i] == kByte) {
-      RELAPSE_CHECK_INPUT(piece.size() == 6 && starts_with(piece, "<0x") && piece[5] == '>', bad,
-                          "byte piece \"", piece, "\" is not <0xXX>");
+      // Two hex digits, checked before stoi (which throws on "<0xZZ>" and
+      // reads "<0x-1>" as -1, an index before byte_ids: found by fuzz_tokenizer_model).
+      RELAPSE_CHECK_INPUT(piece.size() == 6 && starts_with(piece, "<0x") && piece[5] == '>' &&
+                              std::isxdigit(static_cast<unsigned char>(piece[3])) &&
+                              std::isxdigit(static_cast<unsigned char>(piece[4])),
+                          bad, "byte piece \"", piece, "\" is not <0xXX>");
       byte_ids[std::stoi(std::string(piece.substr(3, 2)), nullptr, 16)] = id;
     }
   }
