@@ -22,9 +22,10 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:allocator_may_return_null=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 if [ "${FUZZ_ONLY:-0}" != 1 ]; then
+  mkdir -p "$BUILD_DIR"
   cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
     -DRELAPSE_SANITIZE=address,undefined -DRELAPSE_FUZZ=ON -DRELAPSE_WITH_CUDA=OFF \
-    -DRELAPSE_WITH_NCCL=OFF > "$BUILD_DIR.configure.log"
+    -DRELAPSE_WITH_NCCL=OFF > "$BUILD_DIR/configure.log"
   cmake --build "$BUILD_DIR" -j "$JOBS"
   (cd "$BUILD_DIR" && ctest --output-on-failure -j "$JOBS" -LE "pipeline|bench" -E "bench")
 fi
