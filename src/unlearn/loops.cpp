@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "relapse/core/error.h"
+#include "relapse/core/host_read.h"
 #include "relapse/core/log.h"
 #include "relapse/core/preemption.h"
 #include "relapse/core/progress.h"
@@ -112,11 +113,12 @@ void curve_dp_average(std::vector<StepStats>& curve, Communicator* dp) {
   }
 }
 
+// One host read for the whole model (a device sync per parameter otherwise).
 bool params_finite(model::LlamaForCausalLM& m) {
   torch::NoGradGuard ng;
-  for (const auto& p : m->parameters())
-    if (!torch::isfinite(p).all().item<bool>()) return false;
-  return true;
+  std::vector<torch::Tensor> flags;
+  for (const auto& p : m->parameters()) flags.push_back(torch::isfinite(p).all());
+  return flags.empty() || host_scalar<bool>(torch::stack(flags).all());
 }
 
 LoopResult run_loop(model::LlamaForCausalLM& m, int64_t n, int64_t tokens_per_row,
