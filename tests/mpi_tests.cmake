@@ -289,3 +289,5 @@ relapse_add_exit_check(NAME cli_bench_bad_device TARGET relapse ARGS bench train
 relapse_add_exit_check(NAME cli_run_muse_news_7b_past_plan TARGET relapse NP 8
                        ARGS run ${PROJECT_SOURCE_DIR}/configs/muse_news_7b.yaml
                        EXPECT_CODE 4 EXPECT_STDERR "data/muse/news" FORBID_STDERR "memory plan")
+# The cross-section config rules refuse on every rank before anything trains.
+relapse_add_mpi_test(NAME test_config_check_np2 TARGET test_config_check NP 2 LABELS pipeline TIMEOUT 300)

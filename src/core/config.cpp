@@ -185,11 +185,11 @@ class LoadBinder : public ConfigBinder {
   }
   void section_end(const char*) override { nodes_.pop_back(); }
   void check_failed(const char* key, const std::string& why) override {
-    const std::string path = path_of(key);
-    auto it = where_.find(path);
-    RELAPSE_THROW(ExitCode::kConfig, "invalid config value for '", path, "' in ",
-                  it == where_.end() ? std::string("the defaults") : it->second, ": ", why);
+    config_refuse(where_, path_of(key), why);
   }
+
+ public:
+  const ConfigOrigins& origins() const { return where_; }
 
  private:
   // The value of `key` in the current section's mapping, if present.
@@ -206,7 +206,7 @@ class LoadBinder : public ConfigBinder {
   }
   const Origin& origin_;
   std::vector<YAML::Node> nodes_;
-  std::map<std::string, std::string> where_;  // leaf path -> where its value came from
+  ConfigOrigins where_;  // leaf path -> where its value came from
 };
 
 // ---- dump and describe -----------------------------------------------------
@@ -327,8 +327,14 @@ void override_apply(YAML::Node& root, const Override& o, const Origin& origin) {
 
 }  // namespace
 
-void config_bind_text(const ConfigFieldsFn& fields, const std::string& text,
-                      const std::string& source, const std::vector<std::string>& sets) {
+void config_refuse(const ConfigOrigins& origins, const std::string& key, const std::string& why) {
+  auto it = origins.find(key);
+  RELAPSE_THROW(ExitCode::kConfig, "invalid config value for '", key, "' in ",
+                it == origins.end() ? std::string("the defaults") : it->second, ": ", why);
+}
+
+ConfigOrigins config_bind_text(const ConfigFieldsFn& fields, const std::string& text,
+                               const std::string& source, const std::vector<std::string>& sets) {
   Origin origin;
   origin.source = source;
   YAML::Node root;
@@ -350,14 +356,12 @@ void config_bind_text(const ConfigFieldsFn& fields, const std::string& text,
   check_keys(root, schema.root, "", origin);
   LoadBinder loader(origin, root);
   fields(loader);
+  return loader.origins();
 }
 
-void config_bind_file(const ConfigFieldsFn& fields, const std::string& path,
-                      const std::vector<std::string>& sets) {
-  if (path.empty()) {
-    config_bind_text(fields, "", "", sets);
-    return;
-  }
+ConfigOrigins config_bind_file(const ConfigFieldsFn& fields, const std::string& path,
+                               const std::vector<std::string>& sets) {
+  if (path.empty()) return config_bind_text(fields, "", "", sets);
   std::error_code ec;
   RELAPSE_CHECK_CONFIG(std::filesystem::exists(path, ec), "config file '", path,
                        "' does not exist");
@@ -369,7 +373,7 @@ void config_bind_file(const ConfigFieldsFn& fields, const std::string& path,
   } catch (const Error& e) {  // a config that cannot be read is a config error (exit 3)
     throw Error(ExitCode::kConfig, e.what(), e.where());
   }
-  config_bind_text(fields, text, path, sets);
+  return config_bind_text(fields, text, path, sets);
 }
 
 std::string config_dump_fields(const ConfigFieldsFn& fields, bool with_help) {

@@ -44,10 +44,15 @@ void config_fields(ConfigBinder& b, RelapseConfig& c) {
   b.section("relearn", c.relearn, "the relearning attack on every unlearned model");
   b.section("quantize", c.quantize, "quantized evaluations of every model");
   b.section("eval", c.eval, "the MUSE evaluation");
+  if (b.loading())
+    config_check_across(
+        c, 0, [&](const char* key, bool ok, const std::string& why) { b.check(key, ok, why); });
 }
 
 RelapseConfig config_load(const std::string& path, const std::vector<std::string>& sets) {
-  return config_load_as<RelapseConfig>(path, sets);
+  RelapseConfig cfg{};
+  cfg.origins = config_bind_file([&](ConfigBinder& b) { config_fields(b, cfg); }, path, sets);
+  return cfg;
 }
 
 std::string config_dump(const RelapseConfig& cfg, bool with_help) {

@@ -70,11 +70,8 @@ void run_context_init(RunContext& ctx, const RelapseConfig& cfg, Stage last,
   ctx.cfg = &cfg;
   RELAPSE_MPI_CHECK(MPI_Comm_rank(comm, &ctx.rank));
   RELAPSE_MPI_CHECK(MPI_Comm_size(comm, &ctx.world));
-  RELAPSE_CHECK_CONFIG(ctx.world % cfg.parallel.tp == 0, "parallel.tp = ", cfg.parallel.tp,
-                       " does not divide the ", ctx.world, " ranks of this run (world = DP x TP)");
-  RELAPSE_CHECK_CONFIG(cfg.parallel.ranks == 0 || cfg.parallel.ranks == ctx.world,
-                       "parallel.ranks = ", cfg.parallel.ranks, " but this run has ", ctx.world,
-                       " ranks (launch it with that many, or set parallel.ranks = 0)");
+  // The cross-section rules again, now with the world this run got.
+  config_check_across_loaded(cfg, ctx.world);
   // Refuse before anything is trained when a stage that runs up to `last`
   // cannot fit (memory_plan.h): stages this run skips never refuse it.
   memory_plan_require_fit(memory_plan(cfg, ctx.world, last));
@@ -140,6 +137,7 @@ RunResult pipeline_run(const RelapseConfig& cfg, Runtime&, Stage last,
 
   CorpusData d = stage_data(ctx);
   if (last == Stage::kData) return result;
+  config_check_data(ctx, d, memory_plan_shape(cfg));
   QuantPlan plan;
   if (last == Stage::kEval) plan = stage_quantize_setup(ctx, d);
   TargetCodes target_codes;

@@ -30,15 +30,8 @@ QuantPlan stage_quantize_setup(RunContext& ctx, const CorpusData& d) {
   QuantPlan plan;
   plan.specs = quant::quant_specs(cfg.quantize);
   bool needs = false;
-  for (const auto& s : plan.specs) {
-    needs = needs || s.needs_calibration();
-    // Checked here, before any training, rather than when the first model is quantized.
-    RELAPSE_CHECK_CONFIG(s.method != quant::QuantMethod::kLlmInt8 || cfg.parallel.tp == 1,
-                         "quantize: ", s.label,
-                         " needs parallel.tp = 1 (the LLM.int8 emulation's matmul needs whole "
-                         "activation rows; RTN, GPTQ, AWQ, FP4 and NF4 run at any TP); got tp = ",
-                         cfg.parallel.tp);
-  }
+  // LLM.int8 at TP > 1 was refused with the config (config_check_across).
+  for (const auto& s : plan.specs) needs = needs || s.needs_calibration();
   if (!needs) return plan;
   const CalibrationSection& c = cfg.quantize.calibration;
   const std::string what =

@@ -72,6 +72,12 @@ struct CorpusData {
 // (rank 0, reused when its synth.json matches), loads it and chunks every split.
 CorpusData stage_data(RunContext& ctx);
 
+// The config's rules against the loaded data and the model's shape
+// (config_check.cpp): training chunks and the evaluation's generations within
+// the model's context, a forget set with a row for every DP rank. Run right
+// after the data stage, so nothing trains on a config that cannot finish.
+void config_check_data(const RunContext& ctx, const CorpusData& d, const model::LlamaConfig& shape);
+
 // The stage cache (stage_cache.cpp): saved model directories keyed by the
 // config text that made them (relapse_stage.json), under run.cache_dir or
 // OUT/models; key_hash is FNV-1a 64 of a key text, in hex.

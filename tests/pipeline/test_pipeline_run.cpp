@@ -185,7 +185,7 @@ TEST(PipelineRun, TensorParallelRunsEndToEnd) {
   cfg.quantize.awq.bits.clear();
   if (rt.world_size() % 2 != 0) {
     test::expect_error([&] { pipeline_run(cfg, rt, Stage::kEval, "test tp"); }, ExitCode::kConfig,
-                       {"parallel.tp = 2", "1 ranks"});
+                       {"'parallel.tp'", "does not divide the 1 ranks"});
     return;
   }
   RunResult r = pipeline_run(cfg, rt, Stage::kEval, "test tp");

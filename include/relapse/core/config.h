@@ -23,6 +23,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <utility>
 #include <variant>
@@ -113,15 +114,27 @@ struct ConfigKeyInfo {
 // ---- type-erased entry points (config.cpp); `fields` lists the root struct --
 using ConfigFieldsFn = std::function<void(ConfigBinder&)>;
 
+// Where each leaf's value came from, by full key path: "FILE:LINE", the
+// "--set k=v" argument, or "the defaults". Kept beside a loaded config so a
+// rule checked after loading (one that needs the launched world or the data)
+// names the key and its origin exactly as the loader does.
+using ConfigOrigins = std::map<std::string, std::string>;
+
+// Throws kConfig in the loader's words: "invalid config value for 'KEY' in
+// WHERE: WHY" (WHERE from `origins`, "the defaults" when absent).
+[[noreturn]] void config_refuse(const ConfigOrigins& origins, const std::string& key,
+                                const std::string& why);
+
 // Loads YAML text (named `source` in errors; empty or all-comment text = no
 // keys) with the --set overrides ("a.b.c=value", value parsed as YAML: scalar,
 // [flow, list] or {flow: map}; applied in order, so a later one wins) into the
 // struct behind `fields`. Keys absent from both keep the struct's defaults.
-void config_bind_text(const ConfigFieldsFn& fields, const std::string& text,
-                      const std::string& source, const std::vector<std::string>& sets);
+// Returns where every leaf's value came from.
+ConfigOrigins config_bind_text(const ConfigFieldsFn& fields, const std::string& text,
+                               const std::string& source, const std::vector<std::string>& sets);
 // Same, reading the file at `path`; an empty path means no file (defaults + sets).
-void config_bind_file(const ConfigFieldsFn& fields, const std::string& path,
-                      const std::vector<std::string>& sets);
+ConfigOrigins config_bind_file(const ConfigFieldsFn& fields, const std::string& path,
+                               const std::vector<std::string>& sets);
 // Every field in declaration order, as YAML that config_bind_text() reads back
 // to the same values. with_help adds each field's help as a comment line.
 std::string config_dump_fields(const ConfigFieldsFn& fields, bool with_help);

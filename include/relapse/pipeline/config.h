@@ -4,6 +4,7 @@
 // configs/example.yaml shows every key with a comment.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -39,10 +40,23 @@ struct RelapseConfig {
   RelearnSection relearn;
   QuantizeSection quantize;
   EvalSection eval;
+  // Not a key: where each key's value came from (config_load fills it), so a
+  // rule checked after loading names the key and its file:line or --set.
+  ConfigOrigins origins;
 };
 
 void config_fields(ConfigBinder& b, RunSection& s);
 void config_fields(ConfigBinder& b, RelapseConfig& c);
+
+// The rules that span sections (config_check.cpp), written once: `check(key,
+// ok, why)` is called for each; `world` is the number of ranks the run is
+// launched with (0 = not known: the rules that need it use parallel.ranks, or
+// are skipped). config_fields(RelapseConfig) runs them while loading; the run
+// runs them again with its world (config_check_across_loaded: kConfig naming
+// the key and its origin).
+using ConfigCheckFn = std::function<void(const char* key, bool ok, const std::string& why)>;
+void config_check_across(const RelapseConfig& c, int64_t world, const ConfigCheckFn& check);
+void config_check_across_loaded(const RelapseConfig& c, int64_t world);
 
 // Loads `path` (empty = no file: defaults) with the `--set section.key=value`
 // overrides applied in order. Throws relapse::Error(kConfig) on any bad key or
