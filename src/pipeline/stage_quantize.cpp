@@ -47,6 +47,13 @@ QuantPlan stage_quantize_setup(RunContext& ctx, const CorpusData& d) {
   info.seed =
       c.seed >= 0 ? static_cast<uint64_t>(c.seed) : RngStreams(cfg.run.seed).seed_of("calibration");
   info.text_tokens = static_cast<int64_t>(tokens.size());
+  // A config rule that needs the data (config_check.cpp's kind): refused here,
+  // before any training, naming the key and where it was set.
+  if (info.text_tokens < c.seq_len)
+    config_refuse(cfg.origins, "quantize.calibration.seq_len",
+                  std::to_string(c.seq_len) + " tokens per window, but the calibration text (" +
+                      what + ") has only " + std::to_string(info.text_tokens) +
+                      " tokens: lower it or use a longer text");
   plan.calib_ids = quant::calibration_windows(tokens, c.n_samples, c.seq_len, info.seed, what);
   log_info("calibration: ", c.n_samples, " windows of ", c.seq_len, " tokens from ", what, " (",
            tokens.size(), " tokens, seed ", info.seed, ")");

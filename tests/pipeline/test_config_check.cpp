@@ -79,8 +79,9 @@ TEST(ConfigCheck, TheLaunchedWorldIsCheckedAgainstEveryRule) {
 }
 
 // The generations of the evaluation and the training chunks must fit the
-// model's context (nano: 512 positions): refused after the data stage, before
-// any model is trained (no models/ directory), on every rank.
+// model's context (nano: 512 positions), and the calibration windows the
+// calibration text: refused after the data stage, before any model is trained (no models/
+// directory), on every rank.
 TEST(ConfigCheck, LengthsPastTheContextRefusedBeforeTraining) {
   Runtime& rt = *Runtime::instance();
   const std::string out = test::scratch_dir_shared("cc_context") + "/out";
@@ -94,5 +95,10 @@ TEST(ConfigCheck, LengthsPastTheContextRefusedBeforeTraining) {
   c = nano_config(out, {"data.max_len=1024"});
   test::expect_error([&] { pipeline_run(c, rt, Stage::kEval, "test"); }, ExitCode::kConfig,
                      {"'data.max_len'", "--set data.max_len=1024", "training chunk"});
+  // Calibration windows longer than the calibration text (GPTQ and AWQ need them).
+  c = nano_config(out, {"quantize.calibration.n_samples=1", "quantize.calibration.seq_len=100000"});
+  test::expect_error(
+      [&] { pipeline_run(c, rt, Stage::kEval, "test"); }, ExitCode::kConfig,
+      {"'quantize.calibration.seq_len'", "--set quantize.calibration.seq_len=100000", "has only"});
   EXPECT_FALSE(fs::exists(out + "/models"));
 }
