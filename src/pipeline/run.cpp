@@ -24,41 +24,55 @@ namespace relapse::pipeline {
 namespace {
 
 // One model at every precision: full, then one quantized copy per
-// quantize: entry (the model itself is not modified); unlearned models get
-// the bucket diagnostics against `target` (may be null). A precision's wall
-// time counts its quantization and its evaluation.
+// quantize: entry (the model itself is not modified), then the relearning
+// attack when `relearn`; unlearned models get the bucket diagnostics against
+// `target` (may be null). A precision's wall time counts its quantization and
+// its evaluation. Each precision is cached under the model's `key`
+// (eval_cache.cpp) and SIGTERM is acted on between two of them.
 ModelResult eval_every_precision(RunContext& ctx, CorpusData& d, const QuantPlan& plan,
                                  TargetCodes& target_codes, const model::LlamaForCausalLM& m,
-                                 const ModelInfo& info, const model::LlamaForCausalLM* target) {
+                                 const ModelInfo& info, const model::LlamaForCausalLM* target,
+                                 const std::string& model_key, bool relearn) {
+  PreemptionGuard preemption;
+  const std::string key = eval_model_key(ctx, d, model_key);
   ModelResult res;
   res.info = info;
-  auto finish = [&](PrecisionEval& pe, const Progress& timer) {
-    pe.wall_s = timer.elapsed_s();
-    ctx.add_stage_time("eval/" + info.name + "/" + pe.precision, pe.wall_s);
+  auto finish = [&](PrecisionEval pe) {
     stage_eval_log(info.name, pe);
     res.evals.push_back(std::move(pe));
+    eval_check_preemption(ctx, preemption, info.name + " @ " + res.evals.back().precision);
   };
-  {
+  finish(eval_cached(ctx, info, "full", key, [&] {
     Progress timer("", 0);
     PrecisionEval pe;
     pe.precision = "full";
     model::LlamaForCausalLM mm = model_clone(m, model::dtype_from_name(ctx.cfg->model.dtype));
     pe.metrics = stage_eval(ctx, d, mm);
-    finish(pe, timer);
-  }
+    pe.wall_s = timer.elapsed_s();
+    ctx.add_stage_time("eval/" + info.name + "/full", pe.wall_s);
+    return pe;
+  }));
   for (const quant::QuantSpec& spec : plan.specs) {
-    Progress timer("", 0);
-    PrecisionEval pe;
-    pe.precision = spec.label;
-    pe.scheme = spec.scheme;
-    pe.bits = spec.bits;
-    pe.group_size = spec.group_size;
-    QuantizedModel q = stage_quantize(ctx, m, info, spec, plan, target, target_codes);
-    pe.has_code_change = q.has_code_change;
-    pe.code_change = q.code_change;
-    pe.code_change_layers = std::move(q.code_change_layers);
-    pe.metrics = stage_eval(ctx, d, q.model);
-    finish(pe, timer);
+    finish(eval_cached(ctx, info, spec.label, key + dump(ctx.cfg->quantize), [&] {
+      Progress timer("", 0);
+      PrecisionEval pe;
+      pe.precision = spec.label;
+      pe.scheme = spec.scheme;
+      pe.bits = spec.bits;
+      pe.group_size = spec.group_size;
+      QuantizedModel q = stage_quantize(ctx, m, info, spec, plan, target, target_codes);
+      pe.has_code_change = q.has_code_change;
+      pe.code_change = q.code_change;
+      pe.code_change_layers = std::move(q.code_change_layers);
+      pe.metrics = stage_eval(ctx, d, q.model);
+      pe.wall_s = timer.elapsed_s();
+      ctx.add_stage_time("eval/" + info.name + "/" + pe.precision, pe.wall_s);
+      return pe;
+    }));
+  }
+  if (relearn) {
+    res.evals.push_back(stage_relearn(ctx, d, m, info, key));
+    eval_check_preemption(ctx, preemption, info.name + " @ relearn");
   }
   return res;
 }
@@ -142,8 +156,9 @@ RunResult pipeline_run(const RelapseConfig& cfg, Runtime&, Stage last,
   if (last == Stage::kEval) plan = stage_quantize_setup(ctx, d);
   TargetCodes target_codes;
   auto evaluate = [&](const model::LlamaForCausalLM& m, const ModelInfo& info,
-                      const model::LlamaForCausalLM* target) {
-    return eval_every_precision(ctx, d, plan, target_codes, m, info, target);
+                      const model::LlamaForCausalLM* target, const std::string& model_key,
+                      bool relearn) {
+    return eval_every_precision(ctx, d, plan, target_codes, m, info, target, model_key, relearn);
   };
   TrainedModels tm = stage_train(ctx, d);
   std::vector<UnlearnSpec> grid = unlearn_grid(cfg.unlearn);
@@ -152,13 +167,13 @@ RunResult pipeline_run(const RelapseConfig& cfg, Runtime&, Stage last,
   // normalisation and the unlearning stop rule.
   double retrain_knowmem_f = std::nan("");
   if (last == Stage::kEval || cfg.unlearn.stop_rule) {
-    if (last == Stage::kEval) result.models.push_back(evaluate(tm.target, tm.target_info, nullptr));
-    result.models.push_back(evaluate(tm.retrain, tm.retrain_info, nullptr));
-    retrain_knowmem_f = result.models.back().evals[0].metrics.knowmem_forget.mean;
+    if (last == Stage::kEval)
+      result.models.push_back(evaluate(tm.target, tm.target_info, nullptr, tm.key, false));
     // The retrain model under the same relearning attack: how much k updates
     // teach a model that never saw the forget set (the attack's baseline).
-    if (last == Stage::kEval && cfg.relearn.steps > 0)
-      result.models.back().evals.push_back(stage_relearn(ctx, d, tm.retrain, tm.retrain_info));
+    result.models.push_back(evaluate(tm.retrain, tm.retrain_info, nullptr, tm.retrain_key,
+                                     last == Stage::kEval && cfg.relearn.steps > 0));
+    retrain_knowmem_f = result.models.back().evals[0].metrics.knowmem_forget.mean;
   }
   if (last == Stage::kTrain) return result;
   for (const auto& spec : grid) {
@@ -172,8 +187,8 @@ RunResult pipeline_run(const RelapseConfig& cfg, Runtime&, Stage last,
       result.models.push_back(diverged);
       continue;
     }
-    result.models.push_back(evaluate(u, info, &tm.target));
-    if (cfg.relearn.steps > 0) result.models.back().evals.push_back(stage_relearn(ctx, d, u, info));
+    result.models.push_back(
+        evaluate(u, info, &tm.target, unlearn_model_key(cfg, d, tm, spec), cfg.relearn.steps > 0));
   }
   if (last != Stage::kEval) return result;
 

@@ -20,24 +20,16 @@
 
 namespace relapse::pipeline {
 
-PrecisionEval stage_relearn(RunContext& ctx, CorpusData& d, const model::LlamaForCausalLM& m,
-                            const ModelInfo& info) {
+namespace {
+
+// k updates of fine-tuning of a copy of `m` on `slice`, then the evaluation.
+PrecisionEval relearn_attack(RunContext& ctx, CorpusData& d, const model::LlamaForCausalLM& m,
+                             const ModelInfo& info, const unlearn::Chunks& slice) {
   const RelapseConfig& cfg = *ctx.cfg;
   const RelearnSection& rl = cfg.relearn;
-  Progress timer("", 0);
-  const unlearn::Chunks& source = rl.source == "holdout" ? d.holdout : d.forget;
-  RELAPSE_CHECK_INPUT(!source.empty(), "relearn: the ", rl.source, " split of ", d.dir,
-                      " has no text to fine-tune on (raw/", rl.source, ".txt)");
   const uint64_t seed = static_cast<uint64_t>(cfg.run.seed);
-  const auto n = static_cast<int64_t>(source.size());
-  const int64_t take = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(rl.fraction * n)));
-  auto gen = RngStreams(seed).torch_generator("relearn/rows");
-  torch::Tensor perm = torch::randperm(n, gen, torch::kLong);
-  std::vector<int64_t> rows(perm.data_ptr<int64_t>(), perm.data_ptr<int64_t>() + take);
-  std::sort(rows.begin(), rows.end());
-  unlearn::Chunks slice;
-  for (int64_t r : rows) slice.push_back(source[r]);
-
+  const int64_t take = static_cast<int64_t>(slice.size());
+  Progress timer("", 0);
   const UnlearnSection& u = cfg.unlearn;
   model::LlamaForCausalLM a = model_clone(m, model::dtype_from_name(u.precision));
   unlearn::LoopOptions o;
@@ -65,11 +57,34 @@ PrecisionEval stage_relearn(RunContext& ctx, CorpusData& d, const model::LlamaFo
   pe.metrics = eval::muse_evaluate(e, *d.tok, d.corpus, eval_options(cfg.eval), ctx.dp());
   pe.wall_s = timer.elapsed_s();
   ctx.add_stage_time("relearn/" + info.name, pe.wall_s);
-  ctx.result->relearn = {rl.steps, rl.lr, rl.source, take};
   log_info("relearn ", info.name, " (", rl.steps, " updates on ", take, " ", rl.source,
            " chunks): VerbMem ", pe.metrics.verbmem_forget, "  KnowMem_f ",
            pe.metrics.knowmem_forget.mean, "  KnowMem_r ", pe.metrics.knowmem_retain.mean);
   return pe;
+}
+
+}  // namespace
+
+PrecisionEval stage_relearn(RunContext& ctx, CorpusData& d, const model::LlamaForCausalLM& m,
+                            const ModelInfo& info, const std::string& eval_key) {
+  const RelapseConfig& cfg = *ctx.cfg;
+  const RelearnSection& rl = cfg.relearn;
+  const unlearn::Chunks& source = rl.source == "holdout" ? d.holdout : d.forget;
+  RELAPSE_CHECK_INPUT(!source.empty(), "relearn: the ", rl.source, " split of ", d.dir,
+                      " has no text to fine-tune on (raw/", rl.source, ".txt)");
+  const uint64_t seed = static_cast<uint64_t>(cfg.run.seed);
+  const auto n = static_cast<int64_t>(source.size());
+  const int64_t take = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(rl.fraction * n)));
+  auto gen = RngStreams(seed).torch_generator("relearn/rows");
+  torch::Tensor perm = torch::randperm(n, gen, torch::kLong);
+  std::vector<int64_t> rows(perm.data_ptr<int64_t>(), perm.data_ptr<int64_t>() + take);
+  std::sort(rows.begin(), rows.end());
+  unlearn::Chunks slice;
+  for (int64_t r : rows) slice.push_back(source[r]);
+  ctx.result->relearn = {rl.steps, rl.lr, rl.source, take};
+  const std::string key = eval_key + dump(rl) + dump(cfg.unlearn);
+  return eval_cached(ctx, info, "relearn", key,
+                     [&] { return relearn_attack(ctx, d, m, info, slice); });
 }
 
 }  // namespace relapse::pipeline

@@ -145,6 +145,7 @@ TrainedModels stage_train(RunContext& ctx, CorpusData& d) {
   tm.retrain = train_finetune(ctx, d, base_key, "retrain", cfg.train.retrain, retrain_data,
                               tm.retrain_info, &b);
   tm.key = base_key + dump(cfg.train) + "target: " + cfg.train.target + "\n";
+  tm.retrain_key = base_key + dump(cfg.train) + "retrain: " + cfg.train.retrain + "\n";
   return tm;
 }
 

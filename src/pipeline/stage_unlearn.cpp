@@ -208,6 +208,12 @@ void unlearn_request(RunContext& ctx, CorpusData& d, model::LlamaForCausalLM& m,
 
 }  // namespace
 
+std::string unlearn_model_key(const RelapseConfig& cfg, const CorpusData& d,
+                              const TrainedModels& tm, const UnlearnSpec& spec) {
+  const size_t n = std::max<size_t>(1, d.requests.size());
+  return request_key(d, unlearn_key(cfg, tm, spec), n - 1);
+}
+
 // Requests before the last are cached under their own keys (run.cache_dir or
 // OUT/models/unlearn-<run>-request<k>), so a sweep over growing request lists
 // (MUSE's sustainability) unlearns each request once.

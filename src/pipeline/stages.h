@@ -2,11 +2,13 @@
 // (stage_<name>.cpp), the runtime they share and the results they hand on
 // (internal).
 #pragma once
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "relapse/core/preemption.h"
 #include "relapse/data/muse.h"
 #include "relapse/dist/communicator.h"
 #include "relapse/dist/process_grid.h"
@@ -117,7 +119,8 @@ eval::MuseEvalOptions eval_options(const EvalSection& e);
 struct TrainedModels {
   model::LlamaForCausalLM target{nullptr}, retrain{nullptr};
   ModelInfo target_info, retrain_info;
-  std::string key;  // the target's key (unlearning keys derive from it)
+  std::string key;          // the target's key (unlearning keys derive from it)
+  std::string retrain_key;  // the retrain model's (its evaluations are cached by it)
 };
 TrainedModels stage_train(RunContext& ctx, CorpusData& d);
 
@@ -137,6 +140,9 @@ std::vector<UnlearnSpec> unlearn_grid(const UnlearnSection& u);
 model::LlamaForCausalLM stage_unlearn(RunContext& ctx, CorpusData& d, const TrainedModels& tm,
                                       const UnlearnSpec& spec, ModelInfo& info,
                                       double retrain_knowmem_f);
+// The cache key of the model stage_unlearn returns for `spec` (after every request).
+std::string unlearn_model_key(const RelapseConfig& cfg, const CorpusData& d,
+                              const TrainedModels& tm, const UnlearnSpec& spec);
 
 // quantize (stage_quantize.cpp): the run's quantized precisions (cfg.quantize)
 // and, when GPTQ or AWQ is among them, the calibration windows from the
@@ -169,6 +175,18 @@ QuantizedModel stage_quantize(RunContext& ctx, const model::LlamaForCausalLM& m,
                               const QuantPlan& plan, const model::LlamaForCausalLM* target,
                               TargetCodes& target_codes);
 
+// The evaluation cache (eval_cache.cpp): OUT/evals/<model>/<precision>.h5,
+// one finished evaluation each, keyed by all it depends on. eval_model_key:
+// a model's cache key with the evaluation sets and the model: and eval:
+// sections; eval_cached: the cached evaluation under `key` + precision, else
+// compute() saved there (rank 0). eval_check_preemption: between two
+// evaluations, every rank stops (kPreempted, exit 75) when any got SIGTERM.
+std::string eval_model_key(const RunContext& ctx, const CorpusData& d,
+                           const std::string& model_key);
+PrecisionEval eval_cached(RunContext& ctx, const ModelInfo& info, const std::string& precision,
+                          const std::string& key, const std::function<PrecisionEval()>& compute);
+void eval_check_preemption(RunContext& ctx, PreemptionGuard& guard, const std::string& done);
+
 // eval (stage_eval.cpp): the MUSE metrics of `m` (set to eval mode), sharded
 // over the DP group; and their log line.
 eval::MuseEvalResult stage_eval(RunContext& ctx, const CorpusData& d, model::LlamaForCausalLM& m);
@@ -179,7 +197,7 @@ void stage_eval_log(const std::string& model, const PrecisionEval& pe);
 // evaluates it at full precision; the result is the PrecisionEval "relearn"
 // (the model is not modified).
 PrecisionEval stage_relearn(RunContext& ctx, CorpusData& d, const model::LlamaForCausalLM& m,
-                            const ModelInfo& info);
+                            const ModelInfo& info, const std::string& eval_key);
 
 // bootstrap (stage_bootstrap.cpp): intervals (eval.bootstrap) of every
 // evaluation of the run, and the paired quantized − full differences; after

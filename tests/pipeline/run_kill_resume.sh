@@ -3,7 +3,10 @@
 # reduced quickstart at 2 ranks is killed in the middle of unlearning, once
 # with SIGKILL (after its first epoch checkpoint: the rerun resumes from it)
 # and once with SIGTERM to the ranks, as Slurm preempts a job (the ranks
-# finish the update, save and exit 75; the rerun resumes after that update).
+# finish the update, save and exit 75; the rerun resumes after that update),
+# and then once more with SIGTERM during the evaluation of the unlearned
+# model, after its full precision was saved (exit 75 between two precisions;
+# the rerun reads the saved evaluations back from OUT/evals).
 # The interrupted run shards its AdamW moments over the 2 DP ranks (ZeRO-1:
 # each rank checkpoints its own share), the uninterrupted one does not; the
 # final unlearned model equals the uninterrupted run's byte for byte and the
@@ -19,7 +22,7 @@ trap '[ -n "$pid" ] && kill -KILL -- "-$pid" 2>/dev/null; [ -n "${KEEP:-}" ] || 
 SETS=(--set model.preset=nano --set data.max_len=64 --set pretrain.epochs=1 --set train.epochs=1
   --set unlearn.methods=[npo_gdr] --set unlearn.lrs=[1.0e-4] --set unlearn.large_lrs=[]
   --set unlearn.sure.lrs=[] --set unlearn.epochs=6 --set unlearn.batch_size=4
-  --set unlearn.precision=float32 --set relearn.steps=0 --set quantize.bits=[4]
+  --set unlearn.precision=float32 --set relearn.steps=0 --set quantize.bits=[8,4]
   --set quantize.gptq.bits=[] --set quantize.awq.bits=[] --set quantize.bnb.formats=[]
   --set eval.max_samples=4 --set eval.verbmem_max_new_tokens=8 --set eval.knowmem_max_new_tokens=8
   --set eval.bootstrap.resamples=20 --set run.checkpoint_every=1)
@@ -73,7 +76,21 @@ rc=$?
 grep -q "stopped by SIGTERM after update" "$W/b.log" || fail "no preemption message"
 echo "SIGTERM: exit 75, checkpoint of update $(resumed_steps)"
 
+# SIGTERM to the ranks once the unlearned model's full-precision evaluation is
+# saved (int8 and int4 still to come): they stop between two precisions.
+start_b
+wait_for '[ -e "$W/b/evals/npo_gdr_lr0.0001/full.h5" ]' "$pid" || { cat "$W/b.log"; fail "no evaluation was saved"; }
+pkill -TERM -P "$pid"
+wait "$pid"
+rc=$?
+[ "$rc" -eq 75 ] || { cat "$W/b.log"; fail "SIGTERM in evaluation: exit $rc, expected 75"; }
+grep -q "stopped by SIGTERM during the evaluation, after npo_gdr_lr0.0001 @ " "$W/b.log" ||
+  { cat "$W/b.log"; fail "no preemption message from the evaluation"; }
+[ -e "$W/b/relapse.h5" ] && fail "an archive exists after SIGTERM in evaluation"
+echo "SIGTERM in evaluation: exit 75, saved: $(ls "$W/b/evals/npo_gdr_lr0.0001" | tr '\n' ' ')"
+
 run_to_end "$W/b" "$W/b.log" --set parallel.shard_optimizer=true || { cat "$W/b.log"; fail "resumed run"; }
+grep -q "eval npo_gdr_lr0.0001 @ full: cached" "$W/b.log" || { cat "$W/b.log"; fail "the saved evaluation was not reused"; }
 grep -q "resumed from .* after update $(grep -o 'stopped by SIGTERM after update [0-9]*' "$W/b.log" | grep -o '[0-9]*$')" "$W/b.log" ||
   { cat "$W/b.log"; fail "the last rerun did not resume from the SIGTERM checkpoint"; }
 ls "$W"/b/models/*.resume-* > /dev/null 2>&1 && fail "checkpoints left behind after the resumed run"
