@@ -6,7 +6,10 @@
 #      runs and the timing benchmarks, which take hours under ASan on 2 cores),
 #   2. runs each libFuzzer target of tests/fuzz for FUZZ_SECONDS (default 60)
 #      from its seed corpus (tests/fuzz/seeds.txt) plus the committed crashers,
-#      and prints how many inputs each executed.
+#      and prints how many inputs each executed. FUZZ_RUNS=N instead runs N
+#      inputs per target from the fixed seed FUZZ_SEED (default 1): the same
+#      inputs on every machine, so a CI verdict does not depend on luck or
+#      speed (.ci/run does this; exploratory fuzzing is the timed mode).
 # A sanitizer report fails the test or the fuzzer (-fno-sanitize-recover); a
 # fuzzer's crashing input is kept in BUILD_DIR/crashes/<target>/ — commit it to
 # tests/fuzz/crashers/<target>/ with the fix, and every build replays it.
@@ -19,6 +22,15 @@ cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build-asan}
 JOBS=${JOBS:-$(nproc)}
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+FUZZ_RUNS=${FUZZ_RUNS:-}
+FUZZ_SEED=${FUZZ_SEED:-1}
+if [ -n "$FUZZ_RUNS" ]; then
+  budget=(-runs="$FUZZ_RUNS" -seed="$FUZZ_SEED")
+  budget_text="$FUZZ_RUNS runs from seed $FUZZ_SEED"
+else
+  budget=(-max_total_time="$FUZZ_SECONDS")
+  budget_text="${FUZZ_SECONDS} s"
+fi
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:allocator_may_return_null=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 if [ "${FUZZ_ONLY:-0}" != 1 ]; then
@@ -32,16 +44,20 @@ fi
 targets=$(sed -n 's/^\([a-z_]*\) .*/\1/p' tests/fuzz/seeds.txt | sort -u)
 for t in $targets; do
   corpus="$BUILD_DIR/fuzz-corpus/$t"
+  # Fixed runs start from the committed inputs only (a corpus grown by an
+  # earlier run would change which inputs the seed leads to).
+  if [ -n "$FUZZ_RUNS" ]; then rm -rf "$corpus"; fi
   mkdir -p "$corpus" "$BUILD_DIR/crashes/$t"
   grep "^$t " tests/fuzz/seeds.txt | while read -r _ f; do cp "$f" "$corpus/"; done
   if [ -d "tests/fuzz/crashers/$t" ]; then cp tests/fuzz/crashers/"$t"/* "$corpus/"; fi
   log="$BUILD_DIR/fuzz-$t.log"
-  if ! "$BUILD_DIR/tests/fuzz/fuzz_$t" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 \
+  start=$(date +%s)
+  if ! "$BUILD_DIR/tests/fuzz/fuzz_$t" "${budget[@]}" -print_final_stats=1 \
        -artifact_prefix="$BUILD_DIR/crashes/$t/" "$corpus" > "$log" 2>&1; then
     tail -40 "$log"
     echo "sanitize.sh: fuzz_$t FOUND A CRASH: $(ls "$BUILD_DIR/crashes/$t")"
     exit 1
   fi
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
-  echo "sanitize.sh: fuzz_$t: $execs inputs in ${FUZZ_SECONDS} s, no finding (corpus $(ls "$corpus" | wc -l) files)"
+  echo "sanitize.sh: fuzz_$t ($budget_text): $execs inputs in $(($(date +%s) - start)) s, no finding (corpus $(ls "$corpus" | wc -l) files)"
 done

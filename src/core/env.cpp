@@ -19,6 +19,7 @@ const EnvKnobs& env_knobs() {
     k.slurm_ntasks = env_str("SLURM_NTASKS");
     k.slurm_job_id = env_str("SLURM_JOB_ID");
     k.progress_interval_s = std::atof(env_str("RELAPSE_PROGRESS_INTERVAL", "30").c_str());
+    k.nccl_timeout_s = std::atof(env_str("RELAPSE_NCCL_TIMEOUT_S", "1800").c_str());
     return k;
   }();
   return knobs;

@@ -7,13 +7,19 @@
 // fp16 in their own precision, unlike the MPI backend's fp32 reduction:
 // callers that need fp32 sums, such as the DP gradient buckets, reduce fp32
 // buffers). kAvg = sum / size (integers truncated). barrier() waits. Host
-// tensors are staged through the device (one copy each way). Without RELAPSE_WITH_NCCL only
-// the stubs at the end are built.
+// tensors are staged through the device (one copy each way). Every op is
+// watched (relapse/dist/watchdog.h): one pending past RELAPSE_NCCL_TIMEOUT_S,
+// or an asynchronous NCCL error, aborts the communicator and ends the job. Without
+// RELAPSE_WITH_NCCL only the stubs at the end are built.
 #include "relapse/dist/bench_comm.h"
 #include "relapse/dist/communicator.h"
 #include "relapse/dist/device.h"
 
 #ifdef RELAPSE_WITH_NCCL
+#include "relapse/core/env.h"
+#include "relapse/dist/runtime.h"
+#include "relapse/dist/watchdog.h"
+
 #include <cuda_runtime.h>
 #include <nccl.h>
 
@@ -145,8 +151,17 @@ class NcclCommunicator : public Communicator {
     RELAPSE_MPI_CHECK(MPI_Bcast(&id, sizeof(id), MPI_BYTE, 0, comm));
     RELAPSE_NCCL_CHECK(ncclCommInitRank(&comm_, size_, id, rank_));
     RELAPSE_CUDA_CHECK(cudaMalloc(&scratch_, sizeof(float)));
+    watchdog_ = std::make_unique<CollectiveWatchdog>(
+        "NCCL communicator (rank " + std::to_string(rank_) + " of " + std::to_string(size_) +
+            ", cuda:" + std::to_string(dev_) + ")",
+        env_knobs().nccl_timeout_s, 1.0, [this] { return async_error(); },
+        [this](const std::string& message) {
+          ncclCommAbort(comm_);  // the spinning kernels stop; the process ends next
+          runtime_abort(ExitCode::kRuntime, message);
+        });
   }
   ~NcclCommunicator() override {
+    watchdog_.reset();  // before the communicator it polls
     if (side_) cudaStreamDestroy(side_);
     if (scratch_) cudaFree(scratch_);
     if (comm_) ncclCommDestroy(comm_);
@@ -201,6 +216,7 @@ class NcclCommunicator : public Communicator {
     RELAPSE_NCCL_CHECK(ncclAllReduce(t.data_ptr(), t.data_ptr(), static_cast<size_t>(t.numel()),
                                      nccl_type(t.scalar_type(), "all_reduce"), nccl_op(op), comm_,
                                      stream()));
+    watch("all_reduce", stream());
     if (op == ReduceOp::kAvg) comm_finish_avg(t, size_);
   }
 
@@ -220,6 +236,7 @@ class NcclCommunicator : public Communicator {
       RELAPSE_NCCL_CHECK(ncclAllReduce(t.data_ptr(), t.data_ptr(), static_cast<size_t>(t.numel()),
                                        nccl_type(t.scalar_type(), "all_reduce_async"), nccl_op(op),
                                        comm_, side_));
+      watch("all_reduce_async", side_);
       RELAPSE_CUDA_CHECK(cudaEventCreateWithFlags(&done, cudaEventDisableTiming));
       RELAPSE_CUDA_CHECK(cudaEventRecord(done, side_));
       return std::make_unique<NcclAllReduceRequest>(t, op, size_, dev_, done);
@@ -237,6 +254,7 @@ class NcclCommunicator : public Communicator {
     torch::Tensor out = torch::empty(shape, t.options());
     RELAPSE_NCCL_CHECK(ncclAllGather(t.data_ptr(), out.data_ptr(), static_cast<size_t>(t.numel()),
                                      nccl_type(t.scalar_type(), "all_gather"), comm_, stream()));
+    watch("all_gather", stream());
     return out;
   }
 
@@ -251,6 +269,7 @@ class NcclCommunicator : public Communicator {
     RELAPSE_NCCL_CHECK(ncclReduceScatter(
         t.data_ptr(), out.data_ptr(), static_cast<size_t>(out.numel()),
         nccl_type(t.scalar_type(), "reduce_scatter"), nccl_op(op), comm_, stream()));
+    watch("reduce_scatter", stream());
     if (op == ReduceOp::kAvg) comm_finish_avg(out, size_);
     return out;
   }
@@ -268,6 +287,7 @@ class NcclCommunicator : public Communicator {
     RELAPSE_NCCL_CHECK(ncclBroadcast(t.data_ptr(), t.data_ptr(), static_cast<size_t>(t.numel()),
                                      nccl_type(t.scalar_type(), "broadcast"), root, comm_,
                                      stream()));
+    watch("broadcast", stream());
   }
 
   // A one-element all-reduce on a private device buffer, then a stream sync.
@@ -275,14 +295,36 @@ class NcclCommunicator : public Communicator {
     RELAPSE_CUDA_CHECK(cudaSetDevice(dev_));
     cudaStream_t s = stream();
     RELAPSE_NCCL_CHECK(ncclAllReduce(scratch_, scratch_, 1, ncclFloat32, ncclSum, comm_, s));
+    watch("barrier", s);
     sync(s);
   }
 
  private:
+  // Hands the op just enqueued on `s` to the watchdog: an event recorded
+  // after it, queried from the watchdog's thread, destroyed once it is done.
+  void watch(const char* op, cudaStream_t s) {
+    cudaEvent_t ev = nullptr;
+    RELAPSE_CUDA_CHECK(cudaEventCreateWithFlags(&ev, cudaEventDisableTiming));
+    RELAPSE_CUDA_CHECK(cudaEventRecord(ev, s));
+    std::shared_ptr<CUevent_st> owned(ev, [](cudaEvent_t e) { cudaEventDestroy(e); });
+    watchdog_->track(op, [owned] {
+      // Not ready = pending; any other error is the main thread's to report.
+      return cudaEventQuery(owned.get()) != cudaErrorNotReady;
+    });
+  }
+  // ncclCommGetAsyncError: "" while healthy or still in progress.
+  std::string async_error() const {
+    if (!comm_) return "";
+    ncclResult_t r = ncclSuccess;
+    if (ncclCommGetAsyncError(comm_, &r) != ncclSuccess) return "";
+    return r == ncclSuccess || r == ncclInProgress ? "" : ncclGetErrorString(r);
+  }
+
   ncclComm_t comm_ = nullptr;
   cudaStream_t side_ = nullptr;  // all_reduce_async's stream, made on first use
   void* scratch_ = nullptr;
   int rank_ = 0, size_ = 1, dev_ = 0;
+  std::unique_ptr<CollectiveWatchdog> watchdog_;
 };
 
 }  // namespace

@@ -14,6 +14,8 @@ struct EnvKnobs {
   std::string slurm_job_id;    // SLURM_JOB_ID
   double progress_interval_s;  // RELAPSE_PROGRESS_INTERVAL: seconds between progress lines
                                // when stderr is not a terminal (default 30)
+  double nccl_timeout_s;  // RELAPSE_NCCL_TIMEOUT_S: an NCCL collective pending this long ends the
+                          // job (relapse/dist/watchdog.h; default 1800, 0 = no timeout)
 };
 
 const EnvKnobs& env_knobs();
