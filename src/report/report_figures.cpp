@@ -259,6 +259,7 @@ std::vector<ReportFigure> report_figures(const RunResult& r) {
     for (size_t k = 0; k < pick.size() && k < kMaxDwPerModel; ++k)
       out.push_back(dw_figure(m, *pick[k]));
   }
+  for (auto& f : report_dose_figures(r)) out.push_back(std::move(f));
   return out;
 }
 

@@ -34,6 +34,21 @@ std::string md_cell(const std::string& s) {
   return out.empty() ? kDash : out;
 }
 
+std::string fmt_band(double v, double lo, double hi) {
+  std::string s = fmt_m(v);
+  if (std::isfinite(v) && std::isfinite(lo) && std::isfinite(hi))
+    s += " [" + fmt_m(lo) + ", " + fmt_m(hi) + "]";
+  return s;
+}
+
+std::string fmt_signed_band(const GroupValue& d) {
+  auto sgn = [](double x) { return std::isfinite(x) && x > 0 ? "+" + fmt_m(x) : fmt_m(x); };
+  std::string s = sgn(d.mean);
+  if (std::isfinite(d.mean) && std::isfinite(d.lo) && std::isfinite(d.hi))
+    s += " [" + sgn(d.lo) + ", " + sgn(d.hi) + "]";
+  return s;
+}
+
 const ModelResult* find_kind(const RunResult& r, const std::string& kind) {
   for (const auto& m : r.models)
     if (m.info.kind == kind) return &m;

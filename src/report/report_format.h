@@ -21,6 +21,10 @@ std::string fmt_g(double v);
 inline std::string fmt_m(double v) {
   return fmt(v, 1);
 }
+// "v [lo, hi]" (metric decimals); just v when the interval is not finite.
+std::string fmt_band(double v, double lo, double hi);
+// The same with signs: "+1.2 [−0.3, +2.8]" (a difference).
+std::string fmt_signed_band(const GroupValue& d);
 // A markdown table cell: '|' escaped, newlines as spaces, "" as kDash.
 std::string md_cell(const std::string& s);
 

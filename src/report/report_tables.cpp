@@ -23,12 +23,6 @@ const char* const kMetricNames[4][2] = {{"verbmem_f", "VerbMem"},
                                         {"knowmem_r", "KnowMem retain"},
                                         {"privleak", "PrivLeak"}};
 
-std::string fmt_band(double v, double lo, double hi) {
-  std::string s = fmt_m(v);
-  if (std::isfinite(v) && std::isfinite(lo) && std::isfinite(hi))
-    s += " [" + fmt_m(lo) + ", " + fmt_m(hi) + "]";
-  return s;
-}
 std::string fmt_pct(double level) {  // 0.95 → "95"
   char b[32];
   std::snprintf(b, sizeof b, "%g", 100.0 * level);

@@ -3,6 +3,8 @@
 // (ticks at 1, 2 or 5 × 10^k), text wrapped by word count. No dependencies.
 #include "relapse/report/svg_plot.h"
 
+#include "svg_internal.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -10,12 +12,9 @@
 
 namespace relapse::report {
 
-namespace {
+namespace svg_detail {
 
 // Layout (px).
-constexpr double kMarginL = 64, kMarginR = 24, kTitleH = 30, kLineH = 17;
-constexpr double kPlotH = 280, kPanelGap = 44, kBarW = 28, kBarGap = 4, kGroupGap = 26;
-constexpr double kMinPanelW = 230;
 // Characters per caption / subtitle line of a figure `width` px wide
 // (~6.3 px per character at 11-12 px font).
 size_t wrap_chars(double width) {
@@ -48,7 +47,7 @@ std::vector<std::string> wrap(const std::string& text, size_t width) {
 }
 
 void text(std::ostringstream& os, double x, double y, const std::string& s, const char* anchor,
-          int size, const std::string& extra = "") {
+          int size, const std::string& extra) {
   os << "<text x=\"" << num(x) << "\" y=\"" << num(y) << "\" text-anchor=\"" << anchor
      << "\" font-size=\"" << size << "\"" << (extra.empty() ? "" : " " + extra) << ">"
      << svg_escape(s) << "</text>\n";
@@ -90,6 +89,12 @@ std::string doc(double w, double h, const std::string& body) {
      << body << "</svg>\n";
   return os.str();
 }
+
+}  // namespace svg_detail
+
+namespace {
+
+using namespace svg_detail;
 
 double panel_width(const SvgPanel& p) {
   double w = 0;

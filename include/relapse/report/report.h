@@ -89,6 +89,20 @@ struct GroupValue {
 };
 GroupValue group_metric(const RunResult& r, const std::string& group, const std::string& precision,
                         const std::string& metric);
+// The paired difference of a metric, `precision` − full, of a group: per
+// model, then the interval across seeds (several), or the one model's
+// bootstrap paired interval (NaN bounds without one). × 100.
+GroupValue group_paired(const RunResult& r, const std::string& group, const std::string& precision,
+                        const std::string& metric);
+// What a paired interval supports: above 0 (back), below 0 (lower), both
+// sides (no detectable change), no interval.
+enum class DoseVerdict { kBack, kNoChange, kLower, kNoInterval };
+DoseVerdict dose_verdict(const GroupValue& paired);
+// The dose-response section (report_dose.cpp; "" unless a method ran at two
+// or more learning rates): forget KnowMem against the LR per precision with
+// intervals across seeds, and the conclusion they support.
+std::string report_dose_section(const RunResult& r);
+
 // The markdown sections of report_tables.cpp ("" when they do not apply):
 // paired differences vs full, seeds, relearning vs quantization.
 std::string report_paired_section(const RunResult& r);
@@ -112,6 +126,10 @@ struct ReportFigure {
 //    map) for every unlearned model at up to two 4-bit precisions with
 //    per-layer code-change stats (int4 first, then the first other 4-bit
 //    scheme), to keep the count at 2 per model.
+//  - fig_dose_<method>.svg per method run at two or more learning rates:
+//    forget KnowMem against the LR per precision (report_dose.cpp; embedded
+//    by the dose-response section).
 std::vector<ReportFigure> report_figures(const RunResult& r);
+std::vector<ReportFigure> report_dose_figures(const RunResult& r);
 
 }  // namespace relapse::report

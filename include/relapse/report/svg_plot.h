@@ -1,11 +1,11 @@
 // relapse/report/svg_plot.h — a small, dependency-free SVG plotter for the
 // report figures (src/report/report_figures.cpp): grouped bar charts with
 // error bars, labelled horizontal reference lines, a legend, a y axis with
-// ticks, title / subtitle / caption; and heat maps (rows × bins) for
-// histograms. Every plotted bar or cell carries its value twice — as a
-// visible data label (when it fits) and in a <title> tooltip — formatted with
-// svg_format, so a figure can be checked by re-reading the SVG text. All text
-// is XML-escaped; the output is a standalone SVG 1.1 document.
+// ticks, title / subtitle / caption; heat maps (rows × bins) for histograms;
+// and line charts with error bars (a metric against a learning rate). Every plotted bar or cell
+// carries its value twice — as a visible data label (when it fits) and in a <title> tooltip —
+// formatted with svg_format, so a figure can be checked by re-reading the SVG text. All text is
+// XML-escaped; the output is a standalone SVG 1.1 document.
 #pragma once
 #include <string>
 #include <vector>
@@ -68,7 +68,29 @@ std::string svg_escape(const std::string& s);
 // The colour of series i of a chart (a fixed colour-blind-friendly palette).
 std::string svg_color(size_t i);
 
+// A line chart: one line per series through its points, each point with an
+// optional vertical error bar [lo, hi] (NaN = none), x on a log scale when
+// log_x (every x > 0), the distinct x values as ticks, horizontal reference
+// lines with their labels in a key under the plot (svg_line.cpp).
+struct SvgPoint {
+  double x = 0, y = 0, lo = 0, hi = 0;
+  std::string note;  // extra tooltip text
+};
+struct SvgSeries {
+  std::string name;
+  std::vector<SvgPoint> points;  // in x order
+};
+struct SvgLineChart {
+  std::string title, subtitle, caption, x_label, y_label;
+  std::vector<SvgSeries> series;  // colour i = svg_color(i)
+  std::vector<SvgRefLine> lines;
+  bool log_x = false;
+  int decimals = 1;
+  double y_min = 0, y_max_hint = 0;  // the y range includes both
+};
+
 std::string svg_bar_chart(const SvgBarChart& c);
+std::string svg_line_chart(const SvgLineChart& c);
 std::string svg_heatmap(const SvgHeatmap& h);
 
 }  // namespace relapse::report
