@@ -9,7 +9,8 @@
 # reduced quickstart end to end on the GPU and on the CPU (archives side by
 # side), `relapse bench train|generate` against HF transformers on the GPU
 # (1B-shaped Llama, MFU), `relapse bench comm --backend nccl` and
-# `relapse bench quant`, and prints a PASS/FAIL table.
+# `relapse bench quant`, the NCCL watchdog on a stalled collective, and prints
+# a PASS/FAIL table.
 #
 #   TORCH_PREFIX  libtorch's CMake prefix (default: pip torch's
 #                 `torch.utils.cmake_prefix_path`, via $PYTHON or python3)
@@ -165,7 +166,7 @@ cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DRELAPSE_WITH_CUDA=ON -DRELAPSE_WITH_NCCL=ON ||
   die "cmake configure failed"
 TARGETS=(relapse test_communicator test_comm_nccl test_bench_comm test_llama_golden test_tensor_parallel
-         test_kernels test_attention)
+         test_kernels test_attention fail_one_rank)
 cmake --build "$BUILD_DIR" -j "$JOBS" --target "${TARGETS[@]}" || die "build failed"
 
 # The model tests read RELAPSE_TEST_DEVICE only if they support it.
@@ -196,6 +197,13 @@ B=$BUILD_DIR
 run_step test_communicator_np1 "$B/test_communicator"
 run_step test_comm_nccl_np1 "$B/test_comm_nccl"
 run_step test_bench_comm_np1 "$B/test_bench_comm"
+# The NCCL watchdog: a collective stuck behind a 10-minute host function on its
+# stream must end the process after RELAPSE_NCCL_TIMEOUT_S = 5 s with exit 5,
+# naming the op (tests/dist/fail_one_rank.cpp --stall-nccl).
+run_step nccl_watchdog bash -c 'RELAPSE_NCCL_TIMEOUT_S=5 timeout 120 "$0" --stall-nccl; rc=$?;
+  echo "exit $rc"; [ "$rc" -eq 5 ]' "$B/fail_one_rank"
+grep -q "all_reduce did not complete in" "$LOG_DIR/nccl_watchdog.log" ||
+  { RESULTS[${#RESULTS[@]}-1]="FAIL (no watchdog message)"; }
 if [ "$NGPU" -ge 2 ]; then
   run_step test_communicator_np2 "${MPIRUN[@]}" -np 2 "$B/test_communicator"
   run_step test_comm_nccl_np2 "${MPIRUN[@]}" -np 2 "$B/test_comm_nccl"

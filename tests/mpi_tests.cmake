@@ -8,6 +8,11 @@ relapse_add_mpi_test(NAME test_runtime_np2 TARGET test_runtime NP 2 LABELS dist 
 add_executable(fail_one_rank ${CMAKE_CURRENT_SOURCE_DIR}/dist/fail_one_rank.cpp)
 target_link_libraries(fail_one_rank PRIVATE relapse_dist relapse_core)
 relapse_target_defaults(fail_one_rank)
+# --stall-nccl (run by launch/device-smoke.sh on a GPU) needs the CUDA runtime.
+if(RELAPSE_WITH_NCCL)
+  target_compile_definitions(fail_one_rank PRIVATE RELAPSE_FAIL_ONE_RANK_CUDA=1)
+  target_link_libraries(fail_one_rank PRIVATE CUDA::cudart)
+endif()
 
 # relapse_add_exit_check(NAME n TARGET exe [NP n] [ARGS ...] [ENV K=V ...]
 #                        [EXPECT_CODE c | EXPECT_NONZERO] [EXPECT_STDERR s ...] [FORBID_STDERR s ...])

@@ -157,7 +157,7 @@ class NcclCommunicator : public Communicator {
         env_knobs().nccl_timeout_s, 1.0, [this] { return async_error(); },
         [this](const std::string& message) {
           ncclCommAbort(comm_);  // the spinning kernels stop; the process ends next
-          runtime_abort(ExitCode::kRuntime, message);
+          runtime_abort_from_thread(ExitCode::kRuntime, message);
         });
   }
   ~NcclCommunicator() override {

@@ -95,7 +95,10 @@ std::string Runtime::hostname() const {
   return buf;
 }
 
-[[noreturn]] void runtime_abort(const relapse::Error& err) {
+namespace {
+// "relapse: error on rank R of N: MESSAGE (where)" on stderr; returns whether
+// MPI is up (initialized, not finalized) and the world size.
+bool abort_report(const relapse::Error& err, int* world_out) {
   int rank = g_runtime ? g_runtime->rank() : 0;
   int world = g_runtime ? g_runtime->world_size() : 1;
   int initialized = 0, finalized = 0;
@@ -110,8 +113,16 @@ std::string Runtime::hostname() const {
                where.c_str());
   std::fflush(stderr);
   std::fflush(stdout);
+  *world_out = world;
+  return initialized && !finalized;
+}
+}  // namespace
+
+[[noreturn]] void runtime_abort(const relapse::Error& err) {
+  int world = 1;
+  const bool mpi_up = abort_report(err, &world);
   int code = static_cast<int>(err.code());
-  if (initialized && !finalized) {
+  if (mpi_up) {
     // With other ranks, only MPI_Abort is sure to end them (they may be in a
     // collective). Alone, finalize first so mpiexec does not report a process
     // that "exited without calling finalize" on top of the real error.
@@ -123,6 +134,12 @@ std::string Runtime::hostname() const {
 
 [[noreturn]] void runtime_abort(ExitCode code, const std::string& message) {
   runtime_abort(Error(code, message));
+}
+
+[[noreturn]] void runtime_abort_from_thread(ExitCode code, const std::string& message) {
+  int world = 1;
+  if (abort_report(Error(code, message), &world)) MPI_Abort(MPI_COMM_WORLD, static_cast<int>(code));
+  std::_Exit(static_cast<int>(code));
 }
 
 }  // namespace relapse

@@ -7,6 +7,11 @@
 // Usage: fail_one_rank --in-collective RANK — every rank runs a sequence of
 // communicator all_reduces (checking each result); rank RANK throws in the
 // middle of it while the others are already blocked in the next all_reduce.
+// Usage: fail_one_rank --stall-nccl — on a GPU (launch/device-smoke.sh): a
+// host function that sleeps for 10 minutes is queued on the stream, an NCCL
+// all_reduce behind it, and the host waits for the result; only the NCCL
+// watchdog (relapse/dist/watchdog.h) can end this, after
+// RELAPSE_NCCL_TIMEOUT_S, with exit 5 naming the op. Exit 77 without a GPU.
 // tests/dist/check_exit.cmake runs it and checks exit status, time and stderr.
 #include <mpi.h>
 
@@ -18,6 +23,11 @@
 #include "relapse/core/error.h"
 #include "relapse/dist/communicator.h"
 #include "relapse/dist/runtime.h"
+
+#ifdef RELAPSE_FAIL_ONE_RANK_CUDA
+#include <cuda_runtime.h>
+#include <unistd.h>
+#endif
 
 namespace {
 
@@ -43,6 +53,29 @@ void collective_sequence(relapse::Communicator& comm, int fail_rank) {
   }
 }
 
+// A stream that never gets to the collective: what a peer that died or hangs
+// looks like from this rank (its NCCL kernel never completes).
+int stall_nccl() {
+#ifdef RELAPSE_FAIL_ONE_RANK_CUDA
+  if (!relapse::comm_nccl_built() || relapse::comm_cuda_device_count() == 0) {
+    std::printf("fail_one_rank --stall-nccl: no GPU or no NCCL, skipped\n");
+    return 77;
+  }
+  std::unique_ptr<relapse::Communicator> comm = relapse::comm_nccl_create(MPI_COMM_WORLD);
+  torch::Tensor t = torch::ones({1024}, torch::Device(torch::kCUDA, 0));
+  auto sleep_600 = [](void*) { ::sleep(600); };
+  RELAPSE_CHECK(cudaLaunchHostFunc(nullptr, sleep_600, nullptr) == cudaSuccess,
+                "cudaLaunchHostFunc failed");
+  comm->all_reduce(t, relapse::ReduceOp::kSum);
+  std::printf("fail_one_rank --stall-nccl: %f — the watchdog did not fire\n",
+              t.sum().item<float>());
+  return 1;
+#else
+  std::printf("fail_one_rank --stall-nccl: built without NCCL, skipped\n");
+  return 77;
+#endif
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -53,6 +86,7 @@ int main(int argc, char** argv) {
   // between the throw and runtime_abort.
   std::unique_ptr<relapse::Communicator> comm;
   try {
+    if (argc > 1 && std::strcmp(argv[1], "--stall-nccl") == 0) return stall_nccl();
     if (argc > 2 && std::strcmp(argv[1], "--in-collective") == 0) {
       comm = relapse::comm_mpi_create(MPI_COMM_WORLD);
       collective_sequence(*comm, parse_rank(argv[2]));

@@ -44,5 +44,10 @@ std::string runtime_slurm_mismatch(const std::string& slurm_ntasks, int world_si
 // left waiting in a collective), std::exit otherwise. Never returns.
 [[noreturn]] void runtime_abort(const relapse::Error& err);
 [[noreturn]] void runtime_abort(ExitCode code, const std::string& message);
+// The same from a thread other than the main one (the NCCL watchdog, which
+// fires while the main thread is blocked on the GPU): the same message, then
+// MPI_Abort at any world size — never MPI_Finalize, which belongs to the main
+// thread (MPI_THREAD_FUNNELED) — or std::_Exit when MPI is not up.
+[[noreturn]] void runtime_abort_from_thread(ExitCode code, const std::string& message);
 
 }  // namespace relapse
