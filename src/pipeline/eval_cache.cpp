@@ -1,7 +1,8 @@
 // src/pipeline/eval_cache.cpp — the evaluation cache and the evaluation's
 // answer to SIGTERM (stages.h). Every finished evaluation of one model at one
 // precision (and the relearning attack's) is saved as a one-model run archive,
-// OUT/evals/<model>/<precision>.h5, whose config_yaml is the text of all it
+// OUT/evals/<model>/<precision>.h5 (under run.cache_dir when set, so a
+// sweep's cells share them), whose config_yaml is the text of all it
 // depends on: the model's cache key (its weights), the evaluation sets, the
 // model: and eval: sections, and what the precision adds (quantize: for a
 // quantized copy; relearn: and unlearn: for the relearning attack). A rerun of the same command
@@ -11,6 +12,7 @@
 // bootstrap and the report use), so a resumed run's archive equals an uninterrupted one's.
 #include <filesystem>
 
+#include "relapse/core/fs.h"
 #include "relapse/core/log.h"
 #include "relapse/results/archive.h"
 #include "stages.h"
@@ -34,9 +36,14 @@ std::string eval_sets_text(const data::MuseCorpus& c) {
   return s;
 }
 
+// OUT/evals/<model>/<precision>.h5; under run.cache_dir (a sweep's cells share
+// it) CACHE/evals/<model>/<precision>-<key hash>.h5, so cells with other
+// settings keep their own and every cell reuses the target's and retrain's.
 std::string eval_cache_path(const RunContext& ctx, const std::string& model,
-                            const std::string& precision) {
-  return ctx.cfg->run.out_dir + "/evals/" + model + "/" + precision + ".h5";
+                            const std::string& precision, const std::string& full_key) {
+  const RunSection& r = ctx.cfg->run;
+  if (r.cache_dir.empty()) return r.out_dir + "/evals/" + model + "/" + precision + ".h5";
+  return r.cache_dir + "/evals/" + model + "/" + precision + "-" + key_hash(full_key) + ".h5";
 }
 
 // The cached evaluation when its key matches (false when absent, stale or unreadable).
@@ -64,8 +71,8 @@ std::string eval_model_key(const RunContext& ctx, const CorpusData& d,
 
 PrecisionEval eval_cached(RunContext& ctx, const ModelInfo& info, const std::string& precision,
                           const std::string& key, const std::function<PrecisionEval()>& compute) {
-  const std::string path = eval_cache_path(ctx, info.name, precision);
   const std::string full_key = key + "precision: " + precision + "\n";
+  const std::string path = eval_cache_path(ctx, info.name, precision, full_key);
   PrecisionEval pe;
   if (eval_cache_load(path, full_key, pe)) {
     log_info("eval ", info.name, " @ ", precision, ": cached in ", path);
@@ -81,7 +88,12 @@ PrecisionEval eval_cached(RunContext& ctx, const ModelInfo& info, const std::str
     mr.info = info;
     mr.evals.push_back(pe);
     one.models.push_back(std::move(mr));
-    results::archive_write(one, path);  // atomic: a killed run leaves no partial file
+    // Written aside under this run's name (cells sharing run.cache_dir may
+    // write the same evaluation at once), then renamed: a killed run leaves
+    // no partial file, and the last of two equal writes wins.
+    const std::string aside = path + ".part-" + ctx.cfg->run.name;
+    results::archive_write(one, aside);
+    fs_commit_file(aside, path);
   }
   return pe;
 }
@@ -92,7 +104,8 @@ void eval_check_preemption(RunContext& ctx, PreemptionGuard& guard, const std::s
   if (t.item<int32_t>() == 0) return;
   guard.consume();
   RELAPSE_THROW(ExitCode::kPreempted, "stopped by SIGTERM during the evaluation, after ", done,
-                "; every finished evaluation is saved under ", ctx.cfg->run.out_dir,
+                "; every finished evaluation is saved under ",
+                ctx.cfg->run.cache_dir.empty() ? ctx.cfg->run.out_dir : ctx.cfg->run.cache_dir,
                 "/evals and rerunning the same command resumes from them");
 }
 
