@@ -113,9 +113,8 @@ void check_generation_fits(const RelapseConfig& c, const char* key, int64_t prom
 
 }  // namespace
 
-void config_check_data(const RunContext& ctx, const CorpusData& d,
+void config_check_data(const RelapseConfig& c, const RunContext& ctx, const CorpusData& d,
                        const model::LlamaConfig& shape) {
-  const RelapseConfig& c = *ctx.cfg;
   const int64_t context = shape.max_position_embeddings;
   if (c.data.max_len > context)
     config_refuse(c.origins, "data.max_len",

@@ -41,7 +41,7 @@ std::string eval_sets_text(const data::MuseCorpus& c) {
 // settings keep their own and every cell reuses the target's and retrain's.
 std::string eval_cache_path(const RunContext& ctx, const std::string& model,
                             const std::string& precision, const std::string& full_key) {
-  const RunSection& r = ctx.cfg->run;
+  const RunSection& r = *ctx.run;
   if (r.cache_dir.empty()) return r.out_dir + "/evals/" + model + "/" + precision + ".h5";
   return r.cache_dir + "/evals/" + model + "/" + precision + "-" + key_hash(full_key) + ".h5";
 }
@@ -64,9 +64,8 @@ bool eval_cache_load(const std::string& path, const std::string& key, PrecisionE
 
 std::string eval_model_key(const RunContext& ctx, const CorpusData& d,
                            const std::string& model_key) {
-  const RelapseConfig& cfg = *ctx.cfg;
-  return model_key + "eval_sets: " + key_hash(eval_sets_text(d.corpus)) + "\n" + dump(cfg.model) +
-         dump(cfg.eval);
+  return model_key + "eval_sets: " + key_hash(eval_sets_text(d.corpus)) + "\n" + dump(*ctx.model) +
+         dump(*ctx.eval);
 }
 
 PrecisionEval eval_cached(RunContext& ctx, const ModelInfo& info, const std::string& precision,
@@ -81,7 +80,7 @@ PrecisionEval eval_cached(RunContext& ctx, const ModelInfo& info, const std::str
   pe = compute();
   if (ctx.rank == 0) {
     results::RunResult one;
-    one.name = ctx.cfg->run.name;
+    one.name = ctx.run->name;
     one.config_yaml = full_key;
     one.provenance = ctx.result->provenance;
     results::ModelResult mr;
@@ -91,7 +90,7 @@ PrecisionEval eval_cached(RunContext& ctx, const ModelInfo& info, const std::str
     // Written aside under this run's name (cells sharing run.cache_dir may
     // write the same evaluation at once), then renamed: a killed run leaves
     // no partial file, and the last of two equal writes wins.
-    const std::string aside = path + ".part-" + ctx.cfg->run.name;
+    const std::string aside = path + ".part-" + ctx.run->name;
     results::archive_write(one, aside);
     fs_commit_file(aside, path);
   }
@@ -105,7 +104,7 @@ void eval_check_preemption(RunContext& ctx, PreemptionGuard& guard, const std::s
   guard.consume();
   RELAPSE_THROW(ExitCode::kPreempted, "stopped by SIGTERM during the evaluation, after ", done,
                 "; every finished evaluation is saved under ",
-                ctx.cfg->run.cache_dir.empty() ? ctx.cfg->run.out_dir : ctx.cfg->run.cache_dir,
+                ctx.run->cache_dir.empty() ? ctx.run->out_dir : ctx.run->cache_dir,
                 "/evals and rerunning the same command resumes from them");
 }
 

@@ -25,14 +25,15 @@ namespace {
 
 // One model at every precision: full, then one quantized copy per
 // quantize: entry (the model itself is not modified), then the relearning
-// attack when `relearn`; unlearned models get the bucket diagnostics against
-// `target` (may be null). A precision's wall time counts its quantization and
+// attack when `rl` is set (with `u`'s precision and clipping); unlearned models get the bucket
+// diagnostics against `target` (may be null). A precision's wall time counts its quantization and
 // its evaluation. Each precision is cached under the model's `key`
 // (eval_cache.cpp) and SIGTERM is acted on between two of them.
 ModelResult eval_every_precision(RunContext& ctx, CorpusData& d, const QuantPlan& plan,
                                  TargetCodes& target_codes, const model::LlamaForCausalLM& m,
                                  const ModelInfo& info, const model::LlamaForCausalLM* target,
-                                 const std::string& model_key, bool relearn) {
+                                 const std::string& model_key, const RelearnSection* rl,
+                                 const UnlearnSection* u) {
   PreemptionGuard preemption;
   const std::string key = eval_model_key(ctx, d, model_key);
   ModelResult res;
@@ -46,14 +47,14 @@ ModelResult eval_every_precision(RunContext& ctx, CorpusData& d, const QuantPlan
     Progress timer("", 0);
     PrecisionEval pe;
     pe.precision = "full";
-    model::LlamaForCausalLM mm = model_clone(m, model::dtype_from_name(ctx.cfg->model.dtype));
+    model::LlamaForCausalLM mm = model_clone(m, model::dtype_from_name(ctx.model->dtype));
     pe.metrics = stage_eval(ctx, d, mm);
     pe.wall_s = timer.elapsed_s();
     ctx.add_stage_time("eval/" + info.name + "/full", pe.wall_s);
     return pe;
   }));
   for (const quant::QuantSpec& spec : plan.specs) {
-    finish(eval_cached(ctx, info, spec.label, key + dump(ctx.cfg->quantize), [&] {
+    finish(eval_cached(ctx, info, spec.label, key + plan.key, [&] {
       Progress timer("", 0);
       PrecisionEval pe;
       pe.precision = spec.label;
@@ -70,8 +71,8 @@ ModelResult eval_every_precision(RunContext& ctx, CorpusData& d, const QuantPlan
       return pe;
     }));
   }
-  if (relearn) {
-    res.evals.push_back(stage_relearn(ctx, d, m, info, key));
+  if (rl) {
+    res.evals.push_back(stage_relearn(ctx, d, *rl, *u, m, info, key));
     eval_check_preemption(ctx, preemption, info.name + " @ relearn");
   }
   return res;
@@ -81,7 +82,11 @@ ModelResult eval_every_precision(RunContext& ctx, CorpusData& d, const QuantPlan
 // device, the DP × TP grid, and the provenance in `result`.
 void run_context_init(RunContext& ctx, const RelapseConfig& cfg, Stage last,
                       const std::string& command_line, MPI_Comm comm, RunResult& result) {
-  ctx.cfg = &cfg;
+  ctx.run = &cfg.run;
+  ctx.model = &cfg.model;
+  ctx.parallel = &cfg.parallel;
+  ctx.eval = &cfg.eval;
+  ctx.origins = &cfg.origins;
   RELAPSE_MPI_CHECK(MPI_Comm_rank(comm, &ctx.rank));
   RELAPSE_MPI_CHECK(MPI_Comm_size(comm, &ctx.world));
   // The cross-section rules again, now with the world this run got.
@@ -149,18 +154,19 @@ RunResult pipeline_run(const RelapseConfig& cfg, Runtime&, Stage last,
   DirLock out_lock;
   if (ctx.rank == 0) out_lock = DirLock(cfg.run.out_dir, command_line);
 
-  CorpusData d = stage_data(ctx);
+  CorpusData d = stage_data(ctx, cfg.data);
   if (last == Stage::kData) return result;
-  config_check_data(ctx, d, memory_plan_shape(cfg));
+  config_check_data(cfg, ctx, d, memory_plan_shape(cfg));
   QuantPlan plan;
-  if (last == Stage::kEval) plan = stage_quantize_setup(ctx, d);
+  if (last == Stage::kEval) plan = stage_quantize_setup(ctx, d, cfg.quantize);
   TargetCodes target_codes;
   auto evaluate = [&](const model::LlamaForCausalLM& m, const ModelInfo& info,
                       const model::LlamaForCausalLM* target, const std::string& model_key,
                       bool relearn) {
-    return eval_every_precision(ctx, d, plan, target_codes, m, info, target, model_key, relearn);
+    return eval_every_precision(ctx, d, plan, target_codes, m, info, target, model_key,
+                                relearn ? &cfg.relearn : nullptr, &cfg.unlearn);
   };
-  TrainedModels tm = stage_train(ctx, d);
+  TrainedModels tm = stage_train(ctx, d, cfg.data, cfg.pretrain, cfg.train);
   std::vector<UnlearnSpec> grid = unlearn_grid(cfg.unlearn);
 
   // Target and retrain first: the retrain model's numbers feed PrivLeak's
@@ -178,8 +184,9 @@ RunResult pipeline_run(const RelapseConfig& cfg, Runtime&, Stage last,
   if (last == Stage::kTrain) return result;
   for (const auto& spec : grid) {
     ModelInfo info;
-    model::LlamaForCausalLM u = stage_unlearn(
-        ctx, d, tm, spec, info, cfg.unlearn.stop_rule ? retrain_knowmem_f : std::nan(""));
+    model::LlamaForCausalLM u =
+        stage_unlearn(ctx, d, cfg.unlearn, tm, spec, info,
+                      cfg.unlearn.stop_rule ? retrain_knowmem_f : std::nan(""));
     if (last != Stage::kEval) continue;
     if (info.diverged_step > 0) {  // recorded, not evaluated: its metrics would be NaN
       ModelResult diverged;
@@ -187,13 +194,14 @@ RunResult pipeline_run(const RelapseConfig& cfg, Runtime&, Stage last,
       result.models.push_back(diverged);
       continue;
     }
-    result.models.push_back(
-        evaluate(u, info, &tm.target, unlearn_model_key(cfg, d, tm, spec), cfg.relearn.steps > 0));
+    result.models.push_back(evaluate(u, info, &tm.target,
+                                     unlearn_model_key(ctx, cfg.unlearn, d, tm, spec),
+                                     cfg.relearn.steps > 0));
   }
   if (last != Stage::kEval) return result;
 
   const double auc_retrain = run_normalise_privleak(cfg, result);
-  stage_bootstrap(ctx, result, auc_retrain);
+  stage_bootstrap(ctx, cfg.eval.bootstrap, result, auc_retrain);
 
   result.total_wall_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -24,11 +24,11 @@ MetricCI to_ci(const eval::Interval& iv, double scale) {
 
 }  // namespace
 
-void stage_bootstrap(RunContext& ctx, RunResult& r, double auc_retrain) {
-  const BootstrapSection& bs = ctx.cfg->eval.bootstrap;
+void stage_bootstrap(RunContext& ctx, const BootstrapSection& bs, RunResult& r,
+                     double auc_retrain) {
   if (bs.resamples <= 0) return;
   Progress timer("", 0);
-  const RngStreams streams(static_cast<uint64_t>(ctx.cfg->run.seed));
+  const RngStreams streams(static_cast<uint64_t>(ctx.run->seed));
   r.bootstrap = {bs.resamples, bs.level, streams.seed()};
   auto opts = [&](const std::string& stream) {
     eval::BootstrapOptions o;
@@ -41,8 +41,8 @@ void stage_bootstrap(RunContext& ctx, RunResult& r, double auc_retrain) {
   // texts; with a configured constant retrain AUC there are none to resample.
   const ModelResult* retrain = run_find_model(r, "retrain");
   const PrecisionEval* rt = retrain ? model_find_eval(*retrain, "full") : nullptr;
-  const bool privleak_ci = ctx.cfg->eval.privleak_auc_retrain <= 0 && rt &&
-                           rt->metrics.has_privleak && std::isfinite(auc_retrain);
+  const bool privleak_ci = ctx.eval->privleak_auc_retrain <= 0 && rt && rt->metrics.has_privleak &&
+                           std::isfinite(auc_retrain);
   for (ModelResult& mr : r.models) {
     const PrecisionEval* full = model_find_eval(mr, "full");
     for (PrecisionEval& pe : mr.evals) {

@@ -94,7 +94,7 @@ bool stage_cached(const std::string& dir, const std::string& key) {
 
 std::string stage_model_dir(const RunContext& ctx, const std::string& name,
                             const std::string& key) {
-  const RunSection& r = ctx.cfg->run;
+  const RunSection& r = *ctx.run;
   if (r.cache_dir.empty()) return r.out_dir + "/models/" + name;
   return r.cache_dir + "/" + name + "-" + key_hash(key);
 }
@@ -107,7 +107,7 @@ std::string stage_model_dir(const RunContext& ctx, const std::string& name,
 // same bytes).
 void stage_save(RunContext& ctx, const model::LlamaForCausalLM& m, const std::string& dir,
                 const std::string& key, const std::string& tokenizer_model, const ModelInfo* info) {
-  const std::string tmp = dir + ".tmp-" + ctx.cfg->run.name;
+  const std::string tmp = dir + ".tmp-" + ctx.run->name;
   if (ctx.rank == 0 && fs::exists(tmp)) fs::remove_all(tmp);
   ctx.barrier();
   if (ctx.writes_models())

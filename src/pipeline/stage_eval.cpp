@@ -1,6 +1,6 @@
 // src/pipeline/stage_eval.cpp — the evaluate stage: one model (full
 // precision or a quantized copy) through the MUSE evaluation
-// (eval/muse_eval.h) with cfg.eval's settings, sharded over the DP group;
+// (eval/muse_eval.h) with eval:'s settings, sharded over the DP group;
 // the same per-sample results at any rank count (stages.h).
 #include "relapse/core/log.h"
 #include "stages.h"
@@ -9,7 +9,7 @@ namespace relapse::pipeline {
 
 eval::MuseEvalResult stage_eval(RunContext& ctx, const CorpusData& d, model::LlamaForCausalLM& m) {
   m->eval();
-  return eval::muse_evaluate(m, *d.tok, d.corpus, eval_options(ctx.cfg->eval), ctx.dp());
+  return eval::muse_evaluate(m, *d.tok, d.corpus, eval_options(*ctx.eval), ctx.dp());
 }
 
 void stage_eval_log(const std::string& model, const PrecisionEval& pe) {

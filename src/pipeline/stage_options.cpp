@@ -9,13 +9,12 @@
 
 namespace relapse::pipeline {
 
-unlearn::LoopOptions loop_options(const RelapseConfig& cfg, const TrainStageSection& s,
-                                  uint64_t seed, const std::string& stream,
-                                  const std::string& label) {
+unlearn::LoopOptions loop_options(const RunContext& ctx, const TrainStageSection& s, uint64_t seed,
+                                  const std::string& stream, const std::string& label) {
   unlearn::LoopOptions o;
-  o.activation_checkpointing = cfg.parallel.activation_checkpointing;
-  o.shard_optimizer = cfg.parallel.shard_optimizer;
-  o.overlap_grad_reduce = cfg.parallel.overlap_grad_reduce;
+  o.activation_checkpointing = ctx.parallel->activation_checkpointing;
+  o.shard_optimizer = ctx.parallel->shard_optimizer;
+  o.overlap_grad_reduce = ctx.parallel->overlap_grad_reduce;
   o.train.adamw = {s.beta1, s.beta2, s.eps, s.weight_decay, s.master_weights};
   o.train.schedule.kind = unlearn::lr_schedule_from_name(s.schedule);
   o.train.schedule.base_lr = s.lr;
@@ -32,9 +31,9 @@ unlearn::LoopOptions loop_options(const RelapseConfig& cfg, const TrainStageSect
 // Resumable checkpoints of the loop that makes the model stage-saved in
 // `dir` under `key`: DIR.resume-<run name> (run names keep concurrent sweep
 // cells sharing run.cache_dir apart), removed once the model is saved.
-unlearn::LoopCheckpointOptions resume_options(const RelapseConfig& cfg, const std::string& dir,
+unlearn::LoopCheckpointOptions resume_options(const RunContext& ctx, const std::string& dir,
                                               const std::string& key) {
-  return {dir + ".resume-" + cfg.run.name, cfg.run.checkpoint_every, key_hash(key)};
+  return {dir + ".resume-" + ctx.run->name, ctx.run->checkpoint_every, key_hash(key)};
 }
 
 void set_warmup(unlearn::LoopOptions& o, double ratio, int64_t n_rows) {

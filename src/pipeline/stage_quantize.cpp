@@ -25,15 +25,16 @@ std::string calibration_text(const CalibrationSection& c, const data::MuseCorpus
 }
 }  // namespace
 
-QuantPlan stage_quantize_setup(RunContext& ctx, const CorpusData& d) {
-  const RelapseConfig& cfg = *ctx.cfg;
+QuantPlan stage_quantize_setup(RunContext& ctx, const CorpusData& d, const QuantizeSection& q) {
   QuantPlan plan;
-  plan.specs = quant::quant_specs(cfg.quantize);
+  plan.specs = quant::quant_specs(q);
+  plan.diagnostics = q.diagnostics;
+  plan.key = dump(q);
   bool needs = false;
   // LLM.int8 at TP > 1 was refused with the config (config_check_across).
   for (const auto& s : plan.specs) needs = needs || s.needs_calibration();
   if (!needs) return plan;
-  const CalibrationSection& c = cfg.quantize.calibration;
+  const CalibrationSection& c = q.calibration;
   const std::string what =
       c.source == "file" ? "'" + c.file + "'" : "split " + c.source + " of " + d.dir;
   const std::string text = calibration_text(c, d.corpus);
@@ -44,13 +45,13 @@ QuantPlan stage_quantize_setup(RunContext& ctx, const CorpusData& d) {
   info.file = c.file;
   info.n_samples = c.n_samples;
   info.seq_len = c.seq_len;
-  info.seed =
-      c.seed >= 0 ? static_cast<uint64_t>(c.seed) : RngStreams(cfg.run.seed).seed_of("calibration");
+  info.seed = c.seed >= 0 ? static_cast<uint64_t>(c.seed)
+                          : RngStreams(ctx.run->seed).seed_of("calibration");
   info.text_tokens = static_cast<int64_t>(tokens.size());
   // A config rule that needs the data (config_check.cpp's kind): refused here,
   // before any training, naming the key and where it was set.
   if (info.text_tokens < c.seq_len)
-    config_refuse(cfg.origins, "quantize.calibration.seq_len",
+    config_refuse(*ctx.origins, "quantize.calibration.seq_len",
                   std::to_string(c.seq_len) + " tokens per window, but the calibration text (" +
                       what + ") has only " + std::to_string(info.text_tokens) +
                       " tokens: lower it or use a longer text");
@@ -64,13 +65,12 @@ QuantizedModel stage_quantize(RunContext& ctx, const model::LlamaForCausalLM& m,
                               const ModelInfo& info, const quant::QuantSpec& spec,
                               const QuantPlan& plan, const model::LlamaForCausalLM* target,
                               TargetCodes& target_codes) {
-  const RelapseConfig& cfg = *ctx.cfg;
-  const torch::ScalarType dt = model::dtype_from_name(cfg.model.dtype);
+  const torch::ScalarType dt = model::dtype_from_name(ctx.model->dtype);
   QuantizedModel out;
   out.model = model_clone(m, dt);
   model::LlamaForCausalLM& mm = out.model;
   const bool diag =
-      cfg.quantize.diagnostics && (info.kind == "target" || (target && info.kind == "unlearned"));
+      plan.diagnostics && (info.kind == "target" || (target && info.kind == "unlearned"));
   if (spec.method == quant::QuantMethod::kRtn) {
     // RTN's own path: under tensor parallelism it compares whole weights.
     if (diag && info.kind == "unlearned") {

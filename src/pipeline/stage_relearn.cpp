@@ -23,14 +23,12 @@ namespace relapse::pipeline {
 namespace {
 
 // k updates of fine-tuning of a copy of `m` on `slice`, then the evaluation.
-PrecisionEval relearn_attack(RunContext& ctx, CorpusData& d, const model::LlamaForCausalLM& m,
+PrecisionEval relearn_attack(RunContext& ctx, CorpusData& d, const RelearnSection& rl,
+                             const UnlearnSection& u, const model::LlamaForCausalLM& m,
                              const ModelInfo& info, const unlearn::Chunks& slice) {
-  const RelapseConfig& cfg = *ctx.cfg;
-  const RelearnSection& rl = cfg.relearn;
-  const uint64_t seed = static_cast<uint64_t>(cfg.run.seed);
+  const uint64_t seed = static_cast<uint64_t>(ctx.run->seed);
   const int64_t take = static_cast<int64_t>(slice.size());
   Progress timer("", 0);
-  const UnlearnSection& u = cfg.unlearn;
   model::LlamaForCausalLM a = model_clone(m, model::dtype_from_name(u.precision));
   unlearn::LoopOptions o;
   o.train.schedule.kind = unlearn::lr_schedule_from_name("constant");
@@ -43,18 +41,18 @@ PrecisionEval relearn_attack(RunContext& ctx, CorpusData& d, const model::LlamaF
   o.seed = seed;
   o.shuffle_stream = "relearn/shuffle";
   o.label = "relearn " + info.name;
-  o.activation_checkpointing = cfg.parallel.activation_checkpointing;
-  o.shard_optimizer = cfg.parallel.shard_optimizer;
-  o.overlap_grad_reduce = cfg.parallel.overlap_grad_reduce;
+  o.activation_checkpointing = ctx.parallel->activation_checkpointing;
+  o.shard_optimizer = ctx.parallel->shard_optimizer;
+  o.overlap_grad_reduce = ctx.parallel->overlap_grad_reduce;
   o.train.adamw.master_weights = u.master_weights;
   unlearn::lm_train(a, slice, o, ctx.dp());
 
   PrecisionEval pe;
   pe.precision = "relearn";
   pe.scheme = "relearn";
-  model::LlamaForCausalLM e = model_clone(a, model::dtype_from_name(cfg.model.dtype));
+  model::LlamaForCausalLM e = model_clone(a, model::dtype_from_name(ctx.model->dtype));
   e->eval();
-  pe.metrics = eval::muse_evaluate(e, *d.tok, d.corpus, eval_options(cfg.eval), ctx.dp());
+  pe.metrics = eval::muse_evaluate(e, *d.tok, d.corpus, eval_options(*ctx.eval), ctx.dp());
   pe.wall_s = timer.elapsed_s();
   ctx.add_stage_time("relearn/" + info.name, pe.wall_s);
   log_info("relearn ", info.name, " (", rl.steps, " updates on ", take, " ", rl.source,
@@ -65,14 +63,13 @@ PrecisionEval relearn_attack(RunContext& ctx, CorpusData& d, const model::LlamaF
 
 }  // namespace
 
-PrecisionEval stage_relearn(RunContext& ctx, CorpusData& d, const model::LlamaForCausalLM& m,
+PrecisionEval stage_relearn(RunContext& ctx, CorpusData& d, const RelearnSection& rl,
+                            const UnlearnSection& u, const model::LlamaForCausalLM& m,
                             const ModelInfo& info, const std::string& eval_key) {
-  const RelapseConfig& cfg = *ctx.cfg;
-  const RelearnSection& rl = cfg.relearn;
   const unlearn::Chunks& source = rl.source == "holdout" ? d.holdout : d.forget;
   RELAPSE_CHECK_INPUT(!source.empty(), "relearn: the ", rl.source, " split of ", d.dir,
                       " has no text to fine-tune on (raw/", rl.source, ".txt)");
-  const uint64_t seed = static_cast<uint64_t>(cfg.run.seed);
+  const uint64_t seed = static_cast<uint64_t>(ctx.run->seed);
   const auto n = static_cast<int64_t>(source.size());
   const int64_t take = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(rl.fraction * n)));
   auto gen = RngStreams(seed).torch_generator("relearn/rows");
@@ -82,9 +79,9 @@ PrecisionEval stage_relearn(RunContext& ctx, CorpusData& d, const model::LlamaFo
   unlearn::Chunks slice;
   for (int64_t r : rows) slice.push_back(source[r]);
   ctx.result->relearn = {rl.steps, rl.lr, rl.source, take};
-  const std::string key = eval_key + dump(rl) + dump(cfg.unlearn);
+  const std::string key = eval_key + dump(rl) + dump(u);
   return eval_cached(ctx, info, "relearn", key,
-                     [&] { return relearn_attack(ctx, d, m, info, slice); });
+                     [&] { return relearn_attack(ctx, d, rl, u, m, info, slice); });
 }
 
 }  // namespace relapse::pipeline

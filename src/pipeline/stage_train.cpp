@@ -25,35 +25,36 @@ unlearn::Chunks concat(std::initializer_list<const unlearn::Chunks*> parts) {
 
 // The base LM: model.path, or a preset from scratch pretrained on world/
 // (cached under `base_key`).
-model::LlamaForCausalLM train_base(RunContext& ctx, CorpusData& d, const std::string& base_key,
+model::LlamaForCausalLM train_base(RunContext& ctx, CorpusData& d,
+                                   const TrainStageSection& pretrain, const std::string& base_key,
                                    const std::string& base_dir) {
-  const RelapseConfig& cfg = *ctx.cfg;
-  const uint64_t seed = static_cast<uint64_t>(cfg.run.seed);
-  const std::string models = cfg.run.out_dir + "/models";
+  const uint64_t seed = static_cast<uint64_t>(ctx.run->seed);
+  const std::string models = ctx.run->out_dir + "/models";
   const std::string tok_file = d.tok->path();
   Communicator* dp = ctx.dp();
-  if (!cfg.model.path.empty()) {
-    model::LlamaForCausalLM m = stage_load(ctx, cfg.model.path, cfg.pretrain.precision);
-    model::tokenizer_check_fits(*d.tok, m->config().vocab_size, cfg.model.path);
+  if (!ctx.model->path.empty()) {
+    model::LlamaForCausalLM m = stage_load(ctx, ctx.model->path, pretrain.precision);
+    model::tokenizer_check_fits(*d.tok, m->config().vocab_size, ctx.model->path);
     return m;
   }
   if (stage_cached(base_dir, base_key)) {
     log_info("train: base LM cached in ", base_dir);
-    return stage_load(ctx, base_dir, cfg.pretrain.precision);
+    return stage_load(ctx, base_dir, pretrain.precision);
   }
   model::LlamaConfig lc =
-      model::model_preset(cfg.model.preset, d.tok->vocab_size(), d.tok->bos_id(), d.tok->eos_id());
+      model::model_preset(ctx.model->preset, d.tok->vocab_size(), d.tok->bos_id(), d.tok->eos_id());
   model::LlamaForCausalLM m{nullptr};
   if (ctx.grid.tp_size == 1) {
     m = model::LlamaForCausalLM(lc);
-    model::llama_init_random(m, cfg.model.init_std, RngStreams(seed).torch_generator("model/init"));
+    model::llama_init_random(m, ctx.model->init_std,
+                             RngStreams(seed).torch_generator("model/init"));
   } else {
     // The same initial weights at any TP size: rank 0 draws the whole model
     // and every rank loads its slice of it.
     const std::string init_dir = models + "/base.init";
     if (ctx.rank == 0) {
       model::LlamaForCausalLM full(lc);
-      model::llama_init_random(full, cfg.model.init_std,
+      model::llama_init_random(full, ctx.model->init_std,
                                RngStreams(seed).torch_generator("model/init"));
       model::hf_save(full, init_dir, tok_file);
     }
@@ -62,31 +63,30 @@ model::LlamaForCausalLM train_base(RunContext& ctx, CorpusData& d, const std::st
     ctx.barrier();
     if (ctx.rank == 0) fs::remove_all(init_dir);
   }
-  model::llama_to(m, ctx.device, model::dtype_from_name(cfg.pretrain.precision));
-  if (cfg.pretrain.epochs > 0 && !d.world.empty()) {
+  model::llama_to(m, ctx.device, model::dtype_from_name(pretrain.precision));
+  if (pretrain.epochs > 0 && !d.world.empty()) {
     Progress timer("", 0);
-    auto o = loop_options(cfg, cfg.pretrain, seed, "pretrain/shuffle", "pretrain");
-    set_warmup(o, cfg.pretrain.warmup_ratio, (int64_t)d.world.size());
-    o.checkpoint = resume_options(cfg, base_dir, base_key);
+    auto o = loop_options(ctx, pretrain, seed, "pretrain/shuffle", "pretrain");
+    set_warmup(o, pretrain.warmup_ratio, (int64_t)d.world.size());
+    o.checkpoint = resume_options(ctx, base_dir, base_key);
     unlearn::lm_train(m, d.world, o, dp);
     ctx.add_stage_time("pretrain", timer.elapsed_s());
   }
   stage_save(ctx, m, base_dir, base_key, tok_file, nullptr);
-  unlearn::loop_checkpoint_remove(resume_options(cfg, base_dir, base_key), m, dp);
+  unlearn::loop_checkpoint_remove(resume_options(ctx, base_dir, base_key), m, dp);
   return m;
 }
 
 // Fine-tunes `name` (target or retrain) from the base on `chunks`, or loads
 // `given` (train.target / train.retrain); cached under base_key + train.
-model::LlamaForCausalLM train_finetune(RunContext& ctx, CorpusData& d, const std::string& base_key,
-                                       const std::string& name, const std::string& given,
-                                       const unlearn::Chunks& chunks, ModelInfo& info,
-                                       model::LlamaForCausalLM* base_model) {
-  const RelapseConfig& cfg = *ctx.cfg;
-  const uint64_t seed = static_cast<uint64_t>(cfg.run.seed);
+model::LlamaForCausalLM train_finetune(RunContext& ctx, CorpusData& d, const FinetuneSection& train,
+                                       const std::string& base_key, const std::string& name,
+                                       const std::string& given, const unlearn::Chunks& chunks,
+                                       ModelInfo& info, model::LlamaForCausalLM* base_model) {
+  const uint64_t seed = static_cast<uint64_t>(ctx.run->seed);
   const std::string tok_file = d.tok->path();
   Communicator* dp = ctx.dp();
-  const TrainStageSection& ft = cfg.train.stage;
+  const TrainStageSection& ft = train.stage;
   info.name = name;
   info.kind = name;
   info.lr = ft.lr;
@@ -97,7 +97,7 @@ model::LlamaForCausalLM train_finetune(RunContext& ctx, CorpusData& d, const std
     model::tokenizer_check_fits(*d.tok, m->config().vocab_size, given);
     return m;
   }
-  const std::string key = base_key + "finetune: " + name + "\n" + dump(cfg.train);
+  const std::string key = base_key + "finetune: " + name + "\n" + dump(train);
   const std::string dir = stage_model_dir(ctx, name, key);
   info.checkpoint = dir;
   if (stage_cached(dir, key)) {
@@ -107,9 +107,9 @@ model::LlamaForCausalLM train_finetune(RunContext& ctx, CorpusData& d, const std
   }
   model::LlamaForCausalLM m = model_clone(*base_model, model::dtype_from_name(ft.precision));
   Progress timer("", 0);
-  auto o = loop_options(cfg, ft, seed, "train/" + name + "/shuffle", "train " + name);
+  auto o = loop_options(ctx, ft, seed, "train/" + name + "/shuffle", "train " + name);
   set_warmup(o, ft.warmup_ratio, (int64_t)chunks.size());
-  o.checkpoint = resume_options(cfg, dir, key);
+  o.checkpoint = resume_options(ctx, dir, key);
   if (ft.epochs > 0) {
     auto r = unlearn::lm_train(m, chunks, o, dp);
     info.curve = r.curve;
@@ -123,29 +123,29 @@ model::LlamaForCausalLM train_finetune(RunContext& ctx, CorpusData& d, const std
 
 }  // namespace
 
-TrainedModels stage_train(RunContext& ctx, CorpusData& d) {
-  const RelapseConfig& cfg = *ctx.cfg;
-  const uint64_t seed = static_cast<uint64_t>(cfg.run.seed);
+TrainedModels stage_train(RunContext& ctx, CorpusData& d, const DataSection& data_section,
+                          const TrainStageSection& pretrain, const FinetuneSection& train) {
+  const uint64_t seed = static_cast<uint64_t>(ctx.run->seed);
   TrainedModels tm;
   // The removal requests only change unlearning (its keys carry them): every
   // request of a study shares one target.
-  DataSection data = cfg.data;
+  DataSection data = data_section;
   data.forget_requests.clear();
   const std::string base_key = "seed: " + std::to_string(seed) + "\ncorpus: " + d.fingerprint +
-                               "\n" + dump(data) + dump(cfg.model) + dump(cfg.pretrain);
+                               "\n" + dump(data) + dump(*ctx.model) + dump(pretrain);
   const std::string base_dir =
-      cfg.model.path.empty() ? stage_model_dir(ctx, "base", base_key) : cfg.model.path;
-  const bool need_base = cfg.train.target.empty() || cfg.train.retrain.empty();
+      ctx.model->path.empty() ? stage_model_dir(ctx, "base", base_key) : ctx.model->path;
+  const bool need_base = train.target.empty() || train.retrain.empty();
   model::LlamaForCausalLM b{nullptr};
-  if (need_base) b = train_base(ctx, d, base_key, base_dir);
+  if (need_base) b = train_base(ctx, d, pretrain, base_key, base_dir);
   const unlearn::Chunks target_data = concat({&d.forget, &d.retain1, &d.retain2});
   const unlearn::Chunks retrain_data = concat({&d.retain1, &d.retain2});
-  tm.target =
-      train_finetune(ctx, d, base_key, "target", cfg.train.target, target_data, tm.target_info, &b);
-  tm.retrain = train_finetune(ctx, d, base_key, "retrain", cfg.train.retrain, retrain_data,
+  tm.target = train_finetune(ctx, d, train, base_key, "target", train.target, target_data,
+                             tm.target_info, &b);
+  tm.retrain = train_finetune(ctx, d, train, base_key, "retrain", train.retrain, retrain_data,
                               tm.retrain_info, &b);
-  tm.key = base_key + dump(cfg.train) + "target: " + cfg.train.target + "\n";
-  tm.retrain_key = base_key + dump(cfg.train) + "retrain: " + cfg.train.retrain + "\n";
+  tm.key = base_key + dump(train) + "target: " + train.target + "\n";
+  tm.retrain_key = base_key + dump(train) + "retrain: " + train.retrain + "\n";
   return tm;
 }
 

@@ -88,9 +88,8 @@ unlearn::SaliencyConfig unlearn_describe(const UnlearnSection& u, const UnlearnS
 
 // The cache key holds this run's settings only, so adding a learning rate to
 // the grid does not redo the runs already there.
-std::string unlearn_key(const RelapseConfig& cfg, const TrainedModels& tm,
+std::string unlearn_key(const RunContext& ctx, const UnlearnSection& u, const TrainedModels& tm,
                         const UnlearnSpec& spec) {
-  const UnlearnSection& u = cfg.unlearn;
   const bool sure = spec.lr_regime == "sure";
   UnlearnSection one = u;
   one.methods = {spec.method};
@@ -106,16 +105,16 @@ std::string unlearn_key(const RelapseConfig& cfg, const TrainedModels& tm,
   }
   std::string key = tm.key + dump(one) + "run: " + spec.name + "\n";
   if (spec.seed >= 0) key += "seed: " + std::to_string(spec.seed) + "\n";
-  if (u.stop_rule) key += dump(cfg.eval);  // the rule's evaluation decides where it stops
+  if (u.stop_rule) key += dump(*ctx.eval);  // the rule's evaluation decides where it stops
   return key;
 }
 
 // The unlearning loop's options: the unlearn section as a training stage.
-unlearn::LoopOptions unlearn_loop_options(const RelapseConfig& cfg, const UnlearnSpec& spec,
+unlearn::LoopOptions unlearn_loop_options(const RunContext& ctx, const UnlearnSection& u,
+                                          const UnlearnSpec& spec,
                                           const unlearn::SaliencyConfig& sal,
                                           const std::string& dir, const std::string& key,
                                           int64_t n_forget, int request) {
-  const UnlearnSection& u = cfg.unlearn;
   TrainStageSection ts;
   ts.lr = spec.lr;
   ts.batch_size = u.batch_size;
@@ -128,33 +127,33 @@ unlearn::LoopOptions unlearn_loop_options(const RelapseConfig& cfg, const Unlear
   // Seeded repeats differ only in the data order: the root seed of the
   // group's shuffle stream.
   const uint64_t order_seed =
-      spec.seed >= 0 ? static_cast<uint64_t>(spec.seed) : static_cast<uint64_t>(cfg.run.seed);
+      spec.seed >= 0 ? static_cast<uint64_t>(spec.seed) : static_cast<uint64_t>(ctx.run->seed);
   // Request 1 keeps the stream of a run without requests; each later request
   // draws its order from a stream of its own.
   const std::string tail = request > 0 ? "/request" + std::to_string(request + 1) : "";
-  auto o = loop_options(cfg, ts, order_seed, "unlearn/" + spec.group + "/shuffle" + tail,
+  auto o = loop_options(ctx, ts, order_seed, "unlearn/" + spec.group + "/shuffle" + tail,
                         "unlearn " + spec.name + tail);
   o.max_steps = u.max_steps;
   o.saliency = sal;
-  o.checkpoint = resume_options(cfg, dir, key);
+  o.checkpoint = resume_options(ctx, dir, key);
   set_warmup(o, u.warmup_ratio, n_forget);
   return o;
 }
 
 // MUSE's stopping rule: after each epoch, forget KnowMem vs the retrain
 // model's (no hook without the rule or a retrain number).
-unlearn::EpochHook unlearn_stop_hook(RunContext& ctx, CorpusData& d, const UnlearnSpec& spec,
-                                     model::LlamaForCausalLM& m, double retrain_knowmem_f) {
+unlearn::EpochHook unlearn_stop_hook(RunContext& ctx, CorpusData& d, const UnlearnSection& u,
+                                     const UnlearnSpec& spec, model::LlamaForCausalLM& m,
+                                     double retrain_knowmem_f) {
   unlearn::EpochHook hook;
-  if (ctx.cfg->unlearn.stop_rule && std::isfinite(retrain_knowmem_f)) {
+  if (u.stop_rule && std::isfinite(retrain_knowmem_f)) {
     // By reference: ctx, d, spec and m outlive the loop that calls the hook.
     hook = [&ctx, &d, &spec, &m, retrain_knowmem_f](int64_t epoch) {
-      const RelapseConfig& cfg = *ctx.cfg;
       // The same settings and precision (model.dtype) as the final evaluation,
       // on a copy, so the rule compares like with like with the retrain number.
-      eval::MuseEvalOptions eo = eval_options(cfg.eval);
+      eval::MuseEvalOptions eo = eval_options(*ctx.eval);
       eo.verbmem = eo.privleak = false;
-      model::LlamaForCausalLM e = model_clone(m, model::dtype_from_name(cfg.model.dtype));
+      model::LlamaForCausalLM e = model_clone(m, model::dtype_from_name(ctx.model->dtype));
       auto r = eval::muse_evaluate(e, *d.tok, d.corpus, eo, ctx.dp());
       log_info("unlearn ", spec.name, ": epoch ", epoch, " forget KnowMem ", r.knowmem_forget.mean,
                " (retrain ", retrain_knowmem_f, ")");
@@ -178,11 +177,11 @@ std::string request_key(const CorpusData& d, const std::string& run_key, size_t 
 // reference model (where the objective has one) is `m` as the request starts,
 // as MUSE's sequential runs load it from the previous request's checkpoint.
 // `info` accumulates the curve, steps and epochs over the requests.
-void unlearn_request(RunContext& ctx, CorpusData& d, model::LlamaForCausalLM& m,
-                     const UnlearnSpec& spec, const unlearn::SaliencyConfig& sal,
-                     const unlearn::Chunks& forget, int request, const std::string& dir,
-                     const std::string& key, ModelInfo& info, double retrain_knowmem_f) {
-  const UnlearnSection& u = ctx.cfg->unlearn;
+void unlearn_request(RunContext& ctx, CorpusData& d, const UnlearnSection& u,
+                     model::LlamaForCausalLM& m, const UnlearnSpec& spec,
+                     const unlearn::SaliencyConfig& sal, const unlearn::Chunks& forget, int request,
+                     const std::string& dir, const std::string& key, ModelInfo& info,
+                     double retrain_knowmem_f) {
   unlearn::UnlearnLossConfig lc;
   lc.objective = unlearn::objective_from_name(spec.method);
   lc.variant = unlearn::loss_variant_from_name(u.variant);
@@ -191,8 +190,8 @@ void unlearn_request(RunContext& ctx, CorpusData& d, model::LlamaForCausalLM& m,
   lc.params = u.params;
   model::LlamaForCausalLM ref{nullptr};
   if (unlearn::objective_uses_ref(lc.objective)) ref = unlearn::reference_model_copy(m);
-  auto o = unlearn_loop_options(*ctx.cfg, spec, sal, dir, key, (int64_t)forget.size(), request);
-  unlearn::EpochHook hook = unlearn_stop_hook(ctx, d, spec, m, retrain_knowmem_f);
+  auto o = unlearn_loop_options(ctx, u, spec, sal, dir, key, (int64_t)forget.size(), request);
+  unlearn::EpochHook hook = unlearn_stop_hook(ctx, d, u, spec, m, retrain_knowmem_f);
   auto r =
       unlearn::unlearn_train(m, ref ? &ref : nullptr, forget, d.retain1, lc, o, ctx.dp(), hook);
   info.curve.insert(info.curve.end(), r.curve.begin(), r.curve.end());
@@ -208,26 +207,24 @@ void unlearn_request(RunContext& ctx, CorpusData& d, model::LlamaForCausalLM& m,
 
 }  // namespace
 
-std::string unlearn_model_key(const RelapseConfig& cfg, const CorpusData& d,
+std::string unlearn_model_key(const RunContext& ctx, const UnlearnSection& u, const CorpusData& d,
                               const TrainedModels& tm, const UnlearnSpec& spec) {
   const size_t n = std::max<size_t>(1, d.requests.size());
-  return request_key(d, unlearn_key(cfg, tm, spec), n - 1);
+  return request_key(d, unlearn_key(ctx, u, tm, spec), n - 1);
 }
 
 // Requests before the last are cached under their own keys (run.cache_dir or
 // OUT/models/unlearn-<run>-request<k>), so a sweep over growing request lists
 // (MUSE's sustainability) unlearns each request once.
-model::LlamaForCausalLM stage_unlearn(RunContext& ctx, CorpusData& d, const TrainedModels& tm,
-                                      const UnlearnSpec& spec, ModelInfo& info,
-                                      double retrain_knowmem_f) {
-  const RelapseConfig& cfg = *ctx.cfg;
-  const UnlearnSection& u = cfg.unlearn;
+model::LlamaForCausalLM stage_unlearn(RunContext& ctx, CorpusData& d, const UnlearnSection& u,
+                                      const TrainedModels& tm, const UnlearnSpec& spec,
+                                      ModelInfo& info, double retrain_knowmem_f) {
   const unlearn::SaliencyConfig sal = unlearn_describe(u, spec, info);
-  const std::string run_key = unlearn_key(cfg, tm, spec);
+  const std::string run_key = unlearn_key(ctx, u, tm, spec);
   const size_t n = std::max<size_t>(1, d.requests.size());
   auto key_of = [&](size_t k) { return request_key(d, run_key, k); };
   auto dir_of = [&](size_t k) {
-    if (k + 1 == n) return cfg.run.out_dir + "/models/" + spec.name;
+    if (k + 1 == n) return ctx.run->out_dir + "/models/" + spec.name;
     return stage_model_dir(ctx, "unlearn-" + spec.name + "-request" + std::to_string(k + 1),
                            key_of(k));
   };
@@ -257,8 +254,8 @@ model::LlamaForCausalLM stage_unlearn(RunContext& ctx, CorpusData& d, const Trai
   // finds it cached stops there too); the later requests are not run.
   for (size_t k = start; k < n && info.diverged_step == 0; ++k) {
     const unlearn::Chunks& forget = d.requests.empty() ? d.forget : d.requests[k].chunks;
-    unlearn_request(ctx, d, m, spec, sal, forget, static_cast<int>(k), dir_of(k), key_of(k), info,
-                    retrain_knowmem_f);
+    unlearn_request(ctx, d, u, m, spec, sal, forget, static_cast<int>(k), dir_of(k), key_of(k),
+                    info, retrain_knowmem_f);
     info.checkpoint = dir_of(k);
   }
   ctx.add_stage_time("unlearn/" + spec.name, timer.elapsed_s());

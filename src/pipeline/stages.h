@@ -34,7 +34,17 @@ using results::RunResult;
 using results::SaliencyMaskInfo;
 
 struct RunContext {
-  const RelapseConfig* cfg = nullptr;
+  // The sections every stage reads: the run's name, places and root seed; the
+  // model being built, loaded and evaluated; the parallel layout; the one
+  // evaluation protocol (final evaluation, unlearning's stop rule, relearning);
+  // where each key came from (refusals after loading). A stage's own section
+  // (data, pretrain + train, unlearn, quantize, relearn, bootstrap) comes as
+  // its argument, so a signature says what the stage depends on.
+  const RunSection* run = nullptr;
+  const ModelSection* model = nullptr;
+  const ParallelSection* parallel = nullptr;
+  const EvalSection* eval = nullptr;
+  const ConfigOrigins* origins = nullptr;
   int rank = 0, world = 1;  // in the run's communicator (MPI_COMM_WORLD or a sweep cell's)
   ProcessGrid grid;         // DP × TP over that communicator (parallel.tp)
   torch::Device device{torch::kCPU};  // run.device resolved: every model and batch lives here
@@ -72,13 +82,14 @@ struct CorpusData {
 
 // data (stage_data.cpp): synthesizes OUT/data when data.corpus is empty
 // (rank 0, reused when its synth.json matches), loads it and chunks every split.
-CorpusData stage_data(RunContext& ctx);
+CorpusData stage_data(RunContext& ctx, const DataSection& data);
 
 // The config's rules against the loaded data and the model's shape
 // (config_check.cpp): training chunks and the evaluation's generations within
 // the model's context, a forget set with a row for every DP rank. Run right
 // after the data stage, so nothing trains on a config that cannot finish.
-void config_check_data(const RunContext& ctx, const CorpusData& d, const model::LlamaConfig& shape);
+void config_check_data(const RelapseConfig& c, const RunContext& ctx, const CorpusData& d,
+                       const model::LlamaConfig& shape);
 
 // The stage cache (stage_cache.cpp): saved model directories keyed by the
 // config text that made them (relapse_stage.json), under run.cache_dir or
@@ -107,10 +118,9 @@ std::string dump(const S& s) {
 // training loops' (shuffled by `stream` of `seed`), their resume checkpoints
 // beside the model they make, warmup as a fraction of the loop's updates, and
 // the evaluation's (every metric on).
-unlearn::LoopOptions loop_options(const RelapseConfig& cfg, const TrainStageSection& s,
-                                  uint64_t seed, const std::string& stream,
-                                  const std::string& label);
-unlearn::LoopCheckpointOptions resume_options(const RelapseConfig& cfg, const std::string& dir,
+unlearn::LoopOptions loop_options(const RunContext& ctx, const TrainStageSection& s, uint64_t seed,
+                                  const std::string& stream, const std::string& label);
+unlearn::LoopCheckpointOptions resume_options(const RunContext& ctx, const std::string& dir,
                                               const std::string& key);
 void set_warmup(unlearn::LoopOptions& o, double ratio, int64_t n_rows);
 eval::MuseEvalOptions eval_options(const EvalSection& e);
@@ -122,7 +132,8 @@ struct TrainedModels {
   std::string key;          // the target's key (unlearning keys derive from it)
   std::string retrain_key;  // the retrain model's (its evaluations are cached by it)
 };
-TrainedModels stage_train(RunContext& ctx, CorpusData& d);
+TrainedModels stage_train(RunContext& ctx, CorpusData& d, const DataSection& data,
+                          const TrainStageSection& pretrain, const FinetuneSection& train);
 
 // One unlearning grid entry: name = group, plus "_s<seed>" when
 // unlearn.seeds repeats it (seed = -1: ordered by run.seed). lr_regime
@@ -137,11 +148,11 @@ std::vector<UnlearnSpec> unlearn_grid(const UnlearnSection& u);
 
 // unlearn (stage_unlearn.cpp): one run from the target (cached); `retrain_knowmem_f` feeds the
 // stop rule (NaN = no rule).
-model::LlamaForCausalLM stage_unlearn(RunContext& ctx, CorpusData& d, const TrainedModels& tm,
-                                      const UnlearnSpec& spec, ModelInfo& info,
-                                      double retrain_knowmem_f);
+model::LlamaForCausalLM stage_unlearn(RunContext& ctx, CorpusData& d, const UnlearnSection& u,
+                                      const TrainedModels& tm, const UnlearnSpec& spec,
+                                      ModelInfo& info, double retrain_knowmem_f);
 // The cache key of the model stage_unlearn returns for `spec` (after every request).
-std::string unlearn_model_key(const RelapseConfig& cfg, const CorpusData& d,
+std::string unlearn_model_key(const RunContext& ctx, const UnlearnSection& u, const CorpusData& d,
                               const TrainedModels& tm, const UnlearnSpec& spec);
 
 // quantize (stage_quantize.cpp): the run's quantized precisions (cfg.quantize)
@@ -150,8 +161,10 @@ std::string unlearn_model_key(const RelapseConfig& cfg, const CorpusData& d,
 struct QuantPlan {
   std::vector<quant::QuantSpec> specs;
   torch::Tensor calib_ids;
+  bool diagnostics = false;  // quantize.diagnostics
+  std::string key;           // the quantize: section as cache-key text
 };
-QuantPlan stage_quantize_setup(RunContext& ctx, const CorpusData& d);
+QuantPlan stage_quantize_setup(RunContext& ctx, const CorpusData& d, const QuantizeSection& q);
 
 // The target's codes and whole unquantized weights per precision label (this
 // rank's layers under TP, quant/code_change_tp.h), kept from the target's own
@@ -196,12 +209,13 @@ void stage_eval_log(const std::string& model, const PrecisionEval& pe);
 // (relearn.steps > 0): fine-tunes a copy on the configured slice and
 // evaluates it at full precision; the result is the PrecisionEval "relearn"
 // (the model is not modified).
-PrecisionEval stage_relearn(RunContext& ctx, CorpusData& d, const model::LlamaForCausalLM& m,
+PrecisionEval stage_relearn(RunContext& ctx, CorpusData& d, const RelearnSection& rl,
+                            const UnlearnSection& u, const model::LlamaForCausalLM& m,
                             const ModelInfo& info, const std::string& eval_key);
 
 // bootstrap (stage_bootstrap.cpp): intervals (eval.bootstrap) of every
 // evaluation of the run, and the paired quantized − full differences; after
 // PrivLeak's normalisation.
-void stage_bootstrap(RunContext& ctx, RunResult& r, double auc_retrain);
+void stage_bootstrap(RunContext& ctx, const BootstrapSection& bs, RunResult& r, double auc_retrain);
 
 }  // namespace relapse::pipeline
