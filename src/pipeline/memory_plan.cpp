@@ -494,10 +494,4 @@ MemoryPlan memory_plan(const RelapseConfig& cfg, int ranks, Stage last) {
   return p;
 }
 
-const StagePlan* memory_plan_find(const MemoryPlan& p, const std::string& name) {
-  for (const auto& s : p.stages)
-    if (s.name.compare(0, name.size(), name) == 0) return &s;
-  return nullptr;
-}
-
 }  // namespace relapse::pipeline

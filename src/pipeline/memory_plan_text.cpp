@@ -1,4 +1,5 @@
-// src/pipeline/memory_plan_text.cpp — the memory plan's table per stage and
+// src/pipeline/memory_plan_text.cpp — the memory plan's table per stage, a stage's
+// entry by name,
 // its refusal naming the stages that run and do not fit
 // (relapse/pipeline/memory_plan.h).
 #include <algorithm>
@@ -65,6 +66,12 @@ void memory_plan_require_fit(const MemoryPlan& p) {
                 "(unlearn.micro_batches), parallel.activation_checkpointing, fewer calibration "
                 "samples or a smaller eval.batch_size, or set parallel.memory_gib if the budget "
                 "is wrong");
+}
+
+const StagePlan* memory_plan_find(const MemoryPlan& p, const std::string& name) {
+  for (const auto& s : p.stages)
+    if (s.name.compare(0, name.size(), name) == 0) return &s;
+  return nullptr;
 }
 
 }  // namespace relapse::pipeline
