@@ -1,7 +1,6 @@
-// src/pipeline/memory_plan_text.cpp — the memory plan's table per stage, a stage's
-// entry by name,
-// its refusal naming the stages that run and do not fit
-// (relapse/pipeline/memory_plan.h).
+// src/pipeline/memory_plan_text.cpp — the memory plan's table per stage, a
+// stage's entry by name, and the refusal naming the stages that run and do
+// not fit (relapse/pipeline/memory_plan.h).
 #include <algorithm>
 #include <sstream>
 

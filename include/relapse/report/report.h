@@ -94,6 +94,12 @@ GroupValue group_metric(const RunResult& r, const std::string& group, const std:
 // bootstrap paired interval (NaN bounds without one). × 100.
 GroupValue group_paired(const RunResult& r, const std::string& group, const std::string& precision,
                         const std::string& metric);
+// The same difference pooled over the seeds: per question, averaged over
+// the group's seeds, then the bootstrap over the questions (the run's
+// bootstrap settings, stream "bootstrap/pooled/<group>/<precision>/<metric>"
+// of its root seed). One seed: group_paired. × 100.
+GroupValue group_paired_pooled(const RunResult& r, const std::string& group,
+                               const std::string& precision, const std::string& metric);
 // What a paired interval supports: above 0 (back), below 0 (lower), both
 // sides (no detectable change), no interval.
 enum class DoseVerdict { kBack, kNoChange, kLower, kNoInterval };
