@@ -171,6 +171,8 @@ relapse_add_mpi_test(NAME test_muse_eval_excerpt_np2 TARGET test_muse_eval_excer
 relapse_add_mpi_test(NAME test_loops_np2 TARGET test_loops NP 2 LABELS unlearn TIMEOUT 300)
 # The reduced quickstart, data-parallel over two ranks.
 relapse_add_mpi_test(NAME test_pipeline_run_np2 TARGET test_pipeline_run NP 2 LABELS pipeline TIMEOUT 900)
+# The reduced dose-response curve (issue 21), data-parallel, its rows checked against one rank.
+relapse_add_mpi_test(NAME test_dose_curve_np2 TARGET test_dose_curve NP 2 LABELS pipeline TIMEOUT 900)
 # Removal requests in sequence (MUSE scal/sust), data-parallel over two ranks.
 relapse_add_mpi_test(NAME test_forget_requests_np2 TARGET test_forget_requests NP 2 LABELS pipeline TIMEOUT 600)
 # A diverged unlearning run recorded while the others go on, data-parallel.

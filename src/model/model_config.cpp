@@ -13,7 +13,7 @@ void config_fields(ConfigBinder& b, ModelSection& s) {
           "separately); empty = the model path");
   b.field("preset", s.preset,
           "model shape when training from scratch (model.path empty): nano, tiny, small, base, "
-          "7b, 13b, 70b");
+          "medium, 1b, 7b, 13b, 70b");
   b.field("init_std", s.init_std, "standard deviation of the N(0, std) init from scratch");
   b.check("init_std", s.init_std > 0, "must be > 0, got ", s.init_std);
   if (b.loading() && s.tokenizer.empty()) s.tokenizer = s.path;

@@ -13,9 +13,16 @@ struct Shape {
 // The small presets keep head_dim 16-64 and a SwiGLU width of ~2.75 d (Llama's
 // 8/3 d rounded); the large ones are the Llama-2 config.json values.
 const Shape kShapes[] = {
-    {"nano", 64, 2, 4, 4, 176, 512},       {"tiny", 128, 4, 4, 4, 352, 512},
-    {"small", 256, 4, 8, 8, 688, 512},     {"base", 384, 6, 6, 6, 1024, 512},
-    {"7b", 4096, 32, 32, 32, 11008, 4096}, {"13b", 5120, 40, 40, 40, 13824, 4096},
+    {"nano", 64, 2, 4, 4, 176, 512},
+    {"tiny", 128, 4, 4, 4, 352, 512},
+    {"small", 256, 4, 8, 8, 688, 512},
+    {"base", 384, 6, 6, 6, 1024, 512},
+    {"medium", 512, 8, 8, 8, 1376, 512},
+    // TinyLlama-1.1B's config.json (22 layers, GQA with 4 KV heads): the size
+    // sweep's step onto one GPU.
+    {"1b", 2048, 22, 32, 4, 5632, 2048},
+    {"7b", 4096, 32, 32, 32, 11008, 4096},
+    {"13b", 5120, 40, 40, 40, 13824, 4096},
     {"70b", 8192, 80, 64, 8, 28672, 4096},
 };
 }  // namespace

@@ -56,6 +56,14 @@ std::map<std::string, std::vector<DosePoint>> dose_curves(const RunResult& r) {
   return out;
 }
 
+// The paired difference a verdict reads: pooled over the seeds where there
+// are several with per-question scores, else group_paired (one seed: the
+// bootstrap's paired interval).
+GroupValue dose_paired(const RunResult& r, const std::string& group, const std::string& precision) {
+  const GroupValue pooled = group_paired_pooled(r, group, precision, "knowmem_f");
+  return pooled.n >= 2 ? pooled : group_paired(r, group, precision, "knowmem_f");
+}
+
 // The LRs of a curve by what the paired interval at `precision` supports;
 // `seeds` = the most seeds behind one point.
 std::map<DoseVerdict, std::vector<double>> verdict_lrs(const RunResult& r,
@@ -64,7 +72,7 @@ std::map<DoseVerdict, std::vector<double>> verdict_lrs(const RunResult& r,
                                                        int64_t* seeds) {
   std::map<DoseVerdict, std::vector<double>> by;
   for (const DosePoint& pt : pts) {
-    const GroupValue d = group_paired_pooled(r, pt.group, precision, "knowmem_f");
+    const GroupValue d = dose_paired(r, pt.group, precision);
     if (d.n == 0) continue;
     by[dose_verdict(d)].push_back(pt.lr);
     *seeds = std::max(*seeds, d.n);
@@ -76,6 +84,31 @@ std::string lr_list(const std::vector<double>& lrs) {
   std::string s;
   for (size_t i = 0; i < lrs.size(); ++i) s += (i ? ", " : "") + fmt_g(lrs[i]);
   return s;
+}
+
+// The same LRs judged net of what `precision` does to the target
+// (group_undone_pooled): where the forgetting is undone, survives or deepens.
+std::string dose_undone_line(const RunResult& r, const std::string& method,
+                             const std::vector<DosePoint>& pts, const std::string& precision) {
+  std::map<DoseVerdict, std::vector<double>> by;
+  for (const DosePoint& pt : pts) {
+    const GroupValue u = group_undone_pooled(r, pt.group, precision, "knowmem_f");
+    if (u.n > 0) by[dose_verdict(u)].push_back(pt.lr);
+  }
+  if (by.empty()) return "";
+  std::vector<std::string> parts;
+  if (by.count(DoseVerdict::kBack))
+    parts.push_back("undone (in part or whole) at LR " + lr_list(by[DoseVerdict::kBack]));
+  if (by.count(DoseVerdict::kNoChange))
+    parts.push_back("not detectably undone at LR " + lr_list(by[DoseVerdict::kNoChange]));
+  if (by.count(DoseVerdict::kLower))
+    parts.push_back("deepened at LR " + lr_list(by[DoseVerdict::kLower]));
+  if (by.count(DoseVerdict::kNoInterval))
+    parts.push_back("no interval at LR " + lr_list(by[DoseVerdict::kNoInterval]));
+  std::string line = "  - net of what " + precision + " does to the target (its own " + precision +
+                     " − full taken out), " + method + "'s forgetting is ";
+  for (size_t i = 0; i < parts.size(); ++i) line += (i ? "; " : "") + parts[i];
+  return line + ".\n";
 }
 
 // One paragraph per quantized precision: the LRs where the knowledge comes
@@ -109,8 +142,8 @@ std::string dose_conclusion(const RunResult& r, const std::string& method,
       parts.push_back("no interval at LR " + lr_list(by[DoseVerdict::kNoInterval]) +
                       " (one seed without bootstrap)");
     for (size_t i = 0; i < parts.size(); ++i) os << (i ? "; " : "") << parts[i];
-    os << " — " << (seeds > 1 ? std::to_string(seeds) + " seeds" : std::string("one seed"))
-       << ".\n";
+    os << " — " << (seeds > 1 ? std::to_string(seeds) + " seeds" : std::string("one seed")) << ".\n"
+       << dose_undone_line(r, method, pts, p);
   }
   if (!kept.empty())
     os << "- At LR " << lr_list(kept) << " " << method
@@ -152,6 +185,11 @@ ReportFigure dose_figure(const RunResult& r, const std::string& method,
     const PrecisionEval* e = m ? model_find_eval(*m, "full") : nullptr;
     if (e) c.lines.push_back({eval_metric(*e, "knowmem_f"), std::string(kind) + " (full)"});
   }
+  // The quantized target: where full recovery would put a quantized point.
+  if (const ModelResult* t = find_kind(r, "target"))
+    for (const auto& p : quant)
+      if (const PrecisionEval* e = model_find_eval(*t, p))
+        c.lines.push_back({eval_metric(*e, "knowmem_f"), "target (" + p + ")"});
   std::string cap = "Mean over " + std::to_string(seeds) + (seeds == 1 ? " seed" : " seeds") +
                     (seeds > 1 ? " with " + fmt(100.0 * level_of(r), 0) +
                                      "% intervals across "
@@ -218,6 +256,8 @@ GroupValue group_paired(const RunResult& r, const std::string& group, const std:
   return g;
 }
 
+namespace {
+
 // Per-question scores of a metric (empty for PrivLeak, which has none).
 const std::vector<double>* metric_scores(const PrecisionEval& e, const std::string& metric) {
   const auto& m = e.metrics;
@@ -227,9 +267,23 @@ const std::vector<double>* metric_scores(const PrecisionEval& e, const std::stri
   return nullptr;
 }
 
-GroupValue group_paired_pooled(const RunResult& r, const std::string& group,
-                               const std::string& precision, const std::string& metric) {
-  std::vector<double> pooled;  // per question: (precision − full), summed over seeds
+// Per question, (precision − full) of each seed's model, minus the same
+// difference of `baseline` (null: none), averaged over the seeds; with the
+// bootstrap over the questions on stream "bootstrap/<tag>/<group>/...".
+GroupValue pooled_difference(const RunResult& r, const std::string& group,
+                             const std::string& precision, const std::string& metric,
+                             const ModelResult* baseline, const std::string& tag,
+                             int64_t min_seeds) {
+  std::vector<double> base;
+  if (baseline) {
+    const PrecisionEval* bf = model_find_eval(*baseline, "full");
+    const PrecisionEval* bq = model_find_eval(*baseline, precision);
+    const std::vector<double>* a = bf ? metric_scores(*bf, metric) : nullptr;
+    const std::vector<double>* b = bq ? metric_scores(*bq, metric) : nullptr;
+    if (!a || !b || a->size() != b->size() || a->empty()) return {};
+    for (size_t i = 0; i < a->size(); ++i) base.push_back((*b)[i] - (*a)[i]);
+  }
+  std::vector<double> pooled;  // per question, summed over seeds
   int64_t seeds = 0;
   for (const ModelResult* m : group_models(r, group)) {
     const PrecisionEval* full = model_find_eval(*m, "full");
@@ -237,13 +291,15 @@ GroupValue group_paired_pooled(const RunResult& r, const std::string& group,
     const std::vector<double>* a = full ? metric_scores(*full, metric) : nullptr;
     const std::vector<double>* b = q ? metric_scores(*q, metric) : nullptr;
     if (!a || !b || a->size() != b->size() || a->empty()) continue;
-    if (seeds > 0 && pooled.size() != a->size()) continue;  // not the same questions
+    if (!base.empty() && base.size() != a->size()) continue;  // not the same questions
+    if (seeds > 0 && pooled.size() != a->size()) continue;
     pooled.resize(a->size(), 0.0);
-    for (size_t i = 0; i < a->size(); ++i) pooled[i] += (*b)[i] - (*a)[i];
+    for (size_t i = 0; i < a->size(); ++i)
+      pooled[i] += (*b)[i] - (*a)[i] - (base.empty() ? 0.0 : base[i]);
     ++seeds;
   }
-  if (seeds < 2) return group_paired(r, group, precision, metric);
   GroupValue g;
+  if (seeds < min_seeds || seeds == 0) return g;  // n = 0: nothing to pool
   g.n = seeds;
   for (double& d : pooled) d *= 100.0 / static_cast<double>(seeds);
   g.mean = eval::np_mean(pooled.data(), pooled.size());
@@ -254,11 +310,25 @@ GroupValue group_paired_pooled(const RunResult& r, const std::string& group,
   // Its own named stream of the run's root seed: the same interval from the
   // archive as from the run.
   o.seed = RngStreams(r.bootstrap.seed)
-               .seed_of("bootstrap/pooled/" + group + "/" + precision + "/" + metric);
+               .seed_of("bootstrap/" + tag + "/" + group + "/" + precision + "/" + metric);
   const eval::Interval iv = eval::bootstrap_mean(pooled, o);
   g.lo = iv.lo;
   g.hi = iv.hi;
   return g;
+}
+
+}  // namespace
+
+GroupValue group_paired_pooled(const RunResult& r, const std::string& group,
+                               const std::string& precision, const std::string& metric) {
+  return pooled_difference(r, group, precision, metric, nullptr, "pooled", 2);
+}
+
+GroupValue group_undone_pooled(const RunResult& r, const std::string& group,
+                               const std::string& precision, const std::string& metric) {
+  const ModelResult* target = find_kind(r, "target");
+  if (!target) return {};
+  return pooled_difference(r, group, precision, metric, target, "undone", 1);
 }
 
 DoseVerdict dose_verdict(const GroupValue& d) {
@@ -288,15 +358,17 @@ std::string report_dose_section(const RunResult& r) {
         "pooled (per question, averaged over the seeds, then the bootstrap over the "
         "questions: how sure the difference is for these facts) and across seeds (per seed, "
         "then the Student-t interval over the seeds: how much the recipe's outcome moves "
-        "with the data order). The verdicts read the pooled interval. "
+        "with the data order). The verdicts read the pooled interval (the across-seed one where "
+        "per-question scores are missing). "
         "Retain KnowMem at full precision shows what each LR cost in utility. Target: "
      << fmt_m(t_knowmem) << ".\n";
   for (const auto& [method, pts] : curves) {
     os << "\n### " << method << "\n\n| LR | regime | seeds | full";
     for (const auto& p : quant)
-      os << " | " << p << " | " << p << " − full, pooled | " << p << " − full, across seeds";
+      os << " | " << p << " | " << p << " − full, pooled | " << p << " − full, across seeds | " << p
+         << ": undone";
     os << " | retain (full) |\n|---:|---|---:|---:";
-    for (size_t i = 0; i < quant.size(); ++i) os << "|---:|---:|---:";
+    for (size_t i = 0; i < quant.size(); ++i) os << "|---:|---:|---:|---:";
     os << "|---:|\n";
     for (const DosePoint& pt : pts) {
       const GroupValue f = group_metric(r, pt.group, "full", "knowmem_f");
@@ -304,10 +376,15 @@ std::string report_dose_section(const RunResult& r) {
          << fmt_band(f.mean, f.lo, f.hi);
       for (const auto& p : quant) {
         const GroupValue q = group_metric(r, pt.group, p, "knowmem_f");
-        const GroupValue d = group_paired_pooled(r, pt.group, p, "knowmem_f");
+        const GroupValue pooled = group_paired_pooled(r, pt.group, p, "knowmem_f");
         const GroupValue spread = group_paired(r, pt.group, p, "knowmem_f");
-        os << " | " << fmt_band(q.mean, q.lo, q.hi) << " | " << fmt_signed_band(d) << " | "
-           << (spread.n > 1 ? fmt_signed_band(spread) : std::string("–"));
+        // One seed: its bootstrap paired interval is the pooled one.
+        os << " | " << fmt_band(q.mean, q.lo, q.hi) << " | "
+           << (pooled.n >= 2   ? fmt_signed_band(pooled)
+               : spread.n == 1 ? fmt_signed_band(spread)
+                               : std::string("–"))
+           << " | " << (spread.n > 1 ? fmt_signed_band(spread) : std::string("–")) << " | "
+           << fmt_signed_band(group_undone_pooled(r, pt.group, p, "knowmem_f"));
       }
       const GroupValue ret = group_metric(r, pt.group, "full", "knowmem_r");
       os << " | " << fmt_band(ret.mean, ret.lo, ret.hi) << " |\n";

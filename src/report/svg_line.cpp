@@ -131,15 +131,22 @@ std::string svg_line_chart(const SvgLineChart& c) {
   }
   ax.top = y + 30;
   line_axes_draw(os, c, ax);
-  // Reference lines across the plot, labelled at their right end.
-  for (const auto& l : c.lines) {
+  // Reference lines across the plot, labelled at their right end; labels of
+  // lines closer than a text line apart are pushed down so none overlaps.
+  std::vector<std::pair<double, size_t>> at;  // (label y, line)
+  for (size_t i = 0; i < c.lines.size(); ++i) {
+    const auto& l = c.lines[i];
     if (!std::isfinite(l.y)) continue;
     os << "<line class=\"ref\" x1=\"" << num(ax.left) << "\" y1=\"" << num(ax.ypx(l.y))
        << "\" x2=\"" << num(ax.left + kPlotW) << "\" y2=\"" << num(ax.ypx(l.y)) << "\" stroke=\""
        << l.color << "\"" << (l.dashed ? " stroke-dasharray=\"6,4\"" : "") << "/>\n";
-    text(os, ax.left + kPlotW + 6, ax.ypx(l.y) + 4, l.label + " " + svg_format(l.y, c.decimals),
-         "start", 11);
+    at.emplace_back(ax.ypx(l.y) + 4, i);
   }
+  std::sort(at.begin(), at.end());
+  for (size_t k = 1; k < at.size(); ++k) at[k].first = std::max(at[k].first, at[k - 1].first + 13);
+  for (const auto& [y, i] : at)
+    text(os, ax.left + kPlotW + 6, y, c.lines[i].label + " " + svg_format(c.lines[i].y, c.decimals),
+         "start", 11);
   for (size_t i = 0; i < c.series.size(); ++i) line_series_draw(os, c, ax, i);
   const double end = caption(os, c.caption, ax.top + kPlotH + 46, width);
   return doc(width, end + 14, os.str());

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/golden/make_report_archive.sh — makes the committed small archive
 # tests/golden/fixtures/pipeline/small_run.h5 that the report tests render
-# (test_report_figures, cli_report_small_run): configs/quickstart.yaml at the
+# (test_report_figures, cli_report_small_run): configs/tour.yaml at the
 # nano size with everything issue 6 adds — two data-order seeds, a SURE row,
 # the relearning attack, bootstrap intervals — and int8/int4/GPTQ-4 with the
 # per-layer bucket diagnostics. Usage: make_report_archive.sh [RELAPSE_BINARY]
@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 RELAPSE=${1:-build/src/cli/relapse}
 OUT=$(mktemp -d)
-"$RELAPSE" run configs/quickstart.yaml --set run.out_dir="$OUT" --set run.name=small_run \
+"$RELAPSE" run configs/tour.yaml --set run.out_dir="$OUT" --set run.name=small_run \
   --set model.preset=nano --set pretrain.epochs=1 --set train.epochs=1 --set data.max_len=64 \
   --set "unlearn.methods=[ga_gdr]" --set "unlearn.lrs=[1e-4]" --set "unlearn.large_lrs=[]" \
   --set unlearn.epochs=1 --set unlearn.max_steps=2 --set "unlearn.seeds=[1,2]" \

@@ -25,7 +25,7 @@ namespace {
 
 RelapseConfig reduced_config(const std::string& out) {
   return config_load(
-      test::source_dir() + "/configs/quickstart.yaml",
+      test::source_dir() + "/configs/tour.yaml",
       {"run.out_dir=" + out, "model.preset=nano", "pretrain.epochs=1", "train.epochs=1",
        "unlearn.epochs=1", "unlearn.max_steps=2", "unlearn.lrs=[1e-4]", "unlearn.large_lrs=[]",
        "eval.max_samples=10", "eval.batch_size=3", "eval.verbmem_max_new_tokens=8",

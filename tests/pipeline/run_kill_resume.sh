@@ -32,7 +32,7 @@ export RELAPSE_BIN RELAPSE_NUM_THREADS=1
 run_to_end() {  # OUT LOG [--set ...]
   local out=$1 log=$2
   shift 2
-  "${MPIRUN[@]}" run "$SRC/configs/quickstart.yaml" "${SETS[@]}" --set run.out_dir="$out" "$@" >> "$log" 2>&1
+  "${MPIRUN[@]}" run "$SRC/configs/tour.yaml" "${SETS[@]}" --set run.out_dir="$out" "$@" >> "$log" 2>&1
 }
 resume_state() { cat "$W"/b/models/npo_gdr_lr0.0001.resume-*/state.json 2>/dev/null; }
 resumed_steps() { resume_state | sed -n 's/.*"steps": \([0-9]*\).*/\1/p'; }
@@ -42,7 +42,7 @@ ls "$W"/a/models/*.resume-* > /dev/null 2>&1 && fail "checkpoints left behind af
 
 # start_b: the same run into b/, in its own process group; pid = mpirun's.
 start_b() {
-  setsid "${MPIRUN[@]}" run "$SRC/configs/quickstart.yaml" "${SETS[@]}" --set run.out_dir="$W/b" \
+  setsid "${MPIRUN[@]}" run "$SRC/configs/tour.yaml" "${SETS[@]}" --set run.out_dir="$W/b" \
     --set parallel.shard_optimizer=true \
     >> "$W/b.log" 2>&1 &
   pid=$!

@@ -31,7 +31,7 @@ RelapseConfig nano_config(const std::string& out, std::vector<std::string> extra
                                    "train.epochs=1",     "unlearn.epochs=1",  "unlearn.max_steps=2",
                                    "eval.max_samples=4", "data.max_len=64"};
   sets.insert(sets.end(), extra.begin(), extra.end());
-  return config_load(test::source_dir() + "/configs/quickstart.yaml", sets);
+  return config_load(test::source_dir() + "/configs/tour.yaml", sets);
 }
 
 }  // namespace

@@ -24,7 +24,7 @@ namespace {
 
 RelapseConfig diverging_config(const std::string& out) {
   return config_load(
-      test::source_dir() + "/configs/quickstart.yaml",
+      test::source_dir() + "/configs/tour.yaml",
       {"run.out_dir=" + out, "model.preset=nano", "pretrain.epochs=1", "train.epochs=1",
        "unlearn.epochs=1", "unlearn.max_steps=4", "unlearn.methods=[ga_gdr]",
        "unlearn.lrs=[1e-4, 1e37]", "unlearn.large_lrs=[]", "unlearn.sure.lrs=[]",

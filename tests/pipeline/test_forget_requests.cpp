@@ -30,7 +30,7 @@ const std::string& root() {
 
 RelapseConfig requests_config(const std::string& out, std::vector<std::string> requests) {
   RelapseConfig cfg =
-      config_load(test::source_dir() + "/configs/quickstart.yaml",
+      config_load(test::source_dir() + "/configs/tour.yaml",
                   {"run.out_dir=" + root() + "/" + out, "run.cache_dir=" + root() + "/cache",
                    "model.preset=nano", "pretrain.epochs=1", "train.epochs=1", "unlearn.epochs=1",
                    "unlearn.max_steps=2", "unlearn.methods=[npo_gdr]", "unlearn.lrs=[1e-4]",
@@ -129,7 +129,7 @@ TEST(ForgetRequests, BadRequestsAreNamed) {
   RelapseConfig missing = requests_config("missing", {"sust/forget_9"});
   test::expect_input_error([&] { pipeline_run(missing, rt, Stage::kData, "test"); },
                            std::vector<std::string>{"sust/forget_9.txt", "sust/forget_9.json"});
-  const std::string quickstart = test::source_dir() + "/configs/quickstart.yaml";
+  const std::string quickstart = test::source_dir() + "/configs/tour.yaml";
   for (const std::string bad : {"[/etc/forget]", "[scal/forget_1.txt]", "[../outside]", "['']"})
     test::expect_error([&] { config_load(quickstart, {"data.forget_requests=" + bad}); },
                        ExitCode::kConfig, {"data.forget_requests"});

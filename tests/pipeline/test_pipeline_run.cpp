@@ -1,7 +1,7 @@
 // tests/pipeline/test_pipeline_run.cpp — the whole pipeline end to end at a
 // reduced size (the "end-to-end quickstart in CI" of issue 3): configs/
-// quickstart.yaml with a nano model, one epoch per stage and 4 samples per
-// evaluation set, then the archive's structure, the numbers' ranges, the
+// tour.yaml (every stage once) with a nano model, one epoch per stage and 4
+// samples per evaluation set, then the archive's structure, the numbers' ranges, the
 // report, and the stage cache (a second run trains nothing and gives the same
 // numbers). Under mpirun -np 2 (tests/mpi_tests.cmake) the same checks run
 // data-parallel.
@@ -29,7 +29,7 @@ namespace {
 
 RelapseConfig reduced_config(const std::string& out) {
   return config_load(
-      test::source_dir() + "/configs/quickstart.yaml",
+      test::source_dir() + "/configs/tour.yaml",
       {"run.out_dir=" + out, "model.preset=nano", "pretrain.epochs=1", "train.epochs=1",
        "unlearn.epochs=1", "unlearn.max_steps=2", "unlearn.lrs=[1e-4]", "unlearn.large_lrs=[1e-2]",
        "eval.max_samples=4", "eval.verbmem_max_new_tokens=8", "eval.knowmem_max_new_tokens=8",
@@ -89,7 +89,7 @@ TEST(PipelineRun, ReducedQuickstartWritesACompleteArchive) {
 
   archive::H5File f = archive::H5File::open_read(path);
   archive::H5Group root = f.root();
-  EXPECT_NE(root.open_group("provenance").attr_string("config_yaml").find("quickstart"),
+  EXPECT_NE(root.open_group("provenance").attr_string("config_yaml").find("name: \"tour\""),
             std::string::npos);
   for (const char* g : {"models/target/full/verbmem", "models/target/int4/knowmem_forget",
                         "models/retrain/int8/privleak", "models/ga_gdr_lr0.0001/curve",

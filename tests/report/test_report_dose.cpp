@@ -10,6 +10,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "relapse/core/rng.h"
+#include "relapse/eval/bootstrap.h"
 #include "relapse/report/report.h"
 #include "test_util.h"
 
@@ -175,4 +177,68 @@ TEST(ReportDose, FigurePlotsEveryPointAndStatesTheVerdicts) {
   EXPECT_NE(svg.find("int4 − full: back at LR 1e-05; no change at 3e-05; lower at 0.0001."),
             std::string::npos);
   EXPECT_NE(report_dose_section(r).find("](fig_dose_ga_gdr.svg)"), std::string::npos);
+}
+
+// Pooled over the seeds: per question, the seeds' (int4 − full) averaged,
+// then the bootstrap over the questions (eval::bootstrap_mean, checked
+// against Python in tests/eval) on its named stream of the root seed. The
+// verdict reads it: here the seeds disagree (the across-seed interval
+// includes 0) while every question moves up on average.
+TEST(ReportDose, PooledIntervalResamplesTheQuestionsOverTheSeeds) {
+  RunResult r = dose_run();
+  r.bootstrap = {2000, 0.95, 77};
+  const double up[3] = {0.02, 0.30, 0.04};  // per-seed shift of every question
+  std::vector<double> expect(8, 0.0);
+  int s = 0;
+  for (auto& m : r.models) {
+    if (m.info.group != "ga_gdr_lr3e-05") continue;
+    std::vector<double> full, q;
+    for (int i = 0; i < 8; ++i) {
+      full.push_back(0.1 * (i % 5) + 0.01 * s);
+      q.push_back(full.back() + up[s] + 0.05 * ((i + s) % 3) - 0.05);
+      expect[i] += (q.back() - full.back()) * 100.0 / 3.0;
+    }
+    m.evals[0].metrics.knowmem_forget.scores = full;
+    m.evals[1].metrics.knowmem_forget.scores = q;
+    m.evals[1].metrics.knowmem_forget.mean = m.evals[0].metrics.knowmem_forget.mean + 100 * up[s];
+    ++s;
+  }
+  ASSERT_EQ(s, 3);
+  const GroupValue pooled = group_paired_pooled(r, "ga_gdr_lr3e-05", "int4", "knowmem_f");
+  relapse::eval::BootstrapOptions o;
+  o.resamples = 2000;
+  o.level = 0.95;
+  o.seed = relapse::RngStreams(77).seed_of("bootstrap/pooled/ga_gdr_lr3e-05/int4/knowmem_f");
+  const relapse::eval::Interval iv = relapse::eval::bootstrap_mean(expect, o);
+  EXPECT_EQ(pooled.n, 3);
+  EXPECT_NEAR(pooled.mean, iv.value, 1e-12);
+  EXPECT_NEAR(pooled.mean, 12.0, 1e-9);  // (2 + 30 + 4) / 3, the ±0.05 terms cancel per seed
+  EXPECT_DOUBLE_EQ(pooled.lo, iv.lo);
+  EXPECT_DOUBLE_EQ(pooled.hi, iv.hi);
+  EXPECT_GT(pooled.lo, 0.0);
+  const GroupValue spread = group_paired(r, "ga_gdr_lr3e-05", "int4", "knowmem_f");
+  EXPECT_LT(spread.lo, 0.0);  // t(2) over 2, 30, 4: the seeds disagree
+  const std::string sec = report_dose_section(r);
+  EXPECT_NE(sec.find("forgotten knowledge comes back at LR 1e-05, 3e-05 ("), std::string::npos)
+      << sec;
+  // Net of the target's own int4 − full (per question), one seed being enough.
+  std::vector<double> tf(8), tq(8), undone(8);
+  for (int i = 0; i < 8; ++i) {
+    tf[i] = 0.5 + 0.05 * (i % 4);
+    tq[i] = tf[i] - 0.1 * (i % 2);
+    undone[i] = expect[i] - (tq[i] - tf[i]) * 100.0;
+  }
+  r.models[0].evals[0].metrics.knowmem_forget.scores = tf;
+  r.models[0].evals[1].metrics.knowmem_forget.scores = tq;
+  const GroupValue u = group_undone_pooled(r, "ga_gdr_lr3e-05", "int4", "knowmem_f");
+  o.seed = relapse::RngStreams(77).seed_of("bootstrap/undone/ga_gdr_lr3e-05/int4/knowmem_f");
+  const relapse::eval::Interval uiv = relapse::eval::bootstrap_mean(undone, o);
+  EXPECT_EQ(u.n, 3);
+  EXPECT_NEAR(u.mean, 12.0 + 5.0, 1e-9);  // the target loses 0.1 on half the questions
+  EXPECT_DOUBLE_EQ(u.lo, uiv.lo);
+  EXPECT_DOUBLE_EQ(u.hi, uiv.hi);
+  EXPECT_NE(report_dose_section(r).find("the target (its own int4 − full taken out)"),
+            std::string::npos);
+  // Without per-question scores there is nothing to pool.
+  EXPECT_EQ(group_paired_pooled(dose_run(), "ga_gdr_lr3e-05", "int4", "knowmem_f").n, 0);
 }

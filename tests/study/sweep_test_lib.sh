@@ -10,7 +10,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 write_sweep() {
   cat > "$1" <<YAML
 name: $(basename "$1" .yaml)
-base: $SRC/configs/quickstart.yaml
+base: $SRC/configs/tour.yaml
 out_dir: $2
 set:
   model.preset: nano

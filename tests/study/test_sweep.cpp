@@ -293,6 +293,16 @@ TEST(Sweep, CommittedSweepsExpandAndFit) {
     EXPECT_EQ(p.shape.num_hidden_layers, 32);
     EXPECT_TRUE(p.fits) << memory_plan_text(p);
   }
+  // The size sweep (issue 21): the main job's protocol at six sizes, the last
+  // TinyLlama-1.1B's shape.
+  const auto size = sweep_expand(sweep_load(dir + "size.yaml"));
+  ASSERT_EQ(size.size(), 6u);
+  EXPECT_EQ(size[1].cfg.model.preset, "tiny");
+  EXPECT_EQ(size[1].cfg.unlearn.seeds.size(), 3u);
+  const MemoryPlan one_b = memory_plan(size[5].cfg, size[5].ranks);
+  EXPECT_EQ(one_b.shape.hidden_size, 2048);
+  EXPECT_EQ(one_b.shape.num_hidden_layers, 22);
+  EXPECT_EQ(one_b.shape.num_key_value_heads, 4);
   // MUSE's scalability and sustainability: 6 methods (with their scripts'
   // epochs, zipped) × 4 folds / request lists, no stopping rule.
   const auto scal = sweep_expand(sweep_load(dir + "muse_news_scal.yaml"));

@@ -97,8 +97,19 @@ GroupValue group_paired(const RunResult& r, const std::string& group, const std:
 // The same difference pooled over the seeds: per question, averaged over
 // the group's seeds, then the bootstrap over the questions (the run's
 // bootstrap settings, stream "bootstrap/pooled/<group>/<precision>/<metric>"
-// of its root seed). One seed: group_paired. × 100.
+// of its root seed). n = the seeds pooled; n = 0 (NaN) with fewer than two
+// seeds with per-question scores. × 100.
 GroupValue group_paired_pooled(const RunResult& r, const std::string& group,
+                               const std::string& precision, const std::string& metric);
+// How much of the forgetting `precision` undoes, relative to what it does
+// to the target: per question (Q(model) − model) − (Q(target) − target),
+// averaged over the seeds, bootstrap over the questions (stream
+// "bootstrap/undone/..."). Above 0: the quantized unlearned model is closer
+// to the quantized target than the unlearned model is to the target — the
+// paper's recovery, net of what quantization costs the target itself (which
+// a small model's int4 does: 45 → 38 forget KnowMem for the quickstart's
+// target). n = seeds (one is enough); × 100.
+GroupValue group_undone_pooled(const RunResult& r, const std::string& group,
                                const std::string& precision, const std::string& metric);
 // What a paired interval supports: above 0 (back), below 0 (lower), both
 // sides (no detectable change), no interval.
