@@ -6,7 +6,7 @@
 # tests (MPI and NCCL backends) at world size 1 (and 2 with two GPUs), the
 # transformers goldens with every model on the GPU (RELAPSE_TEST_DEVICE=cuda),
 # the quantization kernels (every CUDA kernel against its CPU reference), the
-# reduced quickstart end to end on the GPU and on the CPU (archives side by
+# reduced tour (configs/tour.yaml) end to end on the GPU and on the CPU (archives side by
 # side), `relapse bench train|generate` against HF transformers on the GPU
 # (1B-shaped Llama, MFU), `relapse bench comm --backend nccl` and
 # `relapse bench quant`, the NCCL watchdog on a stalled collective, and prints
@@ -213,9 +213,10 @@ run_step test_tensor_parallel_np1 "$B/test_tensor_parallel"
 run_step test_kernels "$B/test_kernels"
 run_step test_attention_cpu "$B/test_attention"
 run_step version "$B/relapse" --version
-# The reduced quickstart (fewer epochs, no SURE / relearning) on the GPU and on
-# the CPU: both write an archive; their summary tables are in the logs.
-QS=(run configs/quickstart.yaml --set pretrain.epochs=8 --set train.epochs=6 --set unlearn.epochs=4
+# The reduced tour (configs/tour.yaml: every stage once; fewer epochs, no SURE /
+# relearning) on the GPU and on the CPU: both write an archive; their summary
+# tables are in the logs.
+QS=(run configs/tour.yaml --set pretrain.epochs=8 --set train.epochs=6 --set unlearn.epochs=4
     --set unlearn.sure.lrs=[] --set relearn.steps=0)
 run_step quickstart_gpu "$B/relapse" "${QS[@]}" --set run.device=cuda --set run.out_dir="$B/qs-gpu"
 run_step quickstart_cpu "$B/relapse" "${QS[@]}" --set run.device=cpu --set run.out_dir="$B/qs-cpu"
