@@ -11,10 +11,6 @@ namespace relapse::results {
 
 namespace {
 
-double nan_unless(bool has, double v) {
-  return has ? v : kNaN;
-}
-
 // An attribute that is NaN in the file when its metric was not computed, and
 // read back only when it was.
 template <class Io, class T>

@@ -10,6 +10,12 @@
 
 namespace relapse::results {
 
+// A metric's value where it was computed, NaN where not (the summary row and
+// the precision group's attributes).
+inline double nan_unless(bool has, double v) {
+  return has ? v : kNaN;
+}
+
 // A model's attributes, its training curve and its SURE mask (not its evaluations).
 template <class Io>
 void bind_model_info(Io& g, Bound<Io, ModelInfo>& info);

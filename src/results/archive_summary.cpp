@@ -8,10 +8,6 @@ namespace relapse::results {
 
 namespace {
 
-double nan_unless(bool has, double v) {
-  return has ? v : kNaN;
-}
-
 // The summary row of one model at one precision (NaN where not computed).
 SummaryRow summary_row(const ModelInfo& info, const PrecisionEval& e) {
   SummaryRow s;

@@ -9,8 +9,6 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "relapse/dist/runtime.h"
 #include "relapse/pipeline/config.h"
@@ -34,13 +32,6 @@ RelapseConfig dose_config(const std::string& out) {
        "unlearn.sure.lrs=[]", "quantize.gptq.bits=[]", "quantize.awq.bits=[]", "relearn.steps=0",
        "eval.max_samples=4", "eval.verbmem_max_new_tokens=8", "eval.knowmem_max_new_tokens=8",
        "data.max_len=64"});
-}
-
-std::string read_text(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
 }
 
 size_t count(const std::string& s, const std::string& needle) {
@@ -75,13 +66,13 @@ TEST(DoseCurve, ReducedCurveWritesItsRowsSectionAndFigure) {
   EXPECT_EQ(points, 4 * 3);
 
   if (rank == 0) {
-    const std::string report = read_text(cfg.run.out_dir + "/report.md");
+    const std::string report = test::read_file(cfg.run.out_dir + "/report.md");
     EXPECT_NE(report.find("## Dose–response"), std::string::npos);
     EXPECT_NE(report.find("### ga_gdr"), std::string::npos);
     EXPECT_NE(report.find("| 0.0001 | small | 2 |"), std::string::npos) << report;
     EXPECT_NE(report.find("| 0.001 | small | 2 |"), std::string::npos) << report;
     EXPECT_NE(report.find("![Dose–response of ga_gdr"), std::string::npos);
-    const std::string svg = read_text(cfg.run.out_dir + "/fig_dose_ga_gdr.svg");
+    const std::string svg = test::read_file(cfg.run.out_dir + "/fig_dose_ga_gdr.svg");
     ASSERT_FALSE(svg.empty());
     // full, int8 and int4 at both LRs: one marker each, each naming its seeds.
     EXPECT_EQ(count(svg, "2 seeds, small LR"), 3u * 2u) << svg;
