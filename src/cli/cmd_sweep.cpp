@@ -1,8 +1,10 @@
-// src/cli/cmd_sweep.cpp — `relapse sweep plan|run|slurm SWEEP`: a study of
-// many runs (relapse/study/sweep.h). plan lists the cells, their size and
-// memory and what is done; run runs the cells that are not done (resumable,
-// concurrent cells on sub-communicators); slurm writes (and with --submit
+// src/cli/cmd_sweep.cpp — `relapse sweep plan|run|report|slurm SWEEP`: a
+// study of many runs (relapse/study/sweep.h). plan lists the cells, their
+// size and memory and what is done; run runs the cells that are not done
+// (resumable, concurrent cells on sub-communicators); report rewrites the
+// study's report.md from its study archive; slurm writes (and with --submit
 // submits) job arrays that run them on a cluster (study/sweep_slurm.h).
+#include <filesystem>
 #include <iostream>
 #include <sstream>
 
@@ -20,6 +22,7 @@ struct SweepArgs {
   std::string file;
   std::vector<std::string> sets;
   std::string cells;  // run: comma-separated ids
+  std::string out;    // report: output directory
   bool submit = false;
 };
 
@@ -69,6 +72,25 @@ void cmd_sweep_register(CLI::App& app, CommandRun& run) {
       std::vector<study::SweepCell> cells = study::sweep_expand(spec);
       if (!cells.empty()) log_set_level(log_level_parse(cells[0].cfg.run.log_level));
       study::sweep_run(spec, cells, split_ids(a->cells), rt, cli_command_line());
+      return 0;
+    };
+  });
+
+  CLI::App* rep = sw->add_subcommand(
+      "report",
+      "Write the study's report.md and figures (every done cell side by side) from OUT/study.h5");
+  add_common(rep, *a);
+  rep->add_option("--out", a->out, "Output directory; default: the study directory");
+  rep->callback([a, &run] {
+    run = [a](Runtime& rt) {
+      study::SweepSpec spec = study::sweep_load(a->file, a->sets);
+      const std::string h5 = study::sweep_study_archive(spec);
+      RELAPSE_CHECK_INPUT(std::filesystem::is_regular_file(h5), "study archive '", h5,
+                          "' does not exist (run `relapse sweep run ", a->file, "` first)");
+      if (rt.rank() != 0) return 0;
+      const std::string dir = a->out.empty() ? spec.out_dir : a->out;
+      study::sweep_report_write(h5, dir);
+      std::cout << "relapse sweep report: wrote " << dir << "/report.md from " << h5 << "\n";
       return 0;
     };
   });

@@ -21,6 +21,7 @@
 #include "relapse/report/recovery_stats.h"
 #include "relapse/report/report.h"
 #include "relapse/report/svg_plot.h"
+#include "report_dose.h"
 #include "report_format.h"
 
 namespace relapse::report {
@@ -31,13 +32,8 @@ double level_of(const RunResult& r) {
   return r.bootstrap.level > 0 && r.bootstrap.level < 1 ? r.bootstrap.level : 0.95;
 }
 
-// One learning rate of a method: its group (seeds inside) and regime.
-struct DosePoint {
-  double lr = 0;
-  std::string group, regime;
-};
+}  // namespace
 
-// method -> its groups by LR (ascending), for methods with >= 2 distinct LRs.
 std::map<std::string, std::vector<DosePoint>> dose_curves(const RunResult& r) {
   std::map<std::string, std::vector<DosePoint>> all;
   for (const auto& g : report_groups(r)) {
@@ -56,13 +52,12 @@ std::map<std::string, std::vector<DosePoint>> dose_curves(const RunResult& r) {
   return out;
 }
 
-// The paired difference a verdict reads: pooled over the seeds where there
-// are several with per-question scores, else group_paired (one seed: the
-// bootstrap's paired interval).
 GroupValue dose_paired(const RunResult& r, const std::string& group, const std::string& precision) {
   const GroupValue pooled = group_paired_pooled(r, group, precision, "knowmem_f");
   return pooled.n >= 2 ? pooled : group_paired(r, group, precision, "knowmem_f");
 }
+
+namespace {
 
 // The LRs of a curve by what the paired interval at `precision` supports;
 // `seeds` = the most seeds behind one point.

@@ -37,10 +37,14 @@ ModelResult read_model(const ArchiveIn& models, const std::string& name,
 }  // namespace
 
 RunResult archive_read_run(const std::string& path) {
-  RunResult r;
-  std::vector<SummaryRow> rows = archive_read_summary(path);  // kInput naming the file if absent
   archive::H5File f = archive::H5File::open_read(path);
-  ArchiveIn root(f.root());
+  return archive_read_run(f.root());
+}
+
+RunResult archive_read_run(const archive::H5Group& at) {
+  RunResult r;
+  std::vector<SummaryRow> rows = archive_read_summary(at);  // kInput naming the file if absent
+  ArchiveIn root(at);
   ArchiveIn prov = root.child("provenance");
   bind_run_header(root, prov, r);
   // The Provenance fields: every /provenance attribute the binder did not name.

@@ -65,8 +65,13 @@ std::vector<SummaryRow> summary_rows(const RunResult& r) {
 
 std::vector<SummaryRow> archive_read_summary(const std::string& path) {
   archive::H5File f = archive::H5File::open_read(path);
-  ArchiveIn root(f.root());
-  RELAPSE_CHECK_INPUT(root.group().has("summary"), "archive '", path, "' has no /summary table");
+  return archive_read_summary(f.root());
+}
+
+std::vector<SummaryRow> archive_read_summary(const archive::H5Group& at) {
+  ArchiveIn root(at);
+  RELAPSE_CHECK_INPUT(at.has("summary"), "archive '", at.file_path(), "' has no ",
+                      at.path() == "/" ? std::string() : at.path(), "/summary table");
   std::vector<SummaryRow> rows;
   bind_summary(root, rows);
   return rows;

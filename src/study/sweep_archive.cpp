@@ -19,6 +19,7 @@
 #include "relapse/core/error.h"
 #include "relapse/core/fs.h"
 #include "relapse/core/provenance.h"
+#include "relapse/pipeline/memory_plan.h"
 #include "relapse/study/sweep.h"
 
 namespace fs = std::filesystem;
@@ -143,20 +144,27 @@ void write_study_provenance(H5Group root, const SweepSpec& spec,
   p.set_attr("n_done", static_cast<int64_t>(n_done));
 }
 
+// The cell's parameter count (the whole model, embeddings included), from
+// its memory plan's shape: the size axis of a size sweep.
+int64_t cell_params(const SweepCell& c) {
+  return pipeline::memory_plan(c.cfg, c.ranks).params_total;
+}
+
 // /cells_table: every cell of the sweep.
 void write_cells_table(H5Group root, const SweepSpec& spec, const std::vector<std::string>& keys,
                        const std::vector<const SweepCell*>& all) {
   std::vector<std::string> ids;
-  std::vector<int64_t> index, is_done, ranks, tp;
+  std::vector<int64_t> index, is_done, ranks, tp, params;
   for (const SweepCell* c : all) {
     ids.push_back(c->id);
     index.push_back(c->index);
     is_done.push_back(sweep_cell_done(spec, *c) ? 1 : 0);
     ranks.push_back(c->ranks);
     tp.push_back(c->cfg.parallel.tp);
+    params.push_back(cell_params(*c));
   }
-  std::vector<Column> t = {
-      {"cell_id", ids}, {"cell", index}, {"done", is_done}, {"ranks", ranks}, {"tp", tp}};
+  std::vector<Column> t = {{"cell_id", ids}, {"cell", index}, {"done", is_done},
+                           {"ranks", ranks}, {"tp", tp},      {"params", params}};
   for (auto& c : axis_columns(keys, all)) t.push_back(std::move(c));
   root.write_table("cells_table", t);
 }
@@ -193,6 +201,7 @@ struct StudySummary {
           a.values);
       lead.push_back(std::move(one));
     }
+    lead.push_back({"params", std::vector<int64_t>(n, cell_params(c))});
     for (auto& col : cols) lead.push_back(std::move(col));
     std::vector<bool> seen(summary.size(), false);
     for (const Column& col : lead) {
@@ -247,10 +256,13 @@ void sweep_archive_commit(const SweepSpec& spec, const std::vector<SweepCell>& c
   if (summary.empty()) {
     summary = {{"cell_id", std::vector<std::string>{}}, {"cell", std::vector<int64_t>{}}};
     for (const auto& a : axis_cols) summary.push_back({a, std::vector<std::string>{}});
+    summary.push_back({"params", std::vector<int64_t>{}});
   }
   root.write_table("summary", summary);
   root.open_group("summary").set_attr("axes", axis_cols);
   f.commit();
+  // The study's report.md beside it, from the archive just committed.
+  sweep_report_write(sweep_study_archive(spec), spec.out_dir);
 }
 
 }  // namespace relapse::study

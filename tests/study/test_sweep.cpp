@@ -3,6 +3,8 @@
 // (preset, fragment, HF directory), stable cell ids (pinned: a change makes
 // existing studies lose their done cells), errors naming file and key, the
 // plan text, and the study archive built from real cell archives.
+#include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -249,19 +251,24 @@ TEST(Sweep, StudyArchiveIndexesTheSummaryByTheAxes) {
   EXPECT_EQ(t[2].name, "unlearn.methods");
   EXPECT_EQ(t[3].name, "unlearn.lrs");
   EXPECT_EQ(t[4].name, "base_model");
-  EXPECT_EQ(t[6].name, "model");  // the cell's own columns follow
+  EXPECT_EQ(t[6].name, "params");  // the model's size, from the cell's memory plan
+  EXPECT_EQ(t[7].name, "model");   // the cell's own columns follow
   const auto& ids = std::get<std::vector<std::string>>(t[0].values);
   const auto& lr = std::get<std::vector<double>>(t[3].values);  // numbers: float64
   const auto& base = std::get<std::vector<std::string>>(t[4].values);
-  const auto& model = std::get<std::vector<std::string>>(t[6].values);
+  const auto& params = std::get<std::vector<int64_t>>(t[6].values);
+  const auto& model = std::get<std::vector<std::string>>(t[7].values);
   ASSERT_EQ(ids.size(), 2 * rows.size());
   for (size_t r = 0; r < ids.size(); ++r) {
     const auto& c = cells[r < rows.size() ? 1 : 8];
     EXPECT_EQ(ids[r], c.id);
     EXPECT_EQ(lr[r], c.cfg.unlearn.lrs[0]);
     EXPECT_EQ(base[r], c.cfg.model.preset);
+    EXPECT_EQ(params[r], memory_plan(c.cfg, c.ranks).params_total);
     EXPECT_EQ(model[r], rows[r % rows.size()].model);
   }
+  EXPECT_GT(params.back(), 0);
+  EXPECT_NE(params.front(), params.back());  // tiny and nano
   // Each done cell's whole archive is inside, byte for byte.
   archive::H5File s = archive::H5File::open_read(small);
   for (int i : {1, 8}) {
@@ -271,6 +278,52 @@ TEST(Sweep, StudyArchiveIndexesTheSummaryByTheAxes) {
     EXPECT_EQ(g.read_table("summary")[0].values.index(), 2u);
   }
   EXPECT_FALSE(fs::exists(sweep_study_archive(spec) + ".tmp"));
+}
+
+// The study report is written with every commit, from the study archive
+// alone: the done cells labelled by their axes and placed by their size.
+TEST(Sweep, StudyReportReadsTheCellsFromTheStudyArchive) {
+  const std::string dir = test::scratch_dir("sweep_study_report");
+  const SweepSpec spec = sweep_load(grid_file(dir));
+  const auto cells = sweep_expand(spec);
+  const std::string small = test::source_dir() + "/tests/golden/fixtures/pipeline/small_run.h5";
+  for (int i : {1, 8}) {
+    fs::create_directories(cells[i].cfg.run.out_dir);
+    fs::copy_file(small, sweep_cell_archive(spec, cells[i]));
+  }
+  sweep_archive_commit(spec, cells);
+  const std::string md = test::read_file(spec.out_dir + "/report.md");
+  EXPECT_NE(md.find("# Study `grid`"), std::string::npos) << md;
+  EXPECT_NE(md.find("2 of 12 cells done"), std::string::npos) << md;
+  // The target's forget KnowMem of the fixture, in each cell's row, with
+  // the cell's size in millions (two significant digits).
+  const RunResult r = archive_read_run(small);
+  double t_full = 0;
+  for (const auto& m : r.models)
+    if (m.info.kind == "target") t_full = m.evals.front().metrics.knowmem_forget.mean;
+  for (int i : {1, 8}) {
+    const double p = memory_plan(cells[i].cfg, cells[i].ranks).params_total / 1e6;
+    const double scale = std::pow(10.0, std::floor(std::log10(p)) - 1);
+    char row[256];
+    std::snprintf(row, sizeof row,
+                  "| `%s` | unlearn.methods=%s, unlearn.lrs=%g, base_model=%s, "
+                  "parallel.ranks=%d | %gM | %.1f |",
+                  cells[i].id.c_str(), cells[i].cfg.unlearn.methods[0].c_str(),
+                  cells[i].cfg.unlearn.lrs[0], cells[i].cfg.model.preset.c_str(), cells[i].ranks,
+                  std::round(p / scale) * scale, t_full);
+    EXPECT_NE(md.find(row), std::string::npos) << row << "\n" << md;
+  }
+  // `relapse report study.h5` and `relapse sweep report` write the same.
+  sweep_report_write(sweep_study_archive(spec), dir + "/again");
+  EXPECT_EQ(test::read_file(dir + "/again/report.md"), md);
+  // Not a study archive: the file is named.
+  try {
+    sweep_report_write(small, dir + "/bad");
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("small_run.h5' is not a study archive"), std::string::npos)
+        << e.what();
+  }
 }
 
 // The committed sweeps load and expand: the paper grid on the embedded

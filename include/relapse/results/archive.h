@@ -111,6 +111,9 @@ struct SummaryRow {
 std::vector<SummaryRow> summary_rows(const RunResult& r);
 // Reads /summary back from an archive (kInput naming the file when absent).
 std::vector<SummaryRow> archive_read_summary(const std::string& path);
+// The same from a run archive stored as a group of another file (a study
+// archive's /cells/<id>, relapse/study/sweep.h).
+std::vector<SummaryRow> archive_read_summary(const archive::H5Group& root);
 
 // Reads a whole archive back into a RunResult (src/results/archive_read.cpp):
 // name, provenance, config_yaml, calibration, bootstrap / relearn info,
@@ -122,5 +125,8 @@ std::vector<SummaryRow> archive_read_summary(const std::string& path);
 // the model name, seed -1, no intervals). kInput naming the file and the
 // missing group / key.
 RunResult archive_read_run(const std::string& path);
+// The same from a run archive stored as a group of another file (a study
+// archive's /cells/<id>); errors name the file and the group's path.
+RunResult archive_read_run(const archive::H5Group& root);
 
 }  // namespace relapse::results

@@ -143,11 +143,12 @@ int sweep_run(const SweepSpec& spec, const std::vector<SweepCell>& cells,
 //                 file's text), base, out_dir, axes (1-D strings: the axis
 //                 columns), n_cells, n_done, relapse_version, git_sha
 //   /cells_table  table, one row per cell of the sweep: cell_id (str),
-//                 cell (i64 index), done (i64 0/1), ranks, tp (i64), then one
-//                 column per axis key
+//                 cell (i64 index), done (i64 0/1), ranks, tp, params (i64:
+//                 the model's parameters, embeddings included, from its
+//                 memory plan), then one column per axis key
 //   /summary      table, one row per done cell × model × evaluated precision:
-//                 cell_id, cell, the axis columns, then every column of the
-//                 cell's own /summary (results/archive.h)
+//                 cell_id, cell, the axis columns, params, then every column
+//                 of the cell's own /summary (results/archive.h)
 //   /cells/<id>/  the cell's whole archive (provenance, summary, models,
 //                 stages, ...), copied; attributes cell (index) and the axis
 //                 values as text (axis.<key>)
@@ -156,7 +157,19 @@ int sweep_run(const SweepSpec& spec, const std::vector<SweepCell>& cells,
 // axis, whose column is `base_model` (the summary's `model` column names
 // the model within a cell: target, retrain, ga_gdr_lr5e-05, ...). A column
 // is float64 when every value of the axis is a number, else text.
+// After the commit, the study's report is rewritten from it
+// (sweep_report_write into OUT).
 void sweep_archive_commit(const SweepSpec& spec, const std::vector<SweepCell>& cells);
+
+// ---- the study report (src/study/sweep_report.cpp) -----------------------
+//
+// Writes DIR/report.md and its figures (relapse/report/report_study.h) from
+// a study archive alone: the done cells of /cells_table, each read back from
+// /cells/<id>, labelled by its axis values. The figures' x axis: the
+// parameter count (millions, log scale) when the done cells differ in it (a
+// size sweep), else the one numeric axis when there is exactly one, else
+// the cells' order. kInput naming the file when it is not a study archive.
+void sweep_report_write(const std::string& study_archive, const std::string& dir);
 
 // The plan of a sweep as text: one line per cell with its index, id, axis
 // values, ranks (DP × TP), memory per rank (memory_plan.h) and done / todo.
