@@ -474,16 +474,20 @@ std::string report_markdown(const RunResult& r, const std::string& archive_name)
   return os.str();
 }
 
-void report_write(const RunResult& r, const std::string& dir, const std::string& archive_name) {
+void report_files_write(const std::string& dir, const std::vector<ReportFigure>& figures,
+                        const std::string& markdown) {
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::create_directories(dir, ec);
   RELAPSE_CHECK_INPUT(!ec, "cannot create report directory '", dir, "': ", ec.message());
   // Figures first, so report.md never links a file that is not there yet.
   // Each file written aside and renamed: a reader never sees half of one.
-  for (const auto& f : report_figures(r))
-    fs_write_file_atomic((fs::path(dir) / f.file).string(), f.svg);
-  fs_write_file_atomic((fs::path(dir) / "report.md").string(), report_markdown(r, archive_name));
+  for (const auto& f : figures) fs_write_file_atomic((fs::path(dir) / f.file).string(), f.svg);
+  fs_write_file_atomic((fs::path(dir) / "report.md").string(), markdown);
+}
+
+void report_write(const RunResult& r, const std::string& dir, const std::string& archive_name) {
+  report_files_write(dir, report_figures(r), report_markdown(r, archive_name));
 }
 
 }  // namespace relapse::report

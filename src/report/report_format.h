@@ -28,6 +28,11 @@ std::string fmt_signed_band(const GroupValue& d);
 // A markdown table cell: '|' escaped, newlines as spaces, "" as kDash.
 std::string md_cell(const std::string& s);
 
+// Writes DIR/report.md (markdown) and every figure, each atomically (DIR
+// created; figures first, so report.md never links a file not there yet).
+void report_files_write(const std::string& dir, const std::vector<ReportFigure>& figures,
+                        const std::string& markdown);
+
 // The first model of `kind` ("target", "retrain"); nullptr when none.
 const ModelResult* find_kind(const RunResult& r, const std::string& kind);
 // The summary row of model × precision; nullptr when none.

@@ -11,12 +11,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
 #include <map>
 #include <sstream>
 
-#include "relapse/core/error.h"
-#include "relapse/core/fs.h"
 #include "relapse/report/svg_plot.h"
 #include "report_dose.h"
 #include "report_format.h"
@@ -278,14 +275,7 @@ std::string study_markdown(const Study& s) {
 }
 
 void study_report_write(const Study& s, const std::string& dir) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  RELAPSE_CHECK_INPUT(!ec, "cannot create report directory '", dir, "': ", ec.message());
-  // Figures first, so report.md never links a file that is not there yet.
-  for (const auto& f : study_figures(s))
-    fs_write_file_atomic((fs::path(dir) / f.file).string(), f.svg);
-  fs_write_file_atomic((fs::path(dir) / "report.md").string(), study_markdown(s));
+  report_files_write(dir, study_figures(s), study_markdown(s));
 }
 
 }  // namespace relapse::report

@@ -61,6 +61,18 @@ std::string error_of(F&& f) {
   return "";
 }
 
+// Cells 1 (tiny) and 8 (nano) of the grid done with the committed small
+// run's archive, and the study committed; returns that archive's path.
+std::string commit_two_cells(const SweepSpec& spec, const std::vector<SweepCell>& cells) {
+  const std::string small = test::source_dir() + "/tests/golden/fixtures/pipeline/small_run.h5";
+  for (int i : {1, 8}) {
+    fs::create_directories(cells[i].cfg.run.out_dir);
+    fs::copy_file(small, sweep_cell_archive(spec, cells[i]));
+  }
+  sweep_archive_commit(spec, cells);
+  return small;
+}
+
 }  // namespace
 
 TEST(Sweep, ExpandsTheProductInOrder) {
@@ -226,12 +238,7 @@ TEST(Sweep, StudyArchiveIndexesTheSummaryByTheAxes) {
   const std::string dir = test::scratch_dir("sweep_study");
   const SweepSpec spec = sweep_load(grid_file(dir));
   const auto cells = sweep_expand(spec);
-  const std::string small = test::source_dir() + "/tests/golden/fixtures/pipeline/small_run.h5";
-  for (int i : {1, 8}) {
-    fs::create_directories(cells[i].cfg.run.out_dir);
-    fs::copy_file(small, sweep_cell_archive(spec, cells[i]));
-  }
-  sweep_archive_commit(spec, cells);
+  const std::string small = commit_two_cells(spec, cells);
   const auto rows = archive_read_summary(small);
   archive::H5File f = archive::H5File::open_read(sweep_study_archive(spec));
   archive::H5Group root = f.root();
@@ -286,12 +293,7 @@ TEST(Sweep, StudyReportReadsTheCellsFromTheStudyArchive) {
   const std::string dir = test::scratch_dir("sweep_study_report");
   const SweepSpec spec = sweep_load(grid_file(dir));
   const auto cells = sweep_expand(spec);
-  const std::string small = test::source_dir() + "/tests/golden/fixtures/pipeline/small_run.h5";
-  for (int i : {1, 8}) {
-    fs::create_directories(cells[i].cfg.run.out_dir);
-    fs::copy_file(small, sweep_cell_archive(spec, cells[i]));
-  }
-  sweep_archive_commit(spec, cells);
+  const std::string small = commit_two_cells(spec, cells);
   const std::string md = test::read_file(spec.out_dir + "/report.md");
   EXPECT_NE(md.find("# Study `grid`"), std::string::npos) << md;
   EXPECT_NE(md.find("2 of 12 cells done"), std::string::npos) << md;
