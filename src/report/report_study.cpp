@@ -189,6 +189,7 @@ ReportFigure study_figure(const Study& s, const StudyCurves& sc, const std::stri
   c.x_label = s.x_label.empty() ? "cell" : s.x_label;
   c.y_label = "difference (points)";
   c.log_x = s.log_x;
+  c.dodge = 8;
   for (double lr : sc.lrs.at(method)) {
     SvgSeries ser;
     ser.name = "LR " + fmt_g(lr);

@@ -82,10 +82,12 @@ void line_axes_draw(std::ostringstream& os, const SvgLineChart& c, const LineAxe
 void line_series_draw(std::ostringstream& os, const SvgLineChart& c, const LineAxes& ax, size_t i) {
   const SvgSeries& s = c.series[i];
   const std::string color = svg_color(i);
+  // Series side by side around each x, so error bars at the same x stay apart.
+  const double shift = c.dodge * (static_cast<double>(i) - 0.5 * (c.series.size() - 1.0));
   std::string path;
   for (const auto& p : s.points)
     if (std::isfinite(p.y) && (!c.log_x || p.x > 0))
-      path += (path.empty() ? "" : " ") + num(ax.xpx(p.x)) + "," + num(ax.ypx(p.y));
+      path += (path.empty() ? "" : " ") + num(ax.xpx(p.x) + shift) + "," + num(ax.ypx(p.y));
   os << "<g class=\"series\" data-series=\"" << svg_escape(s.name) << "\">\n";
   if (!path.empty())
     os << "<polyline points=\"" << path << "\" fill=\"none\" stroke=\"" << color
@@ -93,7 +95,7 @@ void line_series_draw(std::ostringstream& os, const SvgLineChart& c, const LineA
   char b[32];
   for (const auto& p : s.points) {
     if (!std::isfinite(p.y) || (c.log_x && !(p.x > 0))) continue;
-    const double x = ax.xpx(p.x), y = ax.ypx(p.y);
+    const double x = ax.xpx(p.x) + shift, y = ax.ypx(p.y);
     const bool bar = std::isfinite(p.lo) && std::isfinite(p.hi);
     const std::string v = svg_format(p.y, c.decimals);
     std::snprintf(b, sizeof b, "%g", p.x);

@@ -87,6 +87,7 @@ struct SvgLineChart {
   bool log_x = false;
   int decimals = 1;
   double y_min = 0, y_max_hint = 0;  // the y range includes both
+  double dodge = 0;  // pixels between series at the same x (0: drawn on top of each other)
 };
 
 std::string svg_bar_chart(const SvgBarChart& c);
