@@ -31,6 +31,7 @@ PKGS=(
   libsentencepiece-dev sentencepiece
   nlohmann-json3-dev
   libcli11-dev
+  zlib1g-dev
 )
 
 missing=()

@@ -31,6 +31,10 @@ int64_t limit(const Ctx& c, size_t n) {
   return c.opts.max_samples > 0 ? std::min(k, c.opts.max_samples) : k;
 }
 
+std::vector<std::string> first_n(const Ctx& c, const std::vector<std::string>& v) {
+  return std::vector<std::string>(v.begin(), v.begin() + limit(c, v.size()));
+}
+
 // batch_decode(ids, skip_special_tokens=True): Tokenizer::decode drops the
 // special ids (<unk>, <s>, </s>, pad) before joining byte pieces, as HF does.
 std::string decode_text(const Ctx& c, const std::vector<int64_t>& ids) {
@@ -73,8 +77,13 @@ std::vector<std::string> generate_sharded(const Ctx& c, const std::vector<std::s
   return dist_gather_strings(c.dp, local, n, c.opts.batch_size);
 }
 
-// Min-K% scores of texts scored as BOS + tokenizer(text, no BOS), gathered.
-std::vector<double> min_k_sharded(const Ctx& c, const std::vector<std::string>& texts) {
+// Per text, scored as BOS + tokenizer(text, no BOS) in one pass: its Min-K%
+// score and its mean NLL (MUSE's "PPL"), gathered in sample order.
+struct TextScores {
+  std::vector<double> min_k, ppl;
+};
+
+TextScores privleak_sharded(const Ctx& c, const std::vector<std::string>& texts) {
   const int64_t n = static_cast<int64_t>(texts.size());
   std::vector<int64_t> mine = dist_shard(n, c.rank, c.size, c.opts.batch_size);
   std::vector<model::TokenSeq> seqs;
@@ -84,13 +93,43 @@ std::vector<double> min_k_sharded(const Ctx& c, const std::vector<std::string>& 
     if (c.tok.bos_id() >= 0) s.insert(s.begin(), c.tok.bos_id());
     seqs.push_back(std::move(s));
   }
-  std::vector<double> local;
+  std::vector<double> min_k, ppl;
   if (!seqs.empty()) {
     auto lps = model::score_token_logprobs(c.m, seqs, c.opts.batch_size, c.pad_id);
-    local.reserve(lps.size());
-    for (const auto& lp : lps) local.push_back(min_k_percent_score(lp, c.opts.min_k));
+    for (const auto& lp : lps) {
+      min_k.push_back(min_k_percent_score(lp, c.opts.min_k));
+      ppl.push_back(muse_ppl_score(lp));
+    }
   }
-  return dist_gather_doubles(c.dp, local, n, c.opts.batch_size);
+  return {dist_gather_doubles(c.dp, min_k, n, c.opts.batch_size),
+          dist_gather_doubles(c.dp, ppl, n, c.opts.batch_size)};
+}
+
+// PrivLeak's Min-K% and MUSE's other attack scores (muse_metrics.h) of the
+// privleak forget / retain / holdout texts, and each attack's forget-vs-
+// holdout AUC.
+void run_privleak(const Ctx& c, const data::MuseCorpus& corpus, MuseEvalResult& r) {
+  const std::vector<std::string>* sets[3] = {&corpus.privleak_forget, &corpus.privleak_retain,
+                                             &corpus.privleak_holdout};
+  std::vector<double>* mink[3] = {&r.mink_forget, &r.mink_retain, &r.mink_holdout};
+  r.mia.clear();
+  for (const char* a : kMiaAttacks) r.mia.push_back({a, {}, {}, {}, 0.0});
+  for (int k = 0; k < 3; ++k) {
+    const std::vector<std::string> texts = first_n(c, *sets[k]);
+    std::vector<std::string> lowered;
+    for (const auto& t : texts) lowered.push_back(muse_lowercase(t));
+    const TextScores s = privleak_sharded(c, texts);
+    const TextScores low = privleak_sharded(c, lowered);
+    *mink[k] = s.min_k;
+    for (size_t i = 0; i < texts.size(); ++i) {
+      const double v[3] = {s.ppl[i], s.ppl[i] / low.ppl[i],
+                           s.ppl[i] / static_cast<double>(zlib_compressed_size(texts[i]))};
+      for (int a = 0; a < 3; ++a) r.mia[a].side(k).push_back(v[a]);
+    }
+  }
+  r.privleak_auc = privleak_auc(r.mink_forget, r.mink_holdout);
+  for (auto& a : r.mia) a.auc = privleak_auc(a.forget, a.holdout);
+  r.has_privleak = true;
 }
 
 void run_verbmem(const Ctx& c, const data::MuseCorpus& corpus, MuseEvalResult& r) {
@@ -131,10 +170,6 @@ KnowmemResult run_knowmem(const Ctx& c, const std::vector<data::QaPair>& qa,
   return k;
 }
 
-std::vector<std::string> first_n(const Ctx& c, const std::vector<std::string>& v) {
-  return std::vector<std::string>(v.begin(), v.begin() + limit(c, v.size()));
-}
-
 }  // namespace
 
 MuseEvalResult muse_evaluate(model::LlamaForCausalLM& m, const model::Tokenizer& tok,
@@ -167,13 +202,7 @@ MuseEvalResult muse_evaluate(model::LlamaForCausalLM& m, const model::Tokenizer&
     r.knowmem_retain = run_knowmem(c, corpus.knowmem_retain_qa, corpus.knowmem_retain_qa_icl);
     r.has_knowmem = true;
   }
-  if (opts.privleak) {
-    r.mink_forget = min_k_sharded(c, first_n(c, corpus.privleak_forget));
-    r.mink_retain = min_k_sharded(c, first_n(c, corpus.privleak_retain));
-    r.mink_holdout = min_k_sharded(c, first_n(c, corpus.privleak_holdout));
-    r.privleak_auc = privleak_auc(r.mink_forget, r.mink_holdout);
-    r.has_privleak = true;
-  }
+  if (opts.privleak) run_privleak(c, corpus, r);
   if (was_training) m->train();
   return r;
 }

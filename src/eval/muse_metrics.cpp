@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include <zlib.h>
+
 #include "relapse/core/error.h"
 #include "relapse/eval/auc.h"
 
@@ -17,6 +19,76 @@ double min_k_percent_score(const std::vector<float>& token_logprobs, double k) {
   std::vector<double> sorted(token_logprobs.begin(), token_logprobs.end());
   std::sort(sorted.begin(), sorted.end());
   return -np_mean(sorted.data(), k_length);
+}
+
+double muse_ppl_score(const std::vector<float>& token_logprobs) {
+  std::vector<double> nll(token_logprobs.begin(), token_logprobs.end());
+  for (double& v : nll) v = -v;
+  return np_mean(nll.data(), nll.size());
+}
+
+int64_t zlib_compressed_size(const std::string& text) {
+  uLongf n = compressBound(static_cast<uLong>(text.size()));
+  std::vector<Bytef> out(n);
+  const int rc = compress2(out.data(), &n, reinterpret_cast<const Bytef*>(text.data()),
+                           static_cast<uLong>(text.size()), Z_DEFAULT_COMPRESSION);
+  RELAPSE_CHECK(rc == Z_OK, "zlib compress2 failed (", rc, ")");
+  return static_cast<int64_t>(n);
+}
+
+namespace {
+
+// The lower-case code point of `cp` for the ranges muse_lowercase maps.
+uint32_t lower_code_point(uint32_t cp) {
+  if (cp >= 'A' && cp <= 'Z') return cp + 32;
+  if (cp >= 0xC0 && cp <= 0xDE && cp != 0xD7) return cp + 32;
+  // Latin Extended-A: capital/small pairs, even/odd from U+0100 to U+0137 and
+  // from U+014A to U+0177, odd/even from U+0139 to U+0148 and U+0179 to U+017E.
+  if (cp == 0x130) return cp;  // İ: Python gives two code points (i + U+0307); kept
+  if ((cp >= 0x100 && cp <= 0x137) || (cp >= 0x14A && cp <= 0x177)) return cp | 1;
+  if ((cp >= 0x139 && cp <= 0x148) || (cp >= 0x179 && cp <= 0x17E)) return cp % 2 ? cp + 1 : cp;
+  if (cp == 0x178) return 0xFF;
+  if (cp >= 0x391 && cp <= 0x3AB && cp != 0x3A2) return cp + 32;  // Greek
+  if (cp >= 0x410 && cp <= 0x42F) return cp + 32;                 // Cyrillic А-Я
+  if (cp >= 0x400 && cp <= 0x40F) return cp + 80;                 // Cyrillic Ѐ-Џ
+  return cp;
+}
+
+void append_utf8(std::string& out, uint32_t cp) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
+
+}  // namespace
+
+std::string muse_lowercase(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    const auto b0 = static_cast<unsigned char>(text[i]);
+    // Only 1- and 2-byte sequences hold a mapped capital (all below U+0800).
+    if (b0 < 0x80) {
+      out += static_cast<char>(lower_code_point(b0));
+      ++i;
+    } else if ((b0 & 0xE0) == 0xC0 && i + 1 < text.size() &&
+               (static_cast<unsigned char>(text[i + 1]) & 0xC0) == 0x80) {
+      const uint32_t cp = ((b0 & 0x1Fu) << 6) | (static_cast<unsigned char>(text[i + 1]) & 0x3Fu);
+      append_utf8(out, lower_code_point(cp));
+      i += 2;
+    } else {
+      out += text[i];
+      ++i;
+    }
+  }
+  return out;
 }
 
 double privleak_auc(const std::vector<double>& forget_min_k,

@@ -465,7 +465,7 @@ std::string report_markdown(const RunResult& r, const std::string& archive_name)
   md_retention(os, r);
   md_recovery(os, r);
   os << report_paired_section(r) << report_seeds_section(r) << report_dose_section(r)
-     << report_relearn_section(r);
+     << report_relearn_section(r) << report_mia_section(r);
   os << figures_section(r, "methods");
   os << bucket_section(r);
   os << figures_section(r, "dw");

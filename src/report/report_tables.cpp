@@ -206,4 +206,38 @@ std::string report_relearn_section(const RunResult& r) {
   return os.str();
 }
 
+std::string report_mia_section(const RunResult& r) {
+  std::vector<std::string> attacks;  // from the first evaluation that has them
+  for (const auto& m : r.models)
+    for (const auto& e : m.evals)
+      if (attacks.empty())
+        for (const auto& a : e.metrics.mia) attacks.push_back(a.attack);
+  if (attacks.empty()) return "";
+  std::ostringstream os;
+  os << "\n## Membership inference\n\n"
+        "The AUC of each of MUSE's attacks (privleak.py) separating the forget texts (0) from "
+        "the holdout texts (1) on the negated score, as PrivLeak's Min-K% AUC: near 0 = the "
+        "model knows the forget texts better than unseen ones, near 0.5 = no difference (the "
+        "retrain model). ppl: the mean NLL (MUSE's \"PPL\"), ppl_lower: over the NLL of the "
+        "lower-cased text, ppl_zlib: over the text's zlib-compressed length.\n\n"
+        "| model | precision | Min-K%";
+  for (const auto& a : attacks) os << " | " << a;
+  os << " |\n|---|---|---:";
+  for (size_t i = 0; i < attacks.size(); ++i) os << "|---:";
+  os << "|\n";
+  for (const auto& m : r.models)
+    for (const auto& e : m.evals) {
+      if (!e.metrics.has_privleak || e.metrics.mia.empty()) continue;
+      os << "| " << m.info.name << " | " << e.precision << " | " << fmt(e.metrics.privleak_auc, 3);
+      for (const auto& name : attacks) {
+        double auc = kNaN;
+        for (const auto& a : e.metrics.mia)
+          if (a.attack == name) auc = a.auc;
+        os << " | " << fmt(auc, 3);
+      }
+      os << " |\n";
+    }
+  return os.str();
+}
+
 }  // namespace relapse::report

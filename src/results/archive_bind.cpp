@@ -210,6 +210,23 @@ void bind_model_info(Io& g, Bound<Io, ModelInfo>& info) {
   }
 }
 
+// privleak/mia/<attack>/{forget,retain,holdout} and its attribute auc, one
+// group per attack of eval::kMiaAttacks (absent in archives before them).
+template <class Io, class V>
+void bind_mia(Io mia, V& attacks) {
+  if constexpr (Io::kReading) {
+    attacks.clear();
+    for (const auto& name : mia.group().children()) attacks.push_back({name, {}, {}, {}, 0.0});
+  }
+  for (auto& a : attacks) {
+    auto g = mia.child(a.attack);
+    g.data("forget", a.forget);
+    g.data("retain", a.retain);
+    g.data("holdout", a.holdout);
+    g.attr("auc", a.auc);
+  }
+}
+
 template <class Io>
 void bind_precision(Io& g, Bound<Io, PrecisionEval>& e) {
   auto& m = e.metrics;
@@ -264,6 +281,8 @@ void bind_precision(Io& g, Bound<Io, PrecisionEval>& e) {
     p.data("forget", m.mink_forget);
     p.data("retain", m.mink_retain);
     p.data("holdout", m.mink_holdout);
+    bool has_mia = !m.mia.empty();
+    if (p.present("mia", has_mia)) bind_mia(p.child("mia"), m.mia);
   }
   if (e.has_code_change) bind_code_change(g.child("code_change"), e);
 }

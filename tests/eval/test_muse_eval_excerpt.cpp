@@ -1,7 +1,8 @@
 // tests/eval/test_muse_eval_excerpt.cpp — MUSE's evaluation on the real
 // MUSE-News excerpt (tests/golden/fixtures/muse_news_excerpt/json, read with
 // data::muse_load_eval: the excerpt has every evaluation set but not the raw
-// retain/holdout text) equals MUSE's own metric code run with transformers,
+// retain/holdout text), MUSE's other membership-inference scores included,
+// equals MUSE's own metric code run with transformers,
 // rouge_score and scikit-learn (tests/golden/make_muse_excerpt_eval_fixture.py
 // → expected_eval.json) on the tiny checkpoint fixtures/llama_mha_fp32. Real
 // news text in its 384-id vocabulary is long (prompts up to 3,077 ids,
@@ -62,6 +63,21 @@ TEST(MuseEval, RealExcerptMatchesMuseCode) {
   test::expect_mink_close(r.mink_retain, exp["mink_retain"], "mink_retain", 1e-6);
   test::expect_mink_close(r.mink_holdout, exp["mink_holdout"], "mink_holdout", 1e-6);
   EXPECT_EQ(r.privleak_auc, exp["privleak_auc"].get<double>());
+  // MUSE's other attacks (privleak.py's "PPL", "PPL/lower", "PPL/zlib"): the
+  // mean NLL is as close as Min-K%'s mean (1e-6 relative); a ratio of two of
+  // them within 3e-6. The closest forget and holdout scores of each are
+  // 1.7e-4 (ppl), 1.3e-4 (ppl_lower) and 7e-4 (ppl_zlib) apart relative to
+  // their size (mia/<attack>/min_gap): the same order, the same AUC.
+  ASSERT_EQ(r.mia.size(), 3u);
+  for (const auto& a : r.mia) {
+    SCOPED_TRACE(a.attack);
+    const json& e = exp["mia"][a.attack];
+    const double tol = a.attack == "ppl" ? 1e-6 : 3e-6;
+    test::expect_mink_close(a.forget, e["forget"], "forget", tol);
+    test::expect_mink_close(a.retain, e["retain"], "retain", tol);
+    test::expect_mink_close(a.holdout, e["holdout"], "holdout", tol);
+    EXPECT_EQ(a.auc, e["auc"].get<double>());
+  }
   // Not vacuous: some ROUGE scores are neither 0 nor 1.
   int partial = 0;
   for (const auto* v : {&r.verbmem_scores, &r.knowmem_forget.scores, &r.knowmem_retain.scores})

@@ -134,3 +134,31 @@ TEST(VerbMem, ReferenceMatchesHfWithTokenizerFixture) {
     EXPECT_EQ(tok.decode(ids, true), c["gt_short"].get<std::string>()) << gt;
   }
 }
+
+// MUSE's loss-based attack pieces (privleak.py inference()). The zlib lengths
+// are Python's: len(zlib.compress(s.encode("utf-8"))) for these strings
+// (python3 -c 'import zlib; print(len(zlib.compress(b"...")))').
+TEST(Mia, PplIsTheMeanNll) {
+  EXPECT_DOUBLE_EQ(ev::muse_ppl_score({-1.0f, -2.0f, -3.0f}), 2.0);
+  EXPECT_TRUE(std::isnan(ev::muse_ppl_score({})));
+}
+
+TEST(Mia, ZlibLengthMatchesPython) {
+  EXPECT_EQ(ev::zlib_compressed_size(""), 8);
+  EXPECT_EQ(ev::zlib_compressed_size("hello hello hello hello"), 16);
+  std::string news;
+  for (int i = 0; i < 20; ++i) news += "The council voted on the budget on Tuesday. ";
+  EXPECT_EQ(ev::zlib_compressed_size(news), 58);
+}
+
+TEST(Mia, LowercaseAsPython) {
+  // Python: "ÀÉÎ Ölçü ĀĞŁŽ Ÿ ΑΒΓ ДЖЯ Ѐ İ ǅ x".lower() — all but İ (two code
+  // points in Python) and ǅ (Latin Extended-B: kept) map.
+  EXPECT_EQ(ev::muse_lowercase("The CAT, Ölçü!"), "the cat, ölçü!");
+  EXPECT_EQ(ev::muse_lowercase("ÀÉÎ ĀĞŁŽ Ÿ ΑΒΓ ДЖЯ Ѐ"), "àéî āğłž ÿ αβγ джя ѐ");
+  EXPECT_EQ(ev::muse_lowercase("İ ǅ ×"), "İ ǅ ×");
+  EXPECT_EQ(ev::muse_lowercase(std::string("A\xff"
+                                           "B")),
+            std::string("a\xff"
+                        "b"));
+}

@@ -8,7 +8,9 @@ tests/golden/fixtures/muse_news_excerpt/expected_eval.json:
   the excerpt fixtures/muse_news_excerpt/json/ (verbmem/forget.json: 24 items,
   knowmem/{forget,retain}_qa.json: 30 QA pairs each with all 10 in-context
   examples of {forget,retain}_qa_icl.json, privleak/{forget,retain,holdout}.json:
-  6 texts each; every record used, unchanged), computed by MUSE's metric code
+  6 texts each; every record used, unchanged), MUSE's other membership-inference
+  scores of the privleak texts ("PPL", "PPL/lower", "PPL/zlib" of privleak.py
+  inference(), under "mia" with each one's AUC), computed by MUSE's metric code
   (github.com/swj0419/muse_bench metrics/{verbmem,knowmem,privleak}.py) run
   with Hugging Face transformers (eager attention, fp32, CPU, one thread),
   rouge_score and scikit-learn. Same layout and key names as
@@ -55,6 +57,7 @@ Deterministic: a second run writes identical bytes.
 import json
 import os
 import sys
+import zlib
 
 import numpy as np
 import torch
@@ -106,6 +109,26 @@ def load_corpus():
     return c
 
 
+@torch.no_grad()
+def muse_mia(runner, text):
+    """metrics/privleak.py inference(): the loss-based scores beside Min-K% --
+    "PPL" (the HF loss of tokenizer.encode(text), BOS included), "PPL/lower"
+    (over the same loss of text.lower()) and "PPL/zlib" (over the length of
+    zlib.compress of the UTF-8 text)."""
+    def loss_of(t):
+        ids = torch.tensor(runner.tok.encode(t)).unsqueeze(0)
+        return float(runner.model(ids, labels=ids).loss.item())
+    p1 = loss_of(text)
+    return {"ppl": p1, "ppl_lower": p1 / loss_of(text.lower()),
+            "ppl_zlib": p1 / len(zlib.compress(bytes(text, "utf-8")))}
+
+
+def muse_auc(forget, holdout):  # privleak.py sweep(): forget (0) vs holdout (1) on -score
+    y = np.array([0] * len(forget) + [1] * len(holdout))
+    fpr, tpr, _ = get_roc_curve(y, -np.array(forget + holdout))
+    return float(get_auc(fpr, tpr))
+
+
 def muse_mean(vals):  # metrics/logger.py report(): sum(vals) / len(vals); eval.py: * 100
     return sum(vals) / len(vals) * 100
 
@@ -140,6 +163,18 @@ def main():
     y = np.array([0] * len(mink["forget"]) + [1] * len(mink["holdout"]))
     fpr, tpr, _ = get_roc_curve(y, -ppl)
     auc = float(get_auc(fpr, tpr))
+    # MUSE's other attacks on the same texts; each one's smallest forget-holdout
+    # gap recorded (only their order sets the AUC).
+    mia = {}
+    for attack in ["ppl", "ppl_lower", "ppl_zlib"]:
+        mia[attack] = {}
+    for side in ["forget", "retain", "holdout"]:
+        scores = [muse_mia(runner, t) for t in c[f"privleak/{side}"]]
+        for attack in mia:
+            mia[attack][side] = [sc[attack] for sc in scores]
+    for attack, v in mia.items():
+        v["auc"] = muse_auc(v["forget"], v["holdout"])
+        v["min_gap"] = min(abs(a - b) for a in v["forget"] for b in v["holdout"])
     nv, nf = len(c["verbmem/forget"]), len(c["knowmem/forget_qa"])
     exp = {
         "options": {"verbmem_max_new_tokens": vn, "knowmem_max_new_tokens": kn,
@@ -151,6 +186,7 @@ def main():
         "plain": blocks["plain"], "clean": blocks["clean"],
         "mink_forget": mink["forget"], "mink_retain": mink["retain"],
         "mink_holdout": mink["holdout"], "privleak_auc": auc,
+        "mia": mia,
     }
     with open(OUT, "w", encoding="utf-8") as f:
         json.dump(exp, f, ensure_ascii=False, indent=1)

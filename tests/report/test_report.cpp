@@ -247,3 +247,24 @@ TEST(Report, WriteCreatesDirAndLeavesNoTmp) {
   EXPECT_EQ(relapse::test::read_file(dir + "/report.md"), report_markdown(r, "relapse.h5"));
   EXPECT_FALSE(fs::exists(dir + "/report.md.tmp"));
 }
+
+// The membership-inference table: one row per evaluation with the attacks,
+// each AUC with 3 decimals after Min-K%'s; no table without them.
+TEST(Report, MiaSectionTablesEveryAttacksAuc) {
+  RunResult r = make_run();
+  EXPECT_EQ(report_mia_section(r), "");
+  auto& m = r.models[0].evals[0].metrics;
+  m.has_privleak = true;
+  m.privleak_auc = 0.125;
+  m.mia = {{"ppl", {}, {}, {}, 0.25}, {"ppl_lower", {}, {}, {}, 0.5}, {"ppl_zlib", {}, {}, {}, 1}};
+  const std::string s = report_mia_section(r);
+  EXPECT_NE(s.find("| model | precision | Min-K% | ppl | ppl_lower | ppl_zlib |"),
+            std::string::npos)
+      << s;
+  EXPECT_NE(s.find("| " + r.models[0].info.name + " | " + r.models[0].evals[0].precision +
+                   " | 0.125 | 0.250 | 0.500 | 1.000 |"),
+            std::string::npos)
+      << s;
+  EXPECT_EQ(std::count(s.begin(), s.end(), '\n'), 8);  // title, text, header, rule, one row
+  EXPECT_NE(report_markdown(r, "a.h5").find("## Membership inference"), std::string::npos);
+}

@@ -53,6 +53,9 @@ PrecisionEval make_eval(const std::string& precision, int bits, double base, boo
   m.mink_retain = {-3.0};
   m.mink_holdout = {-4.0, -4.5, -5.0};
   m.privleak_auc = 0.625;
+  m.mia = {{"ppl", {2.5, 2.75 + base / 100.0}, {3.0}, {1.5, 1.25, 1.0}, 0.25},
+           {"ppl_lower", {1.01, 0.99}, {1.0}, {0.98, 0.97, 1.02}, 0.5},
+           {"ppl_zlib", {0.002, 0.0025}, {0.003}, {0.001, 0.0015, 0.002}, 0.75}};
   e.privleak = base - 50.0;
   e.wall_s = 1.25 + base / 10.0;
   if (code_change) {
@@ -309,6 +312,13 @@ TEST(Archive, EveryObjectRoundTrips) {
         EXPECT_EQ(p.read_doubles("privleak/forget"), mt.mink_forget);
         EXPECT_EQ(p.read_doubles("privleak/retain"), mt.mink_retain);
         EXPECT_EQ(p.read_doubles("privleak/holdout"), mt.mink_holdout);
+        for (const auto& a : mt.mia) {
+          const std::string g = "privleak/mia/" + a.attack;
+          EXPECT_EQ(p.read_doubles(g + "/forget"), a.forget);
+          EXPECT_EQ(p.read_doubles(g + "/retain"), a.retain);
+          EXPECT_EQ(p.read_doubles(g + "/holdout"), a.holdout);
+          EXPECT_EQ(p.open_group(g).attr_double("auc"), a.auc);
+        }
       }
       ASSERT_EQ(p.has("code_change"), e.has_code_change);
       if (e.has_code_change) {
@@ -451,6 +461,11 @@ TEST(Archive, ReadBackAndWrittenAgainIsTheSame) {
   RunResult back = archive_read_run(dir + "/a.h5");
   EXPECT_EQ(back.models[2].info.mask.selected_steps, ga.mask.selected_steps);
   EXPECT_EQ(back.models[3].info.diverged_step, 7);
+  const auto& mia = back.models[2].evals[2].metrics.mia;
+  ASSERT_EQ(mia.size(), 3u);
+  EXPECT_EQ(mia[1].attack, "ppl_lower");
+  EXPECT_EQ(mia[1].holdout, r.models[2].evals[2].metrics.mia[1].holdout);
+  EXPECT_EQ(mia[2].auc, 0.75);
   EXPECT_EQ(back.calibration.seed, 18446744073709551557ull);
   EXPECT_EQ(back.provenance.fields, r.provenance.fields);
   archive_write(back, dir + "/b.h5");

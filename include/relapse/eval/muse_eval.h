@@ -72,6 +72,14 @@ struct MuseEvalResult {
   // PrivLeak: Min-K% score of each privleak/{forget,retain,holdout}.json text
   std::vector<double> mink_forget, mink_retain, mink_holdout;
   double privleak_auc = 0.0;  // forget (0) vs holdout (1), eval::privleak_auc
+  // MUSE's other attacks on the same texts (kMiaAttacks order, muse_metrics.h).
+  struct Mia {
+    std::string attack;
+    std::vector<double> forget, retain, holdout;  // per text
+    double auc = 0.0;                             // forget (0) vs holdout (1), as privleak_auc
+    std::vector<double>& side(int k) { return k == 0 ? forget : k == 1 ? retain : holdout; }
+  };
+  std::vector<Mia> mia;  // empty in archives written before they existed
   bool has_verbmem = false, has_knowmem = false, has_privleak = false;
 };
 

@@ -47,6 +47,34 @@ double privleak_normalise(double auc, double auc_retrain);
 inline constexpr double kMuseNewsAucRetrainMin40 = 0.47719999999999996;
 inline constexpr double kMuseBooksAucRetrainMin40 = 0.5392999999999999;
 
+// ---- MUSE's other membership-inference scores ------------------------------
+//
+// privleak.py `inference` computes, besides Min-K%, three loss-based scores of
+// each text (each "lower = more likely a member", AUC'd like Min-K%: forget
+// 0 vs holdout 1 on the negated score, privleak_auc):
+//   "PPL"       p1_likelihood = the HF loss of BOS + text (the mean NLL of the
+//               n-1 predicted tokens; MUSE names it PPL, it is not exp'd)
+//   "PPL/lower" p1_likelihood / the same loss of text.lower()
+//   "PPL/zlib"  p1_likelihood / len(zlib.compress(text.encode("utf-8")))
+// (Min-K%++, OpenUnlearning's min_k_plus_plus.py, needs the per-position
+// vocabulary statistics and is not computed.)
+
+// The mean NLL of per-token log-probs (MUSE's "PPL"); NaN when empty.
+double muse_ppl_score(const std::vector<float>& token_logprobs);
+// The byte length of zlib.compress(text) at zlib's default level (6), as
+// Python's zlib module writes it with the same zlib.
+int64_t zlib_compressed_size(const std::string& text);
+// Python's str.lower() on every character of U+0000-U+017F (ASCII, Latin-1,
+// Latin Extended-A; but U+0130, which Python turns into two code points, is
+// kept), Greek U+0391-U+03AB and Cyrillic U+0400-U+042F; capitals of other
+// blocks (Latin Extended-B, Armenian, ...) are kept as they are, where Python
+// would lower them. Invalid UTF-8 bytes are kept.
+std::string muse_lowercase(const std::string& text);
+
+// The membership-inference attacks relapse records beside Min-K% (archive
+// names; MUSE's keys in the comment above).
+inline constexpr const char* kMiaAttacks[3] = {"ppl", "ppl_lower", "ppl_zlib"};
+
 // ---- KnowMem --------------------------------------------------------------
 
 struct QA {

@@ -121,10 +121,14 @@ DoseVerdict dose_verdict(const GroupValue& paired);
 std::string report_dose_section(const RunResult& r);
 
 // The markdown sections of report_tables.cpp ("" when they do not apply):
-// paired differences vs full, seeds, relearning vs quantization.
+// paired differences vs full, seeds, relearning vs quantization, membership
+// inference.
 std::string report_paired_section(const RunResult& r);
 std::string report_seeds_section(const RunResult& r);
 std::string report_relearn_section(const RunResult& r);
+// The AUC of every membership-inference attack per model × precision (""
+// when the archive has none beside Min-K%).
+std::string report_mia_section(const RunResult& r);
 
 // ---- figures (report_figures.cpp)
 

@@ -48,6 +48,10 @@
 //                                 attribute mean (× 100)
 //     knowmem_retain/...          same
 //     privleak/{forget,retain,holdout} (f64 Min-K% scores)
+//     privleak/mia/<attack>/{forget,retain,holdout} (f64 per text) and
+//                                 attribute auc (forget vs holdout): MUSE's
+//                                 other attacks, eval::kMiaAttacks (ppl,
+//                                 ppl_lower, ppl_zlib); absent before them
 //     vs_full                     (only when non-empty) table: metric (str),
 //                                  mean, lo, hi (f64), n (i64): paired
 //                                  differences vs the model's "full"
