@@ -5,10 +5,12 @@
 #include "relapse/eval/muse_eval.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "relapse/core/error.h"
 #include "relapse/dist/communicator.h"
 #include "relapse/dist/gather.h"
+#include "relapse/eval/auc.h"
 #include "relapse/eval/muse_metrics.h"
 #include "relapse/eval/rouge.h"
 #include "relapse/model/inference.h"
@@ -132,6 +134,44 @@ void run_privleak(const Ctx& c, const data::MuseCorpus& corpus, MuseEvalResult& 
   r.has_privleak = true;
 }
 
+// OpenUnlearning's exact memorization and extraction strength of every
+// VerbMem item (muse_metrics.h): prompt + " " + gt scored teacher-forced,
+// this rank's share, gathered in item order; the means as np.mean (EM's NaN
+// items left out). The text is also cut to the model's context.
+void run_memorization(const Ctx& c, const data::MuseCorpus& corpus, MuseEvalResult& r) {
+  const int64_t n = limit(c, corpus.verbmem_forget.size());
+  const std::vector<int64_t> mine = dist_shard(n, c.rank, c.size, c.opts.batch_size);
+  const int64_t context = c.m->config().max_position_embeddings;
+  std::vector<model::TokenSeq> seqs;
+  std::vector<int64_t> prefix;
+  for (int64_t i : mine) {
+    const auto& item = corpus.verbmem_forget[i];
+    model::TokenSeq s = c.tok.encode(item.prompt + " " + item.gt, /*add_bos=*/true);
+    prefix.push_back(static_cast<int64_t>(c.tok.encode(item.prompt, /*add_bos=*/true).size()));
+    const int64_t keep = std::min(prefix.back() + kMemorizationMaxLength, context);
+    if (static_cast<int64_t>(s.size()) > keep) s.resize(keep);
+    seqs.push_back(std::move(s));
+  }
+  std::vector<double> em, es;
+  if (!seqs.empty()) {
+    const auto top1 = model::score_token_top1(c.m, seqs, c.opts.batch_size, c.pad_id);
+    for (size_t i = 0; i < seqs.size(); ++i) {
+      const auto [b, e] = memorization_span(static_cast<int64_t>(seqs[i].size()), prefix[i]);
+      const std::vector<uint8_t> hits(top1[i].begin() + b, top1[i].begin() + e);
+      em.push_back(exact_memorization(hits));
+      es.push_back(extraction_strength(hits));
+    }
+  }
+  r.verbmem_em = dist_gather_doubles(c.dp, em, n, c.opts.batch_size);
+  r.verbmem_es = dist_gather_doubles(c.dp, es, n, c.opts.batch_size);
+  std::vector<double> em_items;
+  for (double v : r.verbmem_em)
+    if (!std::isnan(v)) em_items.push_back(v);
+  r.exact_memorization = np_mean(em_items.data(), em_items.size());  // NaN when empty
+  r.extraction_strength = np_mean(r.verbmem_es.data(), r.verbmem_es.size());
+  r.has_memorization = true;
+}
+
 void run_verbmem(const Ctx& c, const data::MuseCorpus& corpus, MuseEvalResult& r) {
   const int64_t n = limit(c, corpus.verbmem_forget.size());
   for (int64_t i = 0; i < n; ++i) {
@@ -196,7 +236,10 @@ MuseEvalResult muse_evaluate(model::LlamaForCausalLM& m, const model::Tokenizer&
   m->eval();
   torch::NoGradGuard no_grad;
   MuseEvalResult r;
-  if (opts.verbmem) run_verbmem(c, corpus, r);
+  if (opts.verbmem) {
+    run_verbmem(c, corpus, r);
+    run_memorization(c, corpus, r);
+  }
   if (opts.knowmem) {
     r.knowmem_forget = run_knowmem(c, corpus.knowmem_forget_qa, corpus.knowmem_forget_qa_icl);
     r.knowmem_retain = run_knowmem(c, corpus.knowmem_retain_qa, corpus.knowmem_retain_qa_icl);

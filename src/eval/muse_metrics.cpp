@@ -91,6 +91,29 @@ std::string muse_lowercase(const std::string& text) {
   return out;
 }
 
+double exact_memorization(const std::vector<uint8_t>& hits) {
+  if (hits.empty()) return std::nan("");
+  double n = 0;
+  for (uint8_t h : hits) n += h ? 1 : 0;
+  return n / static_cast<double>(hits.size());
+}
+
+double extraction_strength(const std::vector<uint8_t>& hits) {
+  const size_t n = hits.size();
+  if (n == 0) return 0.0;
+  // for k in range(n): if preds[k:] == labels[k:]: break — k stays n-1 when none matches.
+  size_t k = 0;
+  for (; k < n; ++k)
+    if (std::all_of(hits.begin() + k, hits.end(), [](uint8_t h) { return h != 0; })) break;
+  if (k == n) k = n - 1;
+  return 1.0 - static_cast<double>(k) / static_cast<double>(n);
+}
+
+std::pair<int64_t, int64_t> memorization_span(int64_t len, int64_t prefix_len) {
+  const int64_t first = std::max<int64_t>(prefix_len, 1) - 1, end = len - 2;
+  return end > first ? std::pair{first, end} : std::pair{first, first};
+}
+
 double privleak_auc(const std::vector<double>& forget_min_k,
                     const std::vector<double>& holdout_min_k) {
   RELAPSE_CHECK_INPUT(!forget_min_k.empty() && !holdout_min_k.empty(),

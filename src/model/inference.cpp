@@ -19,12 +19,17 @@ torch::Tensor all_reduced(torch::Tensor t, ReduceOp op, const TpContext& tp) {
   return t;
 }
 
+// What a scoring pass returns per position.
+enum class TokenScore { kLogprob, kTop1 };
+
 // log p(target) in fp32 from this rank's vocabulary slice of the logits
 // [B,T,V_local] (padding columns at -inf) and targets [B,T]: the max, the sum
 // of exponentials and the target's logit are all-reduced over the TP group.
-torch::Tensor vocab_parallel_target_logprobs(const torch::Tensor& logits_local,
-                                             const torch::Tensor& targets, int64_t vocab_start,
-                                             const TpContext& tp) {
+// kTop1: 1 where the target's logit is the global max (its shifted logit is
+// then exactly 0), else 0.
+torch::Tensor vocab_parallel_target_scores(const torch::Tensor& logits_local,
+                                           const torch::Tensor& targets, int64_t vocab_start,
+                                           const TpContext& tp, TokenScore what) {
   torch::Tensor x = logits_local.to(torch::kFloat32);
   int64_t width = x.size(-1);
   torch::Tensor mx = all_reduced(std::get<0>(x.max(-1)), ReduceOp::kMax, tp);  // [B,T]
@@ -36,6 +41,7 @@ torch::Tensor vocab_parallel_target_logprobs(const torch::Tensor& logits_local,
                              .squeeze(-1)
                              .masked_fill(outside, 0);
   picked = all_reduced(picked, ReduceOp::kSum, tp);
+  if (what == TokenScore::kTop1) return (picked == 0).to(torch::kFloat32);
   return picked - sum_exp.log();
 }
 
@@ -67,11 +73,9 @@ std::pair<torch::Tensor, torch::Tensor> padded_rows(const std::vector<TokenSeq>&
   return {ids.to(dev), mask.to(dev)};
 }
 
-}  // namespace
-
-std::vector<std::vector<float>> score_token_logprobs(LlamaForCausalLM& m,
-                                                     const std::vector<TokenSeq>& seqs,
-                                                     int64_t batch_size, int64_t pad_id) {
+// Per sequence and predicted position: the score `what` (see above).
+std::vector<std::vector<float>> score_tokens(LlamaForCausalLM& m, const std::vector<TokenSeq>& seqs,
+                                             int64_t batch_size, int64_t pad_id, TokenScore what) {
   RELAPSE_CHECK(batch_size > 0, "batch_size must be positive");
   torch::NoGradGuard ng;
   const torch::Device dev = m->device();
@@ -97,10 +101,13 @@ std::vector<std::vector<float>> score_token_logprobs(LlamaForCausalLM& m,
       torch::Tensor lp = torch::log_softmax(logits, -1);
       torch::Tensor tgt = ids.narrow(1, 1, T - 1).unsqueeze(-1);
       picked = lp.gather(-1, tgt).squeeze(-1);
+      // The same subtraction for every entry of a row: equal logits give equal log-probs.
+      if (what == TokenScore::kTop1)
+        picked = (picked == std::get<0>(lp.max(-1))).to(torch::kFloat32);
     } else {
       torch::Tensor h = m->forward_hidden(ids, {}, pos).narrow(1, 0, T - 1);
-      picked = vocab_parallel_target_logprobs(m->logits_local(h), ids.narrow(1, 1, T - 1),
-                                              m->vocab_start(), m->tp());
+      picked = vocab_parallel_target_scores(m->logits_local(h), ids.narrow(1, 1, T - 1),
+                                            m->vocab_start(), m->tp(), what);
     }
     picked = host_copy(picked);  // the batch's one copy to the host
     const float* pa = picked.data_ptr<float>();
@@ -109,6 +116,23 @@ std::vector<std::vector<float>> score_token_logprobs(LlamaForCausalLM& m,
       out[b0 + r].assign(pa + r * (T - 1), pa + r * (T - 1) + std::max<int64_t>(n, 0));
     }
   }
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::vector<float>> score_token_logprobs(LlamaForCausalLM& m,
+                                                     const std::vector<TokenSeq>& seqs,
+                                                     int64_t batch_size, int64_t pad_id) {
+  return score_tokens(m, seqs, batch_size, pad_id, TokenScore::kLogprob);
+}
+
+std::vector<std::vector<uint8_t>> score_token_top1(LlamaForCausalLM& m,
+                                                   const std::vector<TokenSeq>& seqs,
+                                                   int64_t batch_size, int64_t pad_id) {
+  std::vector<std::vector<uint8_t>> out;
+  for (const auto& row : score_tokens(m, seqs, batch_size, pad_id, TokenScore::kTop1))
+    out.emplace_back(row.begin(), row.end());
   return out;
 }
 

@@ -208,34 +208,42 @@ std::string report_relearn_section(const RunResult& r) {
 
 std::string report_mia_section(const RunResult& r) {
   std::vector<std::string> attacks;  // from the first evaluation that has them
+  bool memorization = false;
   for (const auto& m : r.models)
-    for (const auto& e : m.evals)
+    for (const auto& e : m.evals) {
+      memorization = memorization || e.metrics.has_memorization;
       if (attacks.empty())
         for (const auto& a : e.metrics.mia) attacks.push_back(a.attack);
-  if (attacks.empty()) return "";
+    }
+  if (attacks.empty() && !memorization) return "";
   std::ostringstream os;
-  os << "\n## Membership inference\n\n"
+  os << "\n## Membership inference and memorization\n\n"
         "The AUC of each of MUSE's attacks (privleak.py) separating the forget texts (0) from "
         "the holdout texts (1) on the negated score, as PrivLeak's Min-K% AUC: near 0 = the "
         "model knows the forget texts better than unseen ones, near 0.5 = no difference (the "
         "retrain model). ppl: the mean NLL (MUSE's \"PPL\"), ppl_lower: over the NLL of the "
-        "lower-cased text, ppl_zlib: over the text's zlib-compressed length.\n\n"
+        "lower-cased text, ppl_zlib: over the text's zlib-compressed length. ES and EM: "
+        "OpenUnlearning's extraction strength and exact memorization of the VerbMem forget "
+        "texts (× 100; higher = more of the text reproduced greedily).\n\n"
         "| model | precision | Min-K%";
   for (const auto& a : attacks) os << " | " << a;
-  os << " |\n|---|---|---:";
-  for (size_t i = 0; i < attacks.size(); ++i) os << "|---:";
+  os << " | ES | EM |\n|---|---|---:";
+  for (size_t i = 0; i < attacks.size() + 2; ++i) os << "|---:";
   os << "|\n";
   for (const auto& m : r.models)
     for (const auto& e : m.evals) {
-      if (!e.metrics.has_privleak || e.metrics.mia.empty()) continue;
-      os << "| " << m.info.name << " | " << e.precision << " | " << fmt(e.metrics.privleak_auc, 3);
+      const auto& mt = e.metrics;
+      if (mt.mia.empty() && !mt.has_memorization) continue;
+      os << "| " << m.info.name << " | " << e.precision << " | "
+         << fmt(mt.has_privleak ? mt.privleak_auc : kNaN, 3);
       for (const auto& name : attacks) {
         double auc = kNaN;
-        for (const auto& a : e.metrics.mia)
+        for (const auto& a : mt.mia)
           if (a.attack == name) auc = a.auc;
         os << " | " << fmt(auc, 3);
       }
-      os << " |\n";
+      os << " | " << fmt_m(mt.has_memorization ? 100 * mt.extraction_strength : kNaN) << " | "
+         << fmt_m(mt.has_memorization ? 100 * mt.exact_memorization : kNaN) << " |\n";
     }
   return os.str();
 }

@@ -271,6 +271,12 @@ void bind_precision(Io& g, Bound<Io, PrecisionEval>& e) {
     v.data("reference", m.verbmem_references);
     v.data("generation", m.verbmem_generations);
     v.data("rouge", m.verbmem_scores);
+    if (v.present("extraction_strength", m.has_memorization)) {
+      v.data("exact_memorization", m.verbmem_em);
+      v.data("extraction_strength", m.verbmem_es);
+      v.attr("exact_memorization_mean", m.exact_memorization);
+      v.attr("extraction_strength_mean", m.extraction_strength);
+    }
   }
   if (m.has_knowmem) {
     bind_knowmem(g.child("knowmem_forget"), m.knowmem_forget);

@@ -2,7 +2,8 @@
 // MUSE-News excerpt (tests/golden/fixtures/muse_news_excerpt/json, read with
 // data::muse_load_eval: the excerpt has every evaluation set but not the raw
 // retain/holdout text), MUSE's other membership-inference scores included,
-// equals MUSE's own metric code run with transformers,
+// equals MUSE's own metric code run with transformers, and OpenUnlearning's
+// memorization metrics equal its code's,
 // rouge_score and scikit-learn (tests/golden/make_muse_excerpt_eval_fixture.py
 // → expected_eval.json) on the tiny checkpoint fixtures/llama_mha_fp32. Real
 // news text in its 384-id vocabulary is long (prompts up to 3,077 ids,
@@ -13,6 +14,7 @@
 
 #include <mpi.h>
 
+#include <cmath>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -78,6 +80,31 @@ TEST(MuseEval, RealExcerptMatchesMuseCode) {
     test::expect_mink_close(a.holdout, e["holdout"], "holdout", tol);
     EXPECT_EQ(a.auc, e["auc"].get<double>());
   }
+  // OpenUnlearning's exact memorization and extraction strength of the 24
+  // VerbMem items: the greedy hits are the same (the closest top-1 and top-2
+  // log-probs of a scored position are 2.9e-4 apart, min_top1_gap, ~30x the
+  // ~1e-5 between relapse's fp32 logits and HF's); ES equal as doubles (both
+  // compute 1 - k/N in double), EM within 1e-6 relative (OpenUnlearning
+  // divides in float32); the means as np.mean.
+  const json& mem = exp["memorization"];
+  ASSERT_TRUE(r.has_memorization);
+  ASSERT_EQ(r.verbmem_es.size(), mem["extraction_strength"].size());
+  ASSERT_EQ(r.verbmem_em.size(), mem["exact_memorization"].size());
+  int hits = 0;
+  for (size_t i = 0; i < r.verbmem_es.size(); ++i) {
+    SCOPED_TRACE("verbmem item " + std::to_string(i));
+    EXPECT_DOUBLE_EQ(r.verbmem_es[i], mem["extraction_strength"][i].get<double>());
+    if (mem["exact_memorization"][i].is_null()) {
+      EXPECT_TRUE(std::isnan(r.verbmem_em[i]));
+      continue;
+    }
+    const double want = mem["exact_memorization"][i].get<double>();
+    EXPECT_NEAR(r.verbmem_em[i], want, 1e-6 * want);
+    hits += want > 0;
+  }
+  EXPECT_GE(hits, 2);  // not vacuous: some greedy predictions hit
+  EXPECT_DOUBLE_EQ(r.extraction_strength, mem["extraction_strength_mean"].get<double>());
+  EXPECT_NEAR(r.exact_memorization, mem["exact_memorization_mean"].get<double>(), 1e-9);
   // Not vacuous: some ROUGE scores are neither 0 nor 1.
   int partial = 0;
   for (const auto* v : {&r.verbmem_scores, &r.knowmem_forget.scores, &r.knowmem_retain.scores})

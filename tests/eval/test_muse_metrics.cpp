@@ -162,3 +162,21 @@ TEST(Mia, LowercaseAsPython) {
             std::string("a\xff"
                         "b"));
 }
+
+// OpenUnlearning's memorization.py on hand-made hit rows, with its quirks:
+// no matching suffix gives 1/N (the loop ends at k = N - 1), nothing scored
+// gives ES 0 and EM None (NaN); the span drops the prompt and the last label.
+TEST(Memorization, ExactMemorizationAndExtractionStrength) {
+  EXPECT_DOUBLE_EQ(ev::exact_memorization({1, 0, 1, 1}), 0.75);
+  EXPECT_TRUE(std::isnan(ev::exact_memorization({})));
+  EXPECT_DOUBLE_EQ(ev::extraction_strength({1, 1, 1, 1}), 1.0);
+  EXPECT_DOUBLE_EQ(ev::extraction_strength({0, 1, 1, 1}), 0.75);  // k = 1
+  EXPECT_DOUBLE_EQ(ev::extraction_strength({1, 0, 0, 1}), 0.25);  // k = 3
+  EXPECT_DOUBLE_EQ(ev::extraction_strength({1, 0, 0, 0}), 0.25);  // none: k = N - 1
+  EXPECT_DOUBLE_EQ(ev::extraction_strength({}), 0.0);
+  // 10 ids, the first 4 the prompt's (BOS included): labels 4..9, the last
+  // dropped, so positions 3..7 predict ids 4..8.
+  EXPECT_EQ(ev::memorization_span(10, 4), (std::pair<int64_t, int64_t>{3, 8}));
+  EXPECT_EQ(ev::memorization_span(5, 4).second - ev::memorization_span(5, 4).first, 0);
+  EXPECT_EQ(ev::memorization_span(4, 4).second - ev::memorization_span(4, 4).first, 0);
+}

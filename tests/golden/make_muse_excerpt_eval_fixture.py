@@ -10,7 +10,9 @@ tests/golden/fixtures/muse_news_excerpt/expected_eval.json:
   examples of {forget,retain}_qa_icl.json, privleak/{forget,retain,holdout}.json:
   6 texts each; every record used, unchanged), MUSE's other membership-inference
   scores of the privleak texts ("PPL", "PPL/lower", "PPL/zlib" of privleak.py
-  inference(), under "mia" with each one's AUC), computed by MUSE's metric code
+  inference(), under "mia" with each one's AUC), and OpenUnlearning's exact
+  memorization and extraction strength of the VerbMem items (under
+  "memorization"; open_unlearning_memorization below), computed by MUSE's metric code
   (github.com/swj0419/muse_bench metrics/{verbmem,knowmem,privleak}.py) run
   with Hugging Face transformers (eager attention, fp32, CPU, one thread),
   rouge_score and scikit-learn. Same layout and key names as
@@ -123,6 +125,37 @@ def muse_mia(runner, text):
             "ppl_zlib": p1 / len(zlib.compress(bytes(text, "utf-8")))}
 
 
+@torch.no_grad()
+def open_unlearning_memorization(runner, item):
+    """OpenUnlearning (locuslab/open-unlearning) on one MUSE_forget_verbmem item:
+    src/data/utils.py preprocess_pretraining_instance (prefix = prompt, text =
+    gt, insert_space, max_length 2048: the prompt's ids, BOS included, are
+    -100), src/evals/metrics/utils.py tokenwise_vocab_logprobs (the last
+    labelled position dropped) and memorization.py exact_memorization /
+    extraction_strength. Returns EM (None when nothing is scored), ES and the
+    smallest top1 - top2 log-prob gap of the scored positions."""
+    prefix, text = item["prompt"], item["gt"]
+    full = runner.tok(prefix + " " + text, add_special_tokens=True)["input_ids"]
+    prefix_len = len(runner.tok(prefix, add_special_tokens=True)["input_ids"])
+    full = full[: prefix_len + 2048]
+    len_matched = prefix_len if prefix_len else 1
+    labels = torch.tensor([-100] * len_matched + full[len_matched:])
+    log_probs = torch.log_softmax(runner.model(torch.tensor([full])).logits, dim=-1)[0, :-1, :]
+    actual = (labels != -100).nonzero(as_tuple=True)[0][:-1]
+    if len(actual) == 0:
+        return None, 0.0, float("inf")
+    lp = log_probs[actual[0].item() - 1: actual[-1].item()]
+    lab = labels[actual]
+    preds = torch.argmax(lp, dim=-1)
+    em = ((preds == lab).sum() / len(lab)).item()
+    for k in range(len(lab)):
+        if torch.equal(preds[k:], lab[k:]):
+            break
+    es = 1 - (k / len(lab))
+    top2 = torch.topk(lp, 2, dim=-1).values
+    return em, es, float((top2[:, 0] - top2[:, 1]).min())
+
+
 def muse_auc(forget, holdout):  # privleak.py sweep(): forget (0) vs holdout (1) on -score
     y = np.array([0] * len(forget) + [1] * len(holdout))
     fpr, tpr, _ = get_roc_curve(y, -np.array(forget + holdout))
@@ -175,6 +208,12 @@ def main():
     for attack, v in mia.items():
         v["auc"] = muse_auc(v["forget"], v["holdout"])
         v["min_gap"] = min(abs(a - b) for a in v["forget"] for b in v["holdout"])
+    mem = [open_unlearning_memorization(runner, d) for d in c["verbmem/forget"]]
+    memorization = {"exact_memorization": [m[0] for m in mem],
+                    "extraction_strength": [m[1] for m in mem],
+                    "min_top1_gap": min(m[2] for m in mem),
+                    "exact_memorization_mean": float(np.mean([m[0] for m in mem if m[0] is not None])),
+                    "extraction_strength_mean": float(np.mean([m[1] for m in mem]))}
     nv, nf = len(c["verbmem/forget"]), len(c["knowmem/forget_qa"])
     exp = {
         "options": {"verbmem_max_new_tokens": vn, "knowmem_max_new_tokens": kn,
@@ -186,7 +225,7 @@ def main():
         "plain": blocks["plain"], "clean": blocks["clean"],
         "mink_forget": mink["forget"], "mink_retain": mink["retain"],
         "mink_holdout": mink["holdout"], "privleak_auc": auc,
-        "mia": mia,
+        "mia": mia, "memorization": memorization,
     }
     with open(OUT, "w", encoding="utf-8") as f:
         json.dump(exp, f, ensure_ascii=False, indent=1)

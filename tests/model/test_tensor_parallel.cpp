@@ -80,6 +80,16 @@ double expect_same_model(LlamaForCausalLM& full, LlamaForCausalLM& split, const 
     go.max_new_tokens = 10;
     go.batch_size = 3;
     EXPECT_EQ(generate_greedy(full, texts, go), generate_greedy(split, texts, go)) << what;
+    // The greedy hits (score_token_top1): the unsplit model's equal the argmax
+    // of its own logits, and the vocab-parallel ones (no logits gathered) equal them.
+    const auto hits = score_token_top1(full, texts, 2);
+    EXPECT_EQ(hits, score_token_top1(split, texts, 2)) << what;
+    torch::NoGradGuard ng;
+    const torch::Tensor ids = torch::tensor(texts[0]).unsqueeze(0);
+    const torch::Tensor top = full->forward(ids).argmax(-1)[0];
+    for (size_t t = 0; t + 1 < texts[0].size(); ++t)
+      EXPECT_EQ(hits[0][t], top[static_cast<int64_t>(t)].item<int64_t>() == texts[0][t + 1] ? 1 : 0)
+          << what << " position " << t;
   }
   return worst;
 }

@@ -249,7 +249,8 @@ TEST(Report, WriteCreatesDirAndLeavesNoTmp) {
 }
 
 // The membership-inference table: one row per evaluation with the attacks,
-// each AUC with 3 decimals after Min-K%'s; no table without them.
+// each AUC with 3 decimals after Min-K%'s, then ES and EM × 100; no table
+// without them.
 TEST(Report, MiaSectionTablesEveryAttacksAuc) {
   RunResult r = make_run();
   EXPECT_EQ(report_mia_section(r), "");
@@ -266,5 +267,6 @@ TEST(Report, MiaSectionTablesEveryAttacksAuc) {
             std::string::npos)
       << s;
   EXPECT_EQ(std::count(s.begin(), s.end(), '\n'), 8);  // title, text, header, rule, one row
-  EXPECT_NE(report_markdown(r, "a.h5").find("## Membership inference"), std::string::npos);
+  EXPECT_NE(report_markdown(r, "a.h5").find("## Membership inference and memorization"),
+            std::string::npos);
 }

@@ -68,6 +68,12 @@ struct MuseEvalResult {
   std::vector<std::string> verbmem_prompts, verbmem_references, verbmem_generations;
   std::vector<double> verbmem_scores;
   double verbmem_forget = 0.0;  // mean × 100
+  // OpenUnlearning's exact memorization and extraction strength of each
+  // VerbMem item (prompt + gt teacher-forced, muse_metrics.h), in [0, 1], and
+  // their means (np.mean; EM's NaN items left out).
+  std::vector<double> verbmem_em, verbmem_es;
+  double exact_memorization = 0.0, extraction_strength = 0.0;
+  bool has_memorization = false;  // false in archives written before them
   KnowmemResult knowmem_forget, knowmem_retain;
   // PrivLeak: Min-K% score of each privleak/{forget,retain,holdout}.json text
   std::vector<double> mink_forget, mink_retain, mink_holdout;

@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace relapse::eval {
@@ -74,6 +75,29 @@ std::string muse_lowercase(const std::string& text);
 // The membership-inference attacks relapse records beside Min-K% (archive
 // names; MUSE's keys in the comment above).
 inline constexpr const char* kMiaAttacks[3] = {"ppl", "ppl_lower", "ppl_zlib"};
+
+// ---- OpenUnlearning's memorization metrics ---------------------------------
+//
+// src/evals/metrics/memorization.py (github.com/locuslab/open-unlearning), as
+// its MUSE config runs them on MUSE_forget_verbmem: the text is
+// tokenizer(prompt + " " + gt) with BOS, cut to len(tokenizer(prompt)) + 2048
+// ids; the prompt's ids (BOS included) are unlabelled, and of the labelled
+// ids the last is dropped (tokenwise_vocab_logprobs: "ignore eos prediction";
+// MUSE data has no EOS, so a real token is dropped). `hits` are the N
+// remaining positions' greedy hits (model::score_token_top1), in order.
+//   exact memorization  = hits / N; NaN when N = 0 (OpenUnlearning's None,
+//                         left out of the mean)
+//   extraction strength = 1 − k/N, k the first position from which every
+//                         prediction hits; when none does the loop ends at
+//                         k = N − 1, so 1/N, not 0; 0 when N = 0.
+// Both are averaged over the items with np.mean.
+double exact_memorization(const std::vector<uint8_t>& hits);
+double extraction_strength(const std::vector<uint8_t>& hits);
+// The positions of model::score_token_top1's row that the two metrics read,
+// for a text of `len` ids whose first `prefix_len` are the prompt's:
+// [prefix_len − 1, len − 2) (empty when len − 1 <= prefix_len).
+std::pair<int64_t, int64_t> memorization_span(int64_t len, int64_t prefix_len);
+inline constexpr int64_t kMemorizationMaxLength = 2048;  // MUSE_forget_verbmem max_length
 
 // ---- KnowMem --------------------------------------------------------------
 

@@ -24,6 +24,16 @@ std::vector<std::vector<float>> score_token_logprobs(LlamaForCausalLM& m,
                                                      const std::vector<TokenSeq>& seqs,
                                                      int64_t batch_size = 8, int64_t pad_id = 0);
 
+// For each sequence s: out[i][t] = 1 when s[t+1] is the argmax of the logits
+// at t (greedy decoding would predict it), else 0, t = 0..len-2 (fp32 logits;
+// a tie with another token counts as a hit, where torch.argmax would pick
+// the lower id — a tie of fp32 logits does not happen in practice). Under TP
+// without gathering the logits. OpenUnlearning's exact memorization and
+// extraction strength read it (eval/muse_metrics.h).
+std::vector<std::vector<uint8_t>> score_token_top1(LlamaForCausalLM& m,
+                                                   const std::vector<TokenSeq>& seqs,
+                                                   int64_t batch_size = 8, int64_t pad_id = 0);
+
 struct GenerateOptions {
   int64_t max_new_tokens = 32;
   int64_t batch_size = 8;

@@ -44,6 +44,10 @@
 //                                  metrics in order) and per metric m:
 //                                  m_lo, m_hi, m_ci_value (f64, × 100)
 //     verbmem/{prompt,reference,generation} (strings), verbmem/rouge (f64)
+//     verbmem/{exact_memorization,extraction_strength} (f64 per item) and
+//                                 attributes exact_memorization_mean,
+//                                 extraction_strength_mean: OpenUnlearning's
+//                                 (eval/muse_metrics.h); absent before them
 //     knowmem_forget/{question,answer,generation} (strings), knowmem_forget/rouge,
 //                                 attribute mean (× 100)
 //     knowmem_retain/...          same
