@@ -6,6 +6,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -18,6 +19,7 @@
 #include "relapse/archive/h5_provenance.h"
 #include "relapse/core/error.h"
 #include "relapse/core/fs.h"
+#include "relapse/core/log.h"
 #include "relapse/core/provenance.h"
 #include "relapse/pipeline/memory_plan.h"
 #include "relapse/study/sweep.h"
@@ -151,14 +153,15 @@ int64_t cell_params(const SweepCell& c) {
 }
 
 // /cells_table: every cell of the sweep.
-void write_cells_table(H5Group root, const SweepSpec& spec, const std::vector<std::string>& keys,
+void write_cells_table(H5Group root, const std::vector<const SweepCell*>& done,
+                       const std::vector<std::string>& keys,
                        const std::vector<const SweepCell*>& all) {
   std::vector<std::string> ids;
   std::vector<int64_t> index, is_done, ranks, tp, params;
   for (const SweepCell* c : all) {
     ids.push_back(c->id);
     index.push_back(c->index);
-    is_done.push_back(sweep_cell_done(spec, *c) ? 1 : 0);
+    is_done.push_back(std::find(done.begin(), done.end(), c) != done.end() ? 1 : 0);
     ranks.push_back(c->ranks);
     tp.push_back(c->cfg.parallel.tp);
     params.push_back(cell_params(*c));
@@ -246,7 +249,10 @@ void sweep_archive_commit(const SweepSpec& spec, const std::vector<SweepCell>& c
   H5File f = H5File::create(sweep_study_archive(spec));
   H5Group root = f.root();
   write_study_provenance(root, spec, axis_cols, cells.size(), done.size());
-  write_cells_table(root, spec, keys, all);
+  // The done cells as listed once above: a cell finishing while this commit
+  // runs (concurrent cells) is in neither /cells_table's done nor /cells/
+  // until the next commit.
+  write_cells_table(root, done, keys, all);
 
   // /cells/<id> and /summary from the done cells' archives.
   StudySummary st;
@@ -261,8 +267,13 @@ void sweep_archive_commit(const SweepSpec& spec, const std::vector<SweepCell>& c
   root.write_table("summary", summary);
   root.open_group("summary").set_attr("axes", axis_cols);
   f.commit();
-  // The study's report.md beside it, from the archive just committed.
-  sweep_report_write(sweep_study_archive(spec), spec.out_dir);
+  // The study's report.md beside it, from the archive just committed. A
+  // report that cannot be written is a warning: the study archive is complete.
+  try {
+    sweep_report_write(sweep_study_archive(spec), spec.out_dir);
+  } catch (const std::exception& e) {
+    log_warn("sweep ", spec.name, ": the study report was not written: ", e.what());
+  }
 }
 
 }  // namespace relapse::study

@@ -158,7 +158,9 @@ int sweep_run(const SweepSpec& spec, const std::vector<SweepCell>& cells,
 // the model within a cell: target, retrain, ga_gdr_lr5e-05, ...). A column
 // is float64 when every value of the axis is a number, else text.
 // After the commit, the study's report is rewritten from it
-// (sweep_report_write into OUT).
+// (sweep_report_write into OUT; a failure there is logged as a warning, the
+// archive being complete). /cells_table's done column and /cells/ list the
+// same cells: those done when the commit began.
 void sweep_archive_commit(const SweepSpec& spec, const std::vector<SweepCell>& cells);
 
 // ---- the study report (src/study/sweep_report.cpp) -----------------------
