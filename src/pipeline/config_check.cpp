@@ -16,6 +16,7 @@
 #include "relapse/model/llama_config.h"
 #include "relapse/model/tokenizer.h"
 #include "relapse/pipeline/config.h"
+#include "relapse/quant/quant_spec.h"
 #include "stages.h"
 
 namespace relapse {
@@ -61,6 +62,17 @@ void config_check_across(const RelapseConfig& c, int64_t world, const ConfigChec
                 " rows) must have at least one row per data-parallel rank (DP = " +
                 std::to_string(ranks) + " ranks / parallel.tp " + std::to_string(tp) + " = " +
                 std::to_string(dp) + ")");
+  }
+  // The relearning attack's start: the full model or one of this run's quantized copies.
+  if (c.relearn.steps > 0 && c.relearn.from != "full") {
+    std::string labels = "full";
+    bool listed = false;
+    for (const quant::QuantSpec& s : quant::quant_specs(c.quantize)) {
+      labels += ", " + s.label;
+      listed = listed || s.label == c.relearn.from;
+    }
+    check("relearn.from", listed,
+          "'" + c.relearn.from + "' is not a precision this run evaluates (" + labels + ")");
   }
   // LLM.int8's emulated matmul needs whole activation rows; every other format runs at any TP.
   bool int8 = false;
@@ -131,6 +143,10 @@ void config_check_data(const RelapseConfig& c, const RunContext& ctx, const Corp
                         " chunks, fewer than the " + std::to_string(dp) +
                         " data-parallel ranks (each needs at least one row per update)");
   }
+  if (c.relearn.steps > 0 && relearn_source_chunks(d, c.relearn.source).empty())
+    config_refuse(c.origins, "relearn.source",
+                  "the " + c.relearn.source + " split of " + d.dir +
+                      " has no text for the relearning attack to fine-tune on");
   const EvalSection& e = c.eval;
   const model::Tokenizer& tok = *d.tok;
   // The evaluation's generations (eval/muse_eval.cpp builds the same prompts).

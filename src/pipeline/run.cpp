@@ -72,7 +72,7 @@ ModelResult eval_every_precision(RunContext& ctx, CorpusData& d, const QuantPlan
     }));
   }
   if (rl) {
-    res.evals.push_back(stage_relearn(ctx, d, *rl, *u, m, info, key));
+    res.evals.push_back(stage_relearn(ctx, d, *rl, *u, m, info, plan, key));
     eval_check_preemption(ctx, preemption, info.name + " @ relearn");
   }
   return res;

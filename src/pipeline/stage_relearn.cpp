@@ -3,11 +3,16 @@
 //
 // Relearning (relearn.*): the attacker fine-tunes the released model for k
 // updates on text it can get — a slice of the forget set (the strongest
-// case: part of the very data that was unlearned) or the holdout text
-// (related, never trained on) — and the result is evaluated like a quantized
-// copy, as precision "relearn", so the two attacks sit in one table. Every
-// unlearned model sees the same rows in the same order (named streams
-// "relearn/rows" and "relearn/shuffle" of run.seed).
+// case: part of the very data that was unlearned), the holdout text
+// (related, never trained on), the retain set (the facts the unlearning kept:
+// the fine-tuning attack without any forget text, as Deeb & Roger 2024's
+// "accessible facts") or the world text (unrelated) — and the result is
+// evaluated like a quantized copy, as precision "relearn", so the attacks sit
+// in one table. The released model is the full-precision one or, with
+// relearn.from = a quantize: label, that quantized model (its dequantized
+// weights: an attacker who downloaded the int4 release). Every unlearned
+// model sees the same rows in the same order (named streams "relearn/rows"
+// and "relearn/shuffle" of run.seed).
 #include <algorithm>
 #include <cmath>
 
@@ -61,14 +66,36 @@ PrecisionEval relearn_attack(RunContext& ctx, CorpusData& d, const RelearnSectio
   return pe;
 }
 
+// The model the attacker starts from: `m`, or its relearn.from quantized copy.
+model::LlamaForCausalLM relearn_start(RunContext& ctx, const RelearnSection& rl,
+                                      const model::LlamaForCausalLM& m, const ModelInfo& info,
+                                      const QuantPlan& plan) {
+  if (rl.from == "full") return m;
+  for (const quant::QuantSpec& spec : plan.specs)
+    if (spec.label == rl.from) {
+      TargetCodes none;  // no bucket diagnostics for the attacked copy
+      return stage_quantize(ctx, m, info, spec, plan, nullptr, none).model;
+    }
+  RELAPSE_THROW(ExitCode::kConfig, "relearn.from: '", rl.from,
+                "' is not a precision of quantize: (full or one of its labels)");
+}
+
 }  // namespace
+
+const unlearn::Chunks& relearn_source_chunks(const CorpusData& d, const std::string& source) {
+  if (source == "holdout") return d.holdout;
+  if (source == "retain") return d.retain1;
+  if (source == "world") return d.world;
+  return d.forget;
+}
 
 PrecisionEval stage_relearn(RunContext& ctx, CorpusData& d, const RelearnSection& rl,
                             const UnlearnSection& u, const model::LlamaForCausalLM& m,
-                            const ModelInfo& info, const std::string& eval_key) {
-  const unlearn::Chunks& source = rl.source == "holdout" ? d.holdout : d.forget;
+                            const ModelInfo& info, const QuantPlan& plan,
+                            const std::string& eval_key) {
+  const unlearn::Chunks& source = relearn_source_chunks(d, rl.source);
   RELAPSE_CHECK_INPUT(!source.empty(), "relearn: the ", rl.source, " split of ", d.dir,
-                      " has no text to fine-tune on (raw/", rl.source, ".txt)");
+                      " has no text to fine-tune on");
   const uint64_t seed = static_cast<uint64_t>(ctx.run->seed);
   const auto n = static_cast<int64_t>(source.size());
   const int64_t take = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(rl.fraction * n)));
@@ -78,10 +105,12 @@ PrecisionEval stage_relearn(RunContext& ctx, CorpusData& d, const RelearnSection
   std::sort(rows.begin(), rows.end());
   unlearn::Chunks slice;
   for (int64_t r : rows) slice.push_back(source[r]);
-  ctx.result->relearn = {rl.steps, rl.lr, rl.source, take};
-  const std::string key = eval_key + dump(rl) + dump(u);
-  return eval_cached(ctx, info, "relearn", key,
-                     [&] { return relearn_attack(ctx, d, rl, u, m, info, slice); });
+  ctx.result->relearn = {rl.steps, rl.lr, rl.source, take, rl.from};
+  // A quantized start depends on the quantize: section as well.
+  const std::string key = eval_key + dump(rl) + dump(u) + (rl.from == "full" ? "" : plan.key);
+  return eval_cached(ctx, info, "relearn", key, [&] {
+    return relearn_attack(ctx, d, rl, u, relearn_start(ctx, rl, m, info, plan), info, slice);
+  });
 }
 
 }  // namespace relapse::pipeline

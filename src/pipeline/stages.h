@@ -206,12 +206,16 @@ eval::MuseEvalResult stage_eval(RunContext& ctx, const CorpusData& d, model::Lla
 void stage_eval_log(const std::string& model, const PrecisionEval& pe);
 
 // relearn (stage_relearn.cpp): the relearning attack on an unlearned model
-// (relearn.steps > 0): fine-tunes a copy on the configured slice and
-// evaluates it at full precision; the result is the PrecisionEval "relearn"
-// (the model is not modified).
+// (relearn.steps > 0): fine-tunes a copy (of `m`, or of its relearn.from
+// quantized copy from `plan`) on the configured slice and evaluates it at
+// full precision; the result is the PrecisionEval "relearn" (the model is not
+// modified).
+// The chunks of relearn.source (forget, holdout, retain = retain1, world).
+const unlearn::Chunks& relearn_source_chunks(const CorpusData& d, const std::string& source);
 PrecisionEval stage_relearn(RunContext& ctx, CorpusData& d, const RelearnSection& rl,
                             const UnlearnSection& u, const model::LlamaForCausalLM& m,
-                            const ModelInfo& info, const std::string& eval_key);
+                            const ModelInfo& info, const QuantPlan& plan,
+                            const std::string& eval_key);
 
 // bootstrap (stage_bootstrap.cpp): intervals (eval.bootstrap) of every
 // evaluation of the run, and the paired quantized − full differences; after

@@ -53,7 +53,8 @@ std::string precision_legend(const std::string& p) {
   return p;
 }
 
-std::string precision_glossary(const std::vector<std::string>& precs) {
+std::string precision_glossary(const std::vector<std::string>& precs,
+                               const results::RelearnInfo& rl) {
   std::string s = "Bars: full precision = the unlearned model as is";
   bool rtn = false, other = false, relearn = false;
   for (const auto& p : precs) {
@@ -64,7 +65,10 @@ std::string precision_glossary(const std::vector<std::string>& precs) {
   if (rtn) s += "; intN = rounded to N-bit integers (round-to-nearest)";
   if (other) s += "; gptq4 / awq4 / nf4 / fp4 / llm_int8 = other quantization methods";
   if (relearn)
-    s += "; after relearning = a few fine-tuning steps on forget-set text (the other attack)";
+    s += "; after relearning = " + std::to_string(rl.steps) + " fine-tuning steps on " +
+         (rl.source.empty() ? std::string("forget") : rl.source) + "-set text" +
+         (rl.from == "full" ? std::string() : " of the " + rl.from + " model") +
+         " (the other attack)";
   return s + ".";
 }
 
@@ -118,7 +122,7 @@ ReportFigure group_figure(const RunResult& r, const std::string& group,
     if (std::find(used.begin(), used.end(), precision_legend(pr)) != used.end())
       c.series.push_back(precision_legend(pr));
   c.caption =
-      precision_glossary(precs) +
+      precision_glossary(precs, r.relearn) +
       "\nGood unlearning keeps the two forget panels down at the green retrain line (a "
       "model that never saw the forget set) and the retain panel up at the red target "
       "line (the model before unlearning). A forget bar that climbs back towards the red "
@@ -161,7 +165,7 @@ ReportFigure overview_figure(const RunResult& r, const std::vector<std::string>&
   p.lines = ref_lines(r, "knowmem_f");
   c.panels.push_back(p);
   for (const auto& pr : precs) c.series.push_back(precision_legend(pr));
-  c.caption = precision_glossary(precs) +
+  c.caption = precision_glossary(precs, r.relearn) +
               "\nThe red dashed line is the model before unlearning, the green one a model "
               "never trained on the forget set. Unlearning worked when a method's full-precision "
               "bar sits near the green line; it is undone by quantization when that method's "

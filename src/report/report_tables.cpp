@@ -185,7 +185,10 @@ std::string report_relearn_section(const RunResult& r) {
         "after the relearning attack ("
      << r.relearn.steps << " fine-tuning steps at LR " << r.relearn.lr << " on " << r.relearn.rows
      << " rows of the " << (r.relearn.source.empty() ? "?" : r.relearn.source)
-     << " set, full precision). Higher = more of the forgotten facts back; the retrain model "
+     << " set, starting from the "
+     << (r.relearn.from == "full" ? std::string("full-precision") : r.relearn.from)
+     << " model; evaluated in full precision). Higher = more of the forgotten facts back; the "
+        "retrain model "
         "(never saw the forget set) under the same attack shows how much the attack teaches "
         "from scratch.\n\n"
         "| model | full";

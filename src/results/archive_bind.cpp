@@ -306,6 +306,7 @@ void bind_run_header(Io& root, Io& prov, Bound<Io, RunResult>& r) {
     prov.attr("relearn_lr", r.relearn.lr);
     prov.attr("relearn_source", r.relearn.source);
     prov.attr("relearn_rows", r.relearn.rows);
+    prov.attr_or("relearn_from", r.relearn.from, std::string("full"));
   }
   // What GPTQ/AWQ were calibrated on: enough to redraw the same windows.
   if (root.present("calibration", r.calibration.used)) {

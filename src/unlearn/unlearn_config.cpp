@@ -152,8 +152,15 @@ void config_fields(ConfigBinder& b, RelearnSection& s) {
           "optimizer updates of fine-tuning on the source (0 = no relearning attack)");
   b.field("lr", s.lr, "learning rate of the attack (AdamW, constant)");
   b.field("batch_size", s.batch_size, "rows per update");
-  b.field("source", s.source, "text the attacker fine-tunes on", {"forget", "holdout"});
+  b.field("source", s.source,
+          "text the attacker fine-tunes on: forget (part of the unlearned data), holdout "
+          "(related text never trained on), retain (the facts the unlearning kept: no forget "
+          "text at all), world (unrelated text, the base LM's)",
+          {"forget", "holdout", "retain", "world"});
   b.field("fraction", s.fraction, "share of the source's chunks used (a seeded random subset)");
+  b.field("from", s.from,
+          "the released model the attacker fine-tunes: full, or a quantize: precision's label "
+          "(int4, gptq4, nf4, ...: the quantized model's dequantized weights)");
   b.check("steps", s.steps >= 0, "must be >= 0, got ", s.steps);
   b.check("lr", s.lr > 0, "must be > 0, got ", s.lr);
   b.check("batch_size", s.batch_size >= 1, "must be >= 1, got ", s.batch_size);

@@ -228,6 +228,7 @@ TEST(Config, DumpIsCompleteAndOrdered) {
             "  batch_size: 8\n"
             "  source: \"forget\"\n"
             "  fraction: 0.5\n"
+            "  from: \"full\"\n"
             "quantize:\n"
             "  scheme: \"rtn_sym\"\n"
             "  bits: [8, 4]\n"

@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <mpi.h>
+
 #include "relapse/dist/runtime.h"
 #include "relapse/pipeline/config.h"
 #include "relapse/pipeline/run.h"
@@ -63,6 +65,21 @@ TEST(ConfigCheck, LlmInt8UnderTensorParallelRefusedAtLoad) {
   EXPECT_NO_THROW(config_load("", {"parallel.tp=2", "quantize.bnb.formats=[nf4]"}));
 }
 
+// relearn.from names a precision the run evaluates: full or a quantize: label.
+TEST(ConfigCheck, RelearnFromAPrecisionTheRunDoesNotHaveRefusedAtLoad) {
+  test::expect_error(
+      [&] {
+        config_load("", {"relearn.steps=2", "quantize.bits=[8]", "relearn.from=int4"});
+      },
+      ExitCode::kConfig, {"'relearn.from'", "--set relearn.from=int4", "(full, int8)"});
+  EXPECT_NO_THROW(
+      config_load("", {"relearn.steps=2", "quantize.bits=[8, 4]", "relearn.from=int4"}));
+  EXPECT_NO_THROW(
+      config_load("", {"relearn.steps=2", "quantize.gptq.bits=[4]", "relearn.from=gptq4"}));
+  // No attack, nothing to refuse.
+  EXPECT_NO_THROW(config_load("", {"quantize.bits=[8]", "relearn.from=int4"}));
+}
+
 TEST(ConfigCheck, TheLaunchedWorldIsCheckedAgainstEveryRule) {
   const std::string path = write_config("cc_world");
   RelapseConfig c = config_load(path, {"parallel.ranks=0"});
@@ -100,5 +117,17 @@ TEST(ConfigCheck, LengthsPastTheContextRefusedBeforeTraining) {
   test::expect_error(
       [&] { pipeline_run(c, rt, Stage::kEval, "test"); }, ExitCode::kConfig,
       {"'quantize.calibration.seq_len'", "--set quantize.calibration.seq_len=100000", "has only"});
+  // A relearning attack on a split the corpus lacks (a copy of the synthesized
+  // corpus without its world/ text, as an imported MUSE corpus is).
+  const std::string corpus = test::scratch_dir_shared("cc_context") + "/no_world";
+  if (rt.rank() == 0) {
+    fs::remove_all(corpus);
+    fs::copy(out + "/data", corpus, fs::copy_options::recursive);
+    fs::remove_all(corpus + "/world");
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  c = nano_config(out, {"data.corpus=" + corpus, "relearn.steps=2", "relearn.source=world"});
+  test::expect_error([&] { pipeline_run(c, rt, Stage::kEval, "test"); }, ExitCode::kConfig,
+                     {"'relearn.source'", "--set relearn.source=world", "world split of"});
   EXPECT_FALSE(fs::exists(out + "/models"));
 }

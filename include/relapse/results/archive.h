@@ -9,7 +9,9 @@
 //                                  bootstrap_seed (uint64 as decimal text); the
 //                                  relearning attack: relearn_steps (i64, 0 =
 //                                  none), relearn_lr (f64), relearn_source
-//                                  (str), relearn_rows (i64)
+//                                  (str), relearn_rows (i64), relearn_from
+//                                  (str: full or the quantized precision
+//                                  attacked; absent in older archives = full)
 //   /calibration                   (only when GPTQ/AWQ calibrated) attributes:
 //                                  source, file, n_samples, seq_len, seed
 //                                  (decimal text), text_tokens

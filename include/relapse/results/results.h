@@ -117,13 +117,15 @@ struct BootstrapInfo {
   uint64_t seed = 0;
 };
 
-// The relearning attack (relearn.*): k updates of fine-tuning on `source`
-// (rows used), evaluated as precision "relearn" of every unlearned model.
+// The relearning attack (relearn.*), its budget: k updates of fine-tuning on
+// `rows` rows of `source`, starting from the `from` precision of every
+// unlearned model; evaluated as that model's precision "relearn".
 struct RelearnInfo {
   int64_t steps = 0;  // 0 = no attack
   double lr = 0.0;
-  std::string source;  // forget | holdout
+  std::string source;  // forget | holdout | retain | world
   int64_t rows = 0;
+  std::string from = "full";  // full or a quantize: label (relearn.from)
 };
 
 struct CalibrationInfo {

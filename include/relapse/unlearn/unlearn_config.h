@@ -91,8 +91,9 @@ struct RelearnSection {
   int steps = 0;  // 0 = no attack
   double lr = 1e-5;
   int batch_size = 8;
-  std::string source = "forget";  // forget | holdout
+  std::string source = "forget";  // forget | holdout | retain | world
   double fraction = 0.5;          // share of the source's chunks (a seeded random subset)
+  std::string from = "full";      // the released model attacked: full or a quantize: label
 };
 
 void config_fields(ConfigBinder& b, TrainStageSection& s);
