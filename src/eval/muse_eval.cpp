@@ -80,12 +80,13 @@ std::vector<std::string> generate_sharded(const Ctx& c, const std::vector<std::s
 }
 
 // Per text, scored as BOS + tokenizer(text, no BOS) in one pass: its Min-K%
-// score and its mean NLL (MUSE's "PPL"), gathered in sample order.
+// score, its mean NLL (MUSE's "PPL") and, `with_z`, its Min-K%++ score,
+// gathered in sample order.
 struct TextScores {
-  std::vector<double> min_k, ppl;
+  std::vector<double> min_k, ppl, min_k_pp;
 };
 
-TextScores privleak_sharded(const Ctx& c, const std::vector<std::string>& texts) {
+TextScores privleak_sharded(const Ctx& c, const std::vector<std::string>& texts, bool with_z) {
   const int64_t n = static_cast<int64_t>(texts.size());
   std::vector<int64_t> mine = dist_shard(n, c.rank, c.size, c.opts.batch_size);
   std::vector<model::TokenSeq> seqs;
@@ -95,16 +96,24 @@ TextScores privleak_sharded(const Ctx& c, const std::vector<std::string>& texts)
     if (c.tok.bos_id() >= 0) s.insert(s.begin(), c.tok.bos_id());
     seqs.push_back(std::move(s));
   }
-  std::vector<double> min_k, ppl;
+  std::vector<double> min_k, ppl, min_k_pp;
   if (!seqs.empty()) {
-    auto lps = model::score_token_logprobs(c.m, seqs, c.opts.batch_size, c.pad_id);
-    for (const auto& lp : lps) {
-      min_k.push_back(min_k_percent_score(lp, c.opts.min_k));
-      ppl.push_back(muse_ppl_score(lp));
+    model::TokenLogprobZ sc;
+    if (with_z)
+      sc = model::score_token_logprob_z(c.m, seqs, c.opts.batch_size, c.pad_id);
+    else
+      sc.logprob = model::score_token_logprobs(c.m, seqs, c.opts.batch_size, c.pad_id);
+    for (size_t i = 0; i < sc.logprob.size(); ++i) {
+      min_k.push_back(min_k_percent_score(sc.logprob[i], c.opts.min_k));
+      ppl.push_back(muse_ppl_score(sc.logprob[i]));
+      if (with_z) min_k_pp.push_back(min_k_plus_plus_score(sc.z[i], c.opts.min_k));
     }
   }
-  return {dist_gather_doubles(c.dp, min_k, n, c.opts.batch_size),
-          dist_gather_doubles(c.dp, ppl, n, c.opts.batch_size)};
+  TextScores out;
+  out.min_k = dist_gather_doubles(c.dp, min_k, n, c.opts.batch_size);
+  out.ppl = dist_gather_doubles(c.dp, ppl, n, c.opts.batch_size);
+  if (with_z) out.min_k_pp = dist_gather_doubles(c.dp, min_k_pp, n, c.opts.batch_size);
+  return out;
 }
 
 // PrivLeak's Min-K% and MUSE's other attack scores (muse_metrics.h) of the
@@ -120,13 +129,15 @@ void run_privleak(const Ctx& c, const data::MuseCorpus& corpus, MuseEvalResult& 
     const std::vector<std::string> texts = first_n(c, *sets[k]);
     std::vector<std::string> lowered;
     for (const auto& t : texts) lowered.push_back(muse_lowercase(t));
-    const TextScores s = privleak_sharded(c, texts);
-    const TextScores low = privleak_sharded(c, lowered);
+    const TextScores s = privleak_sharded(c, texts, /*with_z=*/true);
+    const TextScores low = privleak_sharded(c, lowered, /*with_z=*/false);
     *mink[k] = s.min_k;
     for (size_t i = 0; i < texts.size(); ++i) {
-      const double v[3] = {s.ppl[i], s.ppl[i] / low.ppl[i],
-                           s.ppl[i] / static_cast<double>(zlib_compressed_size(texts[i]))};
-      for (int a = 0; a < 3; ++a) r.mia[a].side(k).push_back(v[a]);
+      // kMiaAttacks' order.
+      const double v[4] = {s.ppl[i], s.ppl[i] / low.ppl[i],
+                           s.ppl[i] / static_cast<double>(zlib_compressed_size(texts[i])),
+                           s.min_k_pp[i]};
+      for (size_t a = 0; a < r.mia.size(); ++a) r.mia[a].side(k).push_back(v[a]);
     }
   }
   r.privleak_auc = privleak_auc(r.mink_forget, r.mink_holdout);

@@ -21,6 +21,16 @@ double min_k_percent_score(const std::vector<float>& token_logprobs, double k) {
   return -np_mean(sorted.data(), k_length);
 }
 
+double min_k_plus_plus_score(const std::vector<float>& z, double k) {
+  RELAPSE_CHECK_INPUT(k > 0.0 && k <= 1.0, "min_k_plus_plus_score: k must be in (0, 1], got ", k);
+  if (z.empty()) return 0.0;  // OpenUnlearning: `if len(target_prob) == 0: return 0`
+  // max(1, int(len(scores) * self.k)), then -np.mean(sorted(scores)[:num_k]).
+  const size_t num_k = std::max<size_t>(1, static_cast<size_t>(static_cast<double>(z.size()) * k));
+  std::vector<double> sorted(z.begin(), z.end());
+  std::sort(sorted.begin(), sorted.end());
+  return -np_mean(sorted.data(), num_k);
+}
+
 double muse_ppl_score(const std::vector<float>& token_logprobs) {
   std::vector<double> nll(token_logprobs.begin(), token_logprobs.end());
   for (double& v : nll) v = -v;

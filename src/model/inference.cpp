@@ -1,7 +1,8 @@
 // src/model/inference.cpp — batched scoring and greedy generation. Under
 // tensor parallelism neither gathers the [B,T,V] logits: scoring uses a
-// vocab-parallel log-softmax (three all-reduces of [B,T]), generation gathers
-// only the last position's logits.
+// vocab-parallel log-softmax (three all-reduces of [B,T]; two more for
+// Min-K%++'s vocabulary mean and variance), generation gathers only the last
+// position's logits.
 #include "relapse/model/inference.h"
 
 #include <algorithm>
@@ -19,8 +20,28 @@ torch::Tensor all_reduced(torch::Tensor t, ReduceOp op, const TpContext& tp) {
   return t;
 }
 
-// What a scoring pass returns per position.
-enum class TokenScore { kLogprob, kTop1 };
+// What a scoring pass returns per position: kLogprobZ gives two channels,
+// log p(target) and Min-K%++'s z-score.
+enum class TokenScore { kLogprob, kTop1, kLogprobZ };
+
+// Min-K%++'s z-score of each position (inference.h): `lp` [B,T,w] this rank's
+// log-probabilities of the vocabulary (-inf on padding columns), `target`
+// [B,T] log p(target). μ and E[(log p)²] are sums over the vocabulary,
+// all-reduced over the TP group when `tp` is set. In place on `lp`'s
+// temporaries to keep one extra [B,T,w] tensor.
+torch::Tensor minkpp_zscore(const torch::Tensor& lp, const torch::Tensor& target,
+                            const TpContext* tp) {
+  torch::Tensor plp = lp.exp().mul_(lp).nan_to_num_(0.0, 0.0, 0.0);  // 0 · -inf = 0
+  torch::Tensor mu = plp.sum(-1);
+  torch::Tensor m2 = plp.mul_(lp).nan_to_num_(0.0, 0.0, 0.0).sum(-1);
+  if (tp) {
+    mu = all_reduced(mu, ReduceOp::kSum, *tp);
+    m2 = all_reduced(m2, ReduceOp::kSum, *tp);
+  }
+  // OpenUnlearning's torch.clamp(sigma, min=1e-6) on the variance.
+  torch::Tensor var = (m2 - mu * mu).clamp_min(1e-6);
+  return (target - mu) / var.sqrt();
+}
 
 // log p(target) in fp32 from this rank's vocabulary slice of the logits
 // [B,T,V_local] (padding columns at -inf) and targets [B,T]: the max, the sum
@@ -42,7 +63,11 @@ torch::Tensor vocab_parallel_target_scores(const torch::Tensor& logits_local,
                              .masked_fill(outside, 0);
   picked = all_reduced(picked, ReduceOp::kSum, tp);
   if (what == TokenScore::kTop1) return (picked == 0).to(torch::kFloat32);
-  return picked - sum_exp.log();
+  torch::Tensor log_z = sum_exp.log();
+  torch::Tensor lp_target = picked - log_z;
+  if (what == TokenScore::kLogprob) return lp_target;
+  torch::Tensor lp = shifted.sub_(log_z.unsqueeze(-1));
+  return torch::stack({lp_target, minkpp_zscore(lp, lp_target, &tp)}, -1);
 }
 
 // Logits [B,V] of the last position of hidden states [B,T,H]: only that
@@ -73,48 +98,54 @@ std::pair<torch::Tensor, torch::Tensor> padded_rows(const std::vector<TokenSeq>&
   return {ids.to(dev), mask.to(dev)};
 }
 
-// Per sequence and predicted position: the score `what` (see above).
-std::vector<std::vector<float>> score_tokens(LlamaForCausalLM& m, const std::vector<TokenSeq>& seqs,
-                                             int64_t batch_size, int64_t pad_id, TokenScore what) {
+// Per channel, sequence and predicted position: the score `what` (see
+// above; one channel, two for kLogprobZ).
+using Channels = std::vector<std::vector<std::vector<float>>>;
+Channels score_tokens(LlamaForCausalLM& m, const std::vector<TokenSeq>& seqs, int64_t batch_size,
+                      int64_t pad_id, TokenScore what) {
   RELAPSE_CHECK(batch_size > 0, "batch_size must be positive");
   torch::NoGradGuard ng;
   const torch::Device dev = m->device();
-  std::vector<std::vector<float>> out(seqs.size());
+  const int64_t C = what == TokenScore::kLogprobZ ? 2 : 1;
+  Channels out(C, std::vector<std::vector<float>>(seqs.size()));
   for (size_t b0 = 0; b0 < seqs.size(); b0 += batch_size) {
     size_t b1 = std::min(seqs.size(), b0 + static_cast<size_t>(batch_size));
     int64_t B = static_cast<int64_t>(b1 - b0);
     int64_t T = 0;
     for (size_t i = b0; i < b1; ++i) T = std::max<int64_t>(T, static_cast<int64_t>(seqs[i].size()));
-    if (T < 2) {  // nothing to predict in this batch
-      for (size_t i = b0; i < b1; ++i) out[i].clear();
-      continue;
-    }
+    if (T < 2) continue;  // nothing to predict in this batch: empty rows
     torch::Tensor ids = padded_rows(seqs, b0, b1, T, pad_id, /*left=*/false, dev).first;
     // Right padding: real tokens keep positions 0..len-1 and, under the plain
     // causal mask, only ever attend to real tokens; pads' outputs are unused.
     torch::Tensor pos = torch::arange(T, torch::TensorOptions().dtype(torch::kInt64).device(dev))
                             .unsqueeze(0)
                             .expand({B, T});
-    torch::Tensor picked;  // [B, T-1]
+    torch::Tensor picked;  // [B, T-1] or [B, T-1, C]
     if (m->tp().size == 1) {
       torch::Tensor logits = m->forward(ids, {}, pos).narrow(1, 0, T - 1).to(torch::kFloat32);
       torch::Tensor lp = torch::log_softmax(logits, -1);
+      logits = torch::Tensor();
       torch::Tensor tgt = ids.narrow(1, 1, T - 1).unsqueeze(-1);
       picked = lp.gather(-1, tgt).squeeze(-1);
       // The same subtraction for every entry of a row: equal logits give equal log-probs.
       if (what == TokenScore::kTop1)
         picked = (picked == std::get<0>(lp.max(-1))).to(torch::kFloat32);
+      if (what == TokenScore::kLogprobZ)
+        picked = torch::stack({picked, minkpp_zscore(lp, picked, nullptr)}, -1);
     } else {
       torch::Tensor h = m->forward_hidden(ids, {}, pos).narrow(1, 0, T - 1);
       picked = vocab_parallel_target_scores(m->logits_local(h), ids.narrow(1, 1, T - 1),
                                             m->vocab_start(), m->tp(), what);
     }
-    picked = host_copy(picked);  // the batch's one copy to the host
+    // The batch's one copy to the host, channel-major: [C, B, T-1].
+    picked = host_copy((C == 1 ? picked.unsqueeze(0) : picked.permute({2, 0, 1})).contiguous());
     const float* pa = picked.data_ptr<float>();
-    for (int64_t r = 0; r < B; ++r) {
-      int64_t n = static_cast<int64_t>(seqs[b0 + r].size()) - 1;
-      out[b0 + r].assign(pa + r * (T - 1), pa + r * (T - 1) + std::max<int64_t>(n, 0));
-    }
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t r = 0; r < B; ++r) {
+        const int64_t n = std::max<int64_t>(static_cast<int64_t>(seqs[b0 + r].size()) - 1, 0);
+        const float* row = pa + (c * B + r) * (T - 1);
+        out[c][b0 + r].assign(row, row + n);
+      }
   }
   return out;
 }
@@ -124,15 +155,21 @@ std::vector<std::vector<float>> score_tokens(LlamaForCausalLM& m, const std::vec
 std::vector<std::vector<float>> score_token_logprobs(LlamaForCausalLM& m,
                                                      const std::vector<TokenSeq>& seqs,
                                                      int64_t batch_size, int64_t pad_id) {
-  return score_tokens(m, seqs, batch_size, pad_id, TokenScore::kLogprob);
+  return std::move(score_tokens(m, seqs, batch_size, pad_id, TokenScore::kLogprob)[0]);
+}
+
+TokenLogprobZ score_token_logprob_z(LlamaForCausalLM& m, const std::vector<TokenSeq>& seqs,
+                                    int64_t batch_size, int64_t pad_id) {
+  Channels c = score_tokens(m, seqs, batch_size, pad_id, TokenScore::kLogprobZ);
+  return {std::move(c[0]), std::move(c[1])};
 }
 
 std::vector<std::vector<uint8_t>> score_token_top1(LlamaForCausalLM& m,
                                                    const std::vector<TokenSeq>& seqs,
                                                    int64_t batch_size, int64_t pad_id) {
   std::vector<std::vector<uint8_t>> out;
-  for (const auto& row : score_tokens(m, seqs, batch_size, pad_id, TokenScore::kTop1))
-    out.emplace_back(row.begin(), row.end());
+  const Channels hits = score_tokens(m, seqs, batch_size, pad_id, TokenScore::kTop1);
+  for (const auto& row : hits[0]) out.emplace_back(row.begin(), row.end());
   return out;
 }
 

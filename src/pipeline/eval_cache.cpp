@@ -66,10 +66,10 @@ std::string eval_model_key(const RunContext& ctx, const CorpusData& d,
                            const std::string& model_key) {
   // "eval_outputs" names what an evaluation records beyond the eval: section
   // (2: MUSE's other membership-inference attacks; 3: OpenUnlearning's
-  // memorization metrics), so evaluations cached
+  // memorization metrics; 4: its Min-K%++), so evaluations cached
   // before an addition are made again instead of read back without it.
   return model_key + "eval_sets: " + key_hash(eval_sets_text(d.corpus)) + "\n" + dump(*ctx.model) +
-         dump(*ctx.eval) + "eval_outputs: 3\n";
+         dump(*ctx.eval) + "eval_outputs: 4\n";
 }
 
 PrecisionEval eval_cached(RunContext& ctx, const ModelInfo& info, const std::string& precision,

@@ -295,7 +295,10 @@ StagePlan plan_eval_stage(const PlanCtx& x) {
   // live together in one statement; then the fp32 copy and its log-softmax
   // (in fp32 the copy is the logits themselves: 4 n V + 4 n1 V). TP > 1
   // (vocab_parallel_target_logprobs): the hidden states, the local logits,
-  // their fp32 copy, x − max and its exp.
+  // their fp32 copy, x − max and its exp. Min-K%++'s vocabulary sums fit the
+  // same room: at TP 1 the logits are freed before p · log p is formed next
+  // to the log-softmax; at TP > 1 x − max becomes the log-probs in place and
+  // p · log p takes its exp's place.
   const int64_t head = x.tp == 1 ? std::max(Pd * n * ld.v + cast * n1 * ld.v,
                                             (cast ? 4 * n1 : 4 * n) * ld.v + 4 * n1 * ld.v)
                                  : Pd * n * x.shape.hidden_size + (Pd + cast + 8) * n1 * ld.v;

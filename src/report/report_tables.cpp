@@ -225,7 +225,9 @@ std::string report_mia_section(const RunResult& r) {
         "the holdout texts (1) on the negated score, as PrivLeak's Min-K% AUC: near 0 = the "
         "model knows the forget texts better than unseen ones, near 0.5 = no difference (the "
         "retrain model). ppl: the mean NLL (MUSE's \"PPL\"), ppl_lower: over the NLL of the "
-        "lower-cased text, ppl_zlib: over the text's zlib-compressed length. ES and EM: "
+        "lower-cased text, ppl_zlib: over the text's zlib-compressed length; min_k_plus_plus: "
+        "OpenUnlearning's Min-K%++ (each token's log-probability standardised by the mean "
+        "and spread of the model's log-probabilities at that position). ES and EM: "
         "OpenUnlearning's extraction strength and exact memorization of the VerbMem forget "
         "texts (× 100; higher = more of the text reproduced greedily).\n\n"
         "| model | precision | Min-K%";

@@ -70,11 +70,15 @@ TEST(MuseEval, RealExcerptMatchesMuseCode) {
   // them within 3e-6. The closest forget and holdout scores of each are
   // 1.7e-4 (ppl), 1.3e-4 (ppl_lower) and 7e-4 (ppl_zlib) apart relative to
   // their size (mia/<attack>/min_gap): the same order, the same AUC.
-  ASSERT_EQ(r.mia.size(), 3u);
+  // OpenUnlearning's Min-K%++ (min_k_plus_plus; the z-scores' vocabulary
+  // statistics in fp32 here and in its code): at most 4.7e-7 apart on scores
+  // of ~4.2 here (1.1e-7 relative); 1e-6 relative is allowed, 140x below the
+  // closest forget and holdout scores (6.1e-4 apart: the same AUC).
+  ASSERT_EQ(r.mia.size(), 4u);
   for (const auto& a : r.mia) {
     SCOPED_TRACE(a.attack);
     const json& e = exp["mia"][a.attack];
-    const double tol = a.attack == "ppl" ? 1e-6 : 3e-6;
+    const double tol = a.attack == "ppl" ? 1e-6 : a.attack == "min_k_plus_plus" ? 1e-6 : 3e-6;
     test::expect_mink_close(a.forget, e["forget"], "forget", tol);
     test::expect_mink_close(a.retain, e["retain"], "retain", tol);
     test::expect_mink_close(a.holdout, e["holdout"], "holdout", tol);

@@ -143,6 +143,17 @@ TEST(Mia, PplIsTheMeanNll) {
   EXPECT_TRUE(std::isnan(ev::muse_ppl_score({})));
 }
 
+// OpenUnlearning's compute_score by hand: -np.mean(sorted(z)[:max(1, int(n * k))]),
+// 0 for a text with no scored position (unlike Min-K%'s int(n * k) = 0 → NaN).
+TEST(Mia, MinKPlusPlusTakesAtLeastOnePosition) {
+  const std::vector<float> z = {3.0f, 1.0f, 2.0f, -1.0f, 0.0f};
+  EXPECT_DOUBLE_EQ(ev::min_k_plus_plus_score(z, 0.4), 0.5);  // int(2.0) = 2: -1, 0
+  EXPECT_DOUBLE_EQ(ev::min_k_plus_plus_score(z, 0.1), 1.0);  // int(0.5) = 0 → 1: -1
+  EXPECT_DOUBLE_EQ(ev::min_k_plus_plus_score(z, 1.0), -1.0);
+  EXPECT_DOUBLE_EQ(ev::min_k_plus_plus_score({}, 0.4), 0.0);
+  EXPECT_TRUE(std::isnan(ev::min_k_percent_score({-1.0f, -2.0f}, 0.4)));
+}
+
 TEST(Mia, ZlibLengthMatchesPython) {
   EXPECT_EQ(ev::zlib_compressed_size(""), 8);
   EXPECT_EQ(ev::zlib_compressed_size("hello hello hello hello"), 16);

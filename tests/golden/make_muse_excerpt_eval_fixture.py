@@ -10,7 +10,8 @@ tests/golden/fixtures/muse_news_excerpt/expected_eval.json:
   examples of {forget,retain}_qa_icl.json, privleak/{forget,retain,holdout}.json:
   6 texts each; every record used, unchanged), MUSE's other membership-inference
   scores of the privleak texts ("PPL", "PPL/lower", "PPL/zlib" of privleak.py
-  inference(), under "mia" with each one's AUC), and OpenUnlearning's exact
+  inference(), under "mia" with each one's AUC; beside them OpenUnlearning's
+  Min-K%++, open_unlearning_min_k_plus_plus below), and OpenUnlearning's exact
   memorization and extraction strength of the VerbMem items (under
   "memorization"; open_unlearning_memorization below), computed by MUSE's metric code
   (github.com/swj0419/muse_bench metrics/{verbmem,knowmem,privleak}.py) run
@@ -126,6 +127,26 @@ def muse_mia(runner, text):
 
 
 @torch.no_grad()
+def open_unlearning_min_k_plus_plus(runner, text, k):
+    """OpenUnlearning src/evals/metrics/mia/min_k_plus_plus.py compute_score
+    (the vocabulary mean and variance of log p at each position, the variance
+    clamped at 1e-6, -mean of the lowest max(1, int(n * k)) z-scores) on the
+    positions of Min-K%: every token after BOS of tokenizer.encode(text)
+    (OpenUnlearning's own data pipeline would also drop the last one)."""
+    ids = torch.tensor(runner.tok.encode(text)).unsqueeze(0)
+    all_probs = torch.log_softmax(runner.model(ids).logits, dim=-1)[0, :-1]
+    target_prob = all_probs.gather(-1, ids[0, 1:].unsqueeze(-1)).squeeze(-1)
+    if len(target_prob) == 0:
+        return 0.0
+    mu = (torch.exp(all_probs) * all_probs).sum(-1)
+    sigma = (torch.exp(all_probs) * torch.square(all_probs)).sum(-1) - torch.square(mu)
+    sigma = torch.clamp(sigma, min=1e-6)
+    scores = (target_prob.float().numpy() - mu.float().numpy()) / torch.sqrt(sigma).numpy()
+    num_k = max(1, int(len(scores) * k))
+    return float(-np.mean(sorted(scores)[:num_k]))
+
+
+@torch.no_grad()
 def open_unlearning_memorization(runner, item):
     """OpenUnlearning (locuslab/open-unlearning) on one MUSE_forget_verbmem item:
     src/data/utils.py preprocess_pretraining_instance (prefix = prompt, text =
@@ -199,10 +220,12 @@ def main():
     # MUSE's other attacks on the same texts; each one's smallest forget-holdout
     # gap recorded (only their order sets the AUC).
     mia = {}
-    for attack in ["ppl", "ppl_lower", "ppl_zlib"]:
+    for attack in ["ppl", "ppl_lower", "ppl_zlib", "min_k_plus_plus"]:
         mia[attack] = {}
     for side in ["forget", "retain", "holdout"]:
         scores = [muse_mia(runner, t) for t in c[f"privleak/{side}"]]
+        for sc, t in zip(scores, c[f"privleak/{side}"]):
+            sc["min_k_plus_plus"] = open_unlearning_min_k_plus_plus(runner, t, base.MIN_K)
         for attack in mia:
             mia[attack][side] = [sc[attack] for sc in scores]
     for attack, v in mia.items():

@@ -56,6 +56,46 @@ Grid grid_tp_world() {
   return r;
 }
 
+// Min-K%++'s z-scores (score_token_logprob_z): the log-prob channel is
+// score_token_logprobs' bit for bit; z of the unsplit model and of the
+// vocab-parallel one (vocabulary mean and variance all-reduced) both equal z
+// computed here in fp64 from the unsplit model's logits of the first text,
+// within 1e-4 · max(1, |z|) (fp32 sums over the vocabulary, ~1e-6 relative,
+// divided by σ ≥ 1e-3). In bf16 (`split_z` false) the split model's logits
+// differ from the unsplit one's by bf16 roundings (see the bf16 test below),
+// so only the unsplit model's z is compared.
+void expect_same_minkpp_z(LlamaForCausalLM& full, LlamaForCausalLM& split,
+                          const std::vector<TokenSeq>& texts, const std::string& what,
+                          bool split_z) {
+  const TokenLogprobZ a = score_token_logprob_z(full, texts, 2);
+  const TokenLogprobZ b = score_token_logprob_z(split, texts, 2);
+  EXPECT_EQ(a.logprob, score_token_logprobs(full, texts, 2)) << what;
+  EXPECT_EQ(b.logprob, score_token_logprobs(split, texts, 2)) << what;
+  torch::NoGradGuard ng;
+  const torch::Tensor ids = torch::tensor(texts[0]).unsqueeze(0);
+  const auto n = static_cast<int64_t>(texts[0].size()) - 1;
+  const torch::Tensor lp =
+      torch::log_softmax(full->forward(ids)[0].narrow(0, 0, n).to(torch::kFloat64), -1);
+  const torch::Tensor p = lp.exp();
+  const torch::Tensor mu = (p * lp).sum(-1);
+  const torch::Tensor var = ((p * lp * lp).sum(-1) - mu * mu).clamp_min(1e-6);
+  const torch::Tensor tgt = lp.gather(-1, ids[0].narrow(0, 1, n).unsqueeze(-1)).squeeze(-1);
+  const torch::Tensor z = (tgt - mu) / var.sqrt();
+  ASSERT_EQ(a.z[0].size(), static_cast<size_t>(n));
+  ASSERT_EQ(b.z[0].size(), static_cast<size_t>(n));
+  for (int64_t t = 0; t < n; ++t) {
+    const double want = z[t].item<double>();
+    const double tol = 1e-4 * std::max(1.0, std::abs(want));
+    EXPECT_NEAR(a.z[0][t], want, tol) << what << " unsplit, position " << t;
+    if (split_z) EXPECT_NEAR(b.z[0][t], want, tol) << what << " vocab-parallel, position " << t;
+  }
+  if (!split_z) return;
+  for (size_t i = 1; i < texts.size(); ++i)
+    for (size_t t = 0; t < a.z[i].size(); ++t)
+      EXPECT_NEAR(a.z[i][t], b.z[i][t], 1e-4 * std::max(1.0f, std::abs(a.z[i][t])))
+          << what << " text " << i << " position " << t;
+}
+
 // fp32: TP changes only the summation order (row-parallel partial products
 // all-reduced, the vocab-parallel log-softmax's max/sum-exp split over ranks),
 // ~1e-7 relative per layer; 1e-5 is the bound. Returns the largest
@@ -91,6 +131,7 @@ double expect_same_model(LlamaForCausalLM& full, LlamaForCausalLM& split, const 
       EXPECT_EQ(hits[0][t], top[static_cast<int64_t>(t)].item<int64_t>() == texts[0][t + 1] ? 1 : 0)
           << what << " position " << t;
   }
+  expect_same_minkpp_z(full, split, texts, what, /*split_z=*/abs_tol == 0);
   return worst;
 }
 

@@ -57,9 +57,15 @@ inline constexpr double kMuseBooksAucRetrainMin40 = 0.5392999999999999;
 //               n-1 predicted tokens; MUSE names it PPL, it is not exp'd)
 //   "PPL/lower" p1_likelihood / the same loss of text.lower()
 //   "PPL/zlib"  p1_likelihood / len(zlib.compress(text.encode("utf-8")))
-// (Min-K%++, OpenUnlearning's min_k_plus_plus.py, needs the per-position
-// vocabulary statistics and is not computed.)
+// and, not in MUSE, OpenUnlearning's Min-K%++ (mia/min_k_plus_plus.py) on the
+// same texts and token positions as Min-K% (every token after BOS;
+// OpenUnlearning's own pipeline also drops the last one):
+//   "min_k_plus_plus"  -mean of the lowest max(1, int(n·k)) z-scores
+//               (model::score_token_logprob_z), k = eval.min_k
 
+// Min-K%++'s score of one text from its per-position z-scores, as
+// OpenUnlearning's compute_score: 0 when there are none.
+double min_k_plus_plus_score(const std::vector<float>& z, double k);
 // The mean NLL of per-token log-probs (MUSE's "PPL"); NaN when empty.
 double muse_ppl_score(const std::vector<float>& token_logprobs);
 // The byte length of zlib.compress(text) at zlib's default level (6), as
@@ -73,8 +79,8 @@ int64_t zlib_compressed_size(const std::string& text);
 std::string muse_lowercase(const std::string& text);
 
 // The membership-inference attacks relapse records beside Min-K% (archive
-// names; MUSE's keys in the comment above).
-inline constexpr const char* kMiaAttacks[3] = {"ppl", "ppl_lower", "ppl_zlib"};
+// names; MUSE's and OpenUnlearning's in the comment above).
+inline constexpr const char* kMiaAttacks[4] = {"ppl", "ppl_lower", "ppl_zlib", "min_k_plus_plus"};
 
 // ---- OpenUnlearning's memorization metrics ---------------------------------
 //

@@ -34,6 +34,20 @@ std::vector<std::vector<uint8_t>> score_token_top1(LlamaForCausalLM& m,
                                                    const std::vector<TokenSeq>& seqs,
                                                    int64_t batch_size = 8, int64_t pad_id = 0);
 
+// One pass giving, per sequence and predicted position, log p(s[t+1] | s[..t])
+// (as score_token_logprobs) and Min-K%++'s z-score (J. Zhang et al., "Min-K%++:
+// Improved baseline for detecting pre-training data from LLMs", ICLR 2025; as
+// OpenUnlearning's src/evals/metrics/mia/min_k_plus_plus.py computes it):
+//   z_t = (log p(s[t+1]) − μ_t) / σ_t,  μ_t = Σ_v p_v log p_v,
+//   σ_t² = max(Σ_v p_v (log p_v)² − μ_t², 1e-6)   (OpenUnlearning's clamp)
+// over the vocabulary, in fp32 from the logits (OpenUnlearning computes in
+// the logits' dtype). Under TP the two vocabulary sums are all-reduced.
+struct TokenLogprobZ {
+  std::vector<std::vector<float>> logprob, z;
+};
+TokenLogprobZ score_token_logprob_z(LlamaForCausalLM& m, const std::vector<TokenSeq>& seqs,
+                                    int64_t batch_size = 8, int64_t pad_id = 0);
+
 struct GenerateOptions {
   int64_t max_new_tokens = 32;
   int64_t batch_size = 8;

@@ -57,7 +57,9 @@
 //     privleak/mia/<attack>/{forget,retain,holdout} (f64 per text) and
 //                                 attribute auc (forget vs holdout): MUSE's
 //                                 other attacks, eval::kMiaAttacks (ppl,
-//                                 ppl_lower, ppl_zlib); absent before them
+//                                 ppl_lower, ppl_zlib; absent before them)
+//                                 and OpenUnlearning's min_k_plus_plus
+//                                 (absent in archives before it)
 //     vs_full                     (only when non-empty) table: metric (str),
 //                                  mean, lo, hi (f64), n (i64): paired
 //                                  differences vs the model's "full"
