@@ -16,6 +16,12 @@ if(_relapse_uid STREQUAL "0")
 endif()
 list(APPEND RELAPSE_MPIEXEC_EXTRA_FLAGS --oversubscribe)
 
+# Every test runs one intra-op thread per rank (OMP_NUM_THREADS for libtorch's
+# default, RELAPSE_NUM_THREADS for relapse's Runtime, which otherwise gives
+# each rank its share of the node's cores): ctest -j runs tests side by side,
+# and two 2-thread torch processes on 2 cores slow each other many times over.
+set(RELAPSE_TEST_ENV "OMP_NUM_THREADS=1;RELAPSE_NUM_THREADS=1;RELAPSE_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+
 function(relapse_add_test)
   cmake_parse_arguments(T "" "NAME;TIMEOUT" "SOURCES;LIBS;LABELS;ARGS" ${ARGN})
   add_executable(${T_NAME} ${T_SOURCES})
@@ -26,7 +32,7 @@ function(relapse_add_test)
     set(T_TIMEOUT 300)
   endif()
   set_tests_properties(${T_NAME} PROPERTIES TIMEOUT ${T_TIMEOUT} LABELS "${T_LABELS}"
-                       ENVIRONMENT "OMP_NUM_THREADS=1;RELAPSE_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+                       ENVIRONMENT "${RELAPSE_TEST_ENV}")
 endfunction()
 
 function(relapse_add_mpi_test)
@@ -39,7 +45,7 @@ function(relapse_add_mpi_test)
                    ${MPIEXEC_PREFLAGS} $<TARGET_FILE:${T_TARGET}> ${MPIEXEC_POSTFLAGS} ${T_ARGS}
            WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
   set_tests_properties(${T_NAME} PROPERTIES TIMEOUT ${T_TIMEOUT} LABELS "mpi;${T_LABELS}" PROCESSORS ${T_NP}
-                       ENVIRONMENT "OMP_NUM_THREADS=1;RELAPSE_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+                       ENVIRONMENT "${RELAPSE_TEST_ENV}")
   if(T_WILL_FAIL)
     set_tests_properties(${T_NAME} PROPERTIES WILL_FAIL TRUE)
   endif()
