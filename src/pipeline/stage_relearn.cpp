@@ -60,9 +60,10 @@ PrecisionEval relearn_attack(RunContext& ctx, CorpusData& d, const RelearnSectio
   pe.metrics = eval::muse_evaluate(e, *d.tok, d.corpus, eval_options(*ctx.eval), ctx.dp());
   pe.wall_s = timer.elapsed_s();
   ctx.add_stage_time("relearn/" + info.name, pe.wall_s);
-  log_info("relearn ", info.name, " (", rl.steps, " updates on ", take, " ", rl.source,
-           " chunks): VerbMem ", pe.metrics.verbmem_forget, "  KnowMem_f ",
-           pe.metrics.knowmem_forget.mean, "  KnowMem_r ", pe.metrics.knowmem_retain.mean);
+  log_info("relearn ", info.name, rl.from == "full" ? "" : " @ " + rl.from, " (", rl.steps,
+           " updates on ", take, " ", rl.source, " chunks): VerbMem ", pe.metrics.verbmem_forget,
+           "  KnowMem_f ", pe.metrics.knowmem_forget.mean, "  KnowMem_r ",
+           pe.metrics.knowmem_retain.mean);
   return pe;
 }
 
