@@ -117,6 +117,22 @@ add_test(NAME cli_run_output_dir_locked
                  -P ${CMAKE_CURRENT_SOURCE_DIR}/dist/check_exit.cmake
          WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
 set_tests_properties(cli_run_output_dir_locked PROPERTIES TIMEOUT 90 LABELS "pipeline")
+# The main job's shipped target and retrain models (configs/quickstart/) were
+# trained on the corpus configs/quickstart.yaml synthesizes: `relapse train`
+# loads them (their stamps name that corpus) — this fails when the embedded
+# corpus or tokenizer changes and they must be remade
+# (launch/make-quickstart-models.sh); on another corpus (run.seed 7) every
+# rank refuses them (4), naming the stamp and the script (the first rank's
+# message ends the job, so which rank prints is not checked).
+relapse_add_exit_check(NAME cli_quickstart_models_match_corpus TARGET relapse
+                       ARGS train configs/quickstart.yaml --set run.out_dir=${_out}/qs_models
+                       EXPECT_CODE 0 EXPECT_STDERR "target given in configs/quickstart/target"
+                       FORBID_STDERR "another pretrain / train config")
+relapse_add_exit_check(NAME cli_quickstart_models_other_corpus TARGET relapse NP 2
+                       ARGS train configs/quickstart.yaml --set run.out_dir=${_out}/qs_models_seed7
+                            --set run.seed=7
+                       EXPECT_CODE 4 EXPECT_STDERR "error on rank" "configs/quickstart/target/relapse_stage.json"
+                       "make-quickstart-models.sh")
 # relapse report: a missing archive is an input error (4) naming the file.
 relapse_add_exit_check(NAME cli_report_missing_archive TARGET relapse
                        ARGS report ${_out}/no-such-archive.h5 --out ${_out}/report

@@ -4,6 +4,9 @@
 // (retain only) fine-tuned from it; every model cached by key (stages.h).
 #include <filesystem>
 
+#include <nlohmann/json.hpp>
+
+#include "relapse/core/error.h"
 #include "relapse/core/log.h"
 #include "relapse/core/progress.h"
 #include "relapse/core/rng.h"
@@ -77,6 +80,59 @@ model::LlamaForCausalLM train_base(RunContext& ctx, CorpusData& d,
   return m;
 }
 
+// The first "corpus: " line of a stage key: the fingerprint of the corpus
+// and tokenizer the model was trained on (stage_train's base_key).
+std::string key_corpus(const std::string& key) {
+  const std::string tag = "\ncorpus: ";
+  const size_t at = key.find(tag);
+  if (at == std::string::npos) return "";
+  const size_t from = at + tag.size();
+  return key.substr(from, key.find('\n', from) - from);
+}
+
+// A given model (train.target / train.retrain) that relapse trained carries
+// its stage stamp (relapse_stage.json): it must have been trained on this
+// run's corpus and tokenizer (else every score would be for another corpus),
+// and its curve and update count go into the archive. `made_key` is the key
+// this config would train it under: a mismatch is only a warning (a model
+// given on purpose), stated so the report's LR and epochs are not mistaken
+// for the model's. A plain Hugging Face directory has no stamp and no check.
+void given_check(const std::string& dir, const std::string& name, const std::string& fingerprint,
+                 const std::string& made_key, ModelInfo& info) {
+  const std::string stamp = dir + "/relapse_stage.json";
+  const std::string text = stage_read_text(stamp);
+  if (text.empty()) return;
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const std::exception& e) {
+    RELAPSE_CHECK_CODE(ExitCode::kInput, false, stamp, ": not JSON (", e.what(), ")");
+  }
+  const std::string key = j.value("config", "");
+  const std::string corpus = key_corpus(key);
+  RELAPSE_CHECK_CODE(ExitCode::kInput, corpus.empty() || corpus == fingerprint, "train.", name,
+                     ": ", stamp, " says the model was trained on corpus ", corpus,
+                     ", but this run's corpus and tokenizer are ", fingerprint,
+                     " (another data section, run.seed or relapse version): set train.", name,
+                     "=\"\" to train it here, or remake it (launch/make-quickstart-models.sh for "
+                     "the main job's)");
+  info_from_stamp(dir, info);
+  if (key == made_key)
+    log_info("train: ", name, " given in ", dir, ", trained by this config's pretrain and train");
+  else
+    log_warn("train.", name, ": ", dir,
+             " was trained by another pretrain / train config than this one's (", stamp,
+             " has its own); the report's ", name, " learning rate is this config's");
+}
+
+// "stamp: <hash>\n" of a given model directory's relapse_stage.json; "" when
+// none is given or it has no stamp.
+std::string given_identity(const std::string& dir) {
+  if (dir.empty()) return "";
+  const std::string text = stage_read_text(dir + "/relapse_stage.json");
+  return text.empty() ? "" : "stamp: " + key_hash(text) + "\n";
+}
+
 // Fine-tunes `name` (target or retrain) from the base on `chunks`, or loads
 // `given` (train.target / train.retrain); cached under base_key + train.
 model::LlamaForCausalLM train_finetune(RunContext& ctx, CorpusData& d, const FinetuneSection& train,
@@ -93,6 +149,11 @@ model::LlamaForCausalLM train_finetune(RunContext& ctx, CorpusData& d, const Fin
   info.epochs = ft.epochs;
   if (!given.empty()) {
     info.checkpoint = given;
+    FinetuneSection own = train;  // what this config would train, as stage_save keyed it
+    own.target.clear();
+    own.retrain.clear();
+    given_check(given, name, d.fingerprint, base_key + "finetune: " + name + "\n" + dump(own),
+                info);
     model::LlamaForCausalLM m = stage_load(ctx, given, ft.precision);
     model::tokenizer_check_fits(*d.tok, m->config().vocab_size, given);
     return m;
@@ -144,8 +205,11 @@ TrainedModels stage_train(RunContext& ctx, CorpusData& d, const DataSection& dat
                              tm.target_info, &b);
   tm.retrain = train_finetune(ctx, d, train, base_key, "retrain", train.retrain, retrain_data,
                               tm.retrain_info, &b);
-  tm.key = base_key + dump(train) + "target: " + train.target + "\n";
-  tm.retrain_key = base_key + dump(train) + "retrain: " + train.retrain + "\n";
+  // A given model is keyed by its path and its stamp's bytes (curve included),
+  // so remade weights at the same path are not mistaken for the cached ones.
+  tm.key = base_key + dump(train) + "target: " + train.target + "\n" + given_identity(train.target);
+  tm.retrain_key =
+      base_key + dump(train) + "retrain: " + train.retrain + "\n" + given_identity(train.retrain);
   return tm;
 }
 

@@ -24,14 +24,27 @@ using namespace relapse::results;
 namespace {
 
 RelapseConfig dose_config(const std::string& out) {
-  return config_load(
-      test::source_dir() + "/configs/quickstart.yaml",
-      {"run.out_dir=" + out, "model.preset=nano", "pretrain.epochs=1", "train.epochs=1",
-       "unlearn.epochs=1", "unlearn.max_steps=2", "unlearn.methods=[ga_gdr]",
-       "unlearn.lrs=[1e-4, 1e-3]", "unlearn.seeds=[1, 2]", "unlearn.large_lrs=[]",
-       "unlearn.sure.lrs=[]", "quantize.gptq.bits=[]", "quantize.awq.bits=[]", "relearn.steps=0",
-       "eval.max_samples=4", "eval.verbmem_max_new_tokens=8", "eval.knowmem_max_new_tokens=8",
-       "data.max_len=64"});
+  return config_load(test::source_dir() + "/configs/quickstart.yaml",
+                     {"run.out_dir=" + out,
+                      "model.preset=nano",
+                      "pretrain.epochs=1",
+                      "train.epochs=1",
+                      "unlearn.epochs=1",
+                      "unlearn.max_steps=2",
+                      "unlearn.methods=[ga_gdr]",
+                      "unlearn.lrs=[1e-4, 1e-3]",
+                      "unlearn.seeds=[1, 2]",
+                      "unlearn.large_lrs=[]",
+                      "unlearn.sure.lrs=[]",
+                      "quantize.gptq.bits=[]",
+                      "quantize.awq.bits=[]",
+                      "relearn.steps=0",
+                      "eval.max_samples=4",
+                      "eval.verbmem_max_new_tokens=8",
+                      "eval.knowmem_max_new_tokens=8",
+                      "data.max_len=64",
+                      "train.target=\"\"",
+                      "train.retrain=\"\""});
 }
 
 size_t count(const std::string& s, const std::string& needle) {
