@@ -133,6 +133,12 @@ relapse_add_exit_check(NAME cli_quickstart_models_other_corpus TARGET relapse NP
                             --set run.seed=7
                        EXPECT_CODE 4 EXPECT_STDERR "error on rank" "configs/quickstart/target/relapse_stage.json"
                        "make-quickstart-models.sh")
+# ... and a config asking for another shape (a sweep over model.preset on the
+# main job's config) is refused (3), naming the key.
+relapse_add_exit_check(NAME cli_quickstart_models_other_preset TARGET relapse
+                       ARGS train configs/quickstart.yaml --set run.out_dir=${_out}/qs_models_nano
+                            --set model.preset=nano
+                       EXPECT_CODE 3 EXPECT_STDERR "tiny" "model.preset is" "nano" "to train that preset")
 # relapse report: a missing archive is an input error (4) naming the file.
 relapse_add_exit_check(NAME cli_report_missing_archive TARGET relapse
                        ARGS report ${_out}/no-such-archive.h5 --out ${_out}/report

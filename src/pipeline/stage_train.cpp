@@ -80,13 +80,13 @@ model::LlamaForCausalLM train_base(RunContext& ctx, CorpusData& d,
   return m;
 }
 
-// The first "corpus: " line of a stage key: the fingerprint of the corpus
-// and tokenizer the model was trained on (stage_train's base_key).
-std::string key_corpus(const std::string& key) {
-  const std::string tag = "\ncorpus: ";
-  const size_t at = key.find(tag);
+// The value of the first "<tag>" line of a stage key after its first line:
+// "corpus: " is the fingerprint of the corpus and tokenizer the model was
+// trained on, "preset: " its model shape (stage_train's base_key).
+std::string key_line(const std::string& key, const std::string& tag) {
+  const size_t at = key.find("\n" + tag);
   if (at == std::string::npos) return "";
-  const size_t from = at + tag.size();
+  const size_t from = at + 1 + tag.size();
   return key.substr(from, key.find('\n', from) - from);
 }
 
@@ -98,7 +98,7 @@ std::string key_corpus(const std::string& key) {
 // given on purpose), stated so the report's LR and epochs are not mistaken
 // for the model's. A plain Hugging Face directory has no stamp and no check.
 void given_check(const std::string& dir, const std::string& name, const std::string& fingerprint,
-                 const std::string& made_key, ModelInfo& info) {
+                 const std::string& preset, const std::string& made_key, ModelInfo& info) {
   const std::string stamp = dir + "/relapse_stage.json";
   const std::string text = stage_read_text(stamp);
   if (text.empty()) return;
@@ -109,13 +109,21 @@ void given_check(const std::string& dir, const std::string& name, const std::str
     RELAPSE_CHECK_CODE(ExitCode::kInput, false, stamp, ": not JSON (", e.what(), ")");
   }
   const std::string key = j.value("config", "");
-  const std::string corpus = key_corpus(key);
+  const std::string corpus = key_line(key, "corpus: ");
   RELAPSE_CHECK_CODE(ExitCode::kInput, corpus.empty() || corpus == fingerprint, "train.", name,
                      ": ", stamp, " says the model was trained on corpus ", corpus,
                      ", but this run's corpus and tokenizer are ", fingerprint,
                      " (another data section, run.seed or relapse version): set train.", name,
                      "=\"\" to train it here, or remake it (launch/make-quickstart-models.sh for "
                      "the main job's)");
+  // A preset config (model.path empty) asks for that shape: a given model of
+  // another one (a sweep over model.preset on the main job's config) is refused.
+  const std::string made_preset = key_line(key, "preset: ");
+  RELAPSE_CHECK_CODE(ExitCode::kConfig,
+                     preset.empty() || made_preset.empty() || made_preset == "\"" + preset + "\"",
+                     "train.", name, ": ", dir, " is a ", made_preset, " model (", stamp,
+                     ") but model.preset is \"", preset, "\": set train.", name,
+                     "=\"\" to train that preset");
   info_from_stamp(dir, info);
   if (key == made_key)
     log_info("train: ", name, " given in ", dir, ", trained by this config's pretrain and train");
@@ -152,8 +160,8 @@ model::LlamaForCausalLM train_finetune(RunContext& ctx, CorpusData& d, const Fin
     FinetuneSection own = train;  // what this config would train, as stage_save keyed it
     own.target.clear();
     own.retrain.clear();
-    given_check(given, name, d.fingerprint, base_key + "finetune: " + name + "\n" + dump(own),
-                info);
+    given_check(given, name, d.fingerprint, ctx.model->path.empty() ? ctx.model->preset : "",
+                base_key + "finetune: " + name + "\n" + dump(own), info);
     model::LlamaForCausalLM m = stage_load(ctx, given, ft.precision);
     model::tokenizer_check_fits(*d.tok, m->config().vocab_size, given);
     return m;
