@@ -194,11 +194,16 @@ StepPeak step_peak(const PassBytes& b, unlearn::Objective o, unlearn::LossVarian
   const bool npo = unlearn::forget_term_uses_ref(unlearn::objective_forget_term(o));
   const bool klr = unlearn::objective_retain_term(o) == unlearn::RetainTerm::kKL;
   const bool released = v != unlearn::LossVariant::kPublished;
+  // Forget terms over every vocabulary entry: released NPO (raw logits) and
+  // UNDIAL (the adjusted reference softmax, a constant of [B,T,V] in fp32).
+  const bool full_vocab =
+      npo && (released || unlearn::objective_forget_term(o) == unlearn::ForgetTerm::kUNDIAL);
   const int64_t cast = b.head_tmp;
   // What each head keeps for the backward (fp32 log-probs of the labels;
-  // released NPO: log_sigmoid's input and buffer over every entry; KL: the
+  // released NPO: log_sigmoid's input and buffer over every entry, UNDIAL: its
+  // target and our fp32 logits; KL: the
   // log-probs and exp(ref log-probs); released KL: exp(ref logits)).
-  const int64_t f_saved = (npo && released) ? 2 * b.full : b.logp;
+  const int64_t f_saved = full_vocab ? 2 * b.full : b.logp;
   const int64_t r_saved = !retain ? 0 : !klr ? b.logp : released ? b.full : 2 * b.logp;
   StepPeak best;
   auto consider = [&](int64_t act, int64_t lg, const char* where) {
@@ -208,7 +213,7 @@ StepPeak step_peak(const PassBytes& b, unlearn::Objective o, unlearn::LossVarian
   // fp32 cast, log-probs / raw-logit temporaries) next to our logits.
   consider(b.decoder, b.logits + cast + f_saved, "forget loss (forward)");
   if (npo)
-    consider(b.decoder, 2 * b.logits + cast + (released ? 3 * b.full : b.logp),
+    consider(b.decoder, 2 * b.logits + cast + (full_vocab ? 3 * b.full : b.logp),
              "reference forward on the forget batch");
   int64_t act = b.decoder, held = b.logits + f_saved;  // our forget logits live until the end
   if (retain) {

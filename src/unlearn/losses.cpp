@@ -87,6 +87,9 @@ constexpr ObjectiveRow kObjectives[] = {
     {Objective::kSatImp, "satimp", ForgetTerm::kSatImp, RetainTerm::kNone},
     {Objective::kSatImp_GDR, "satimp_gdr", ForgetTerm::kSatImp, RetainTerm::kNLL},
     {Objective::kSatImp_KLR, "satimp_klr", ForgetTerm::kSatImp, RetainTerm::kKL},
+    {Objective::kUNDIAL, "undial", ForgetTerm::kUNDIAL, RetainTerm::kNone},
+    {Objective::kUNDIAL_GDR, "undial_gdr", ForgetTerm::kUNDIAL, RetainTerm::kNLL},
+    {Objective::kUNDIAL_KLR, "undial_klr", ForgetTerm::kUNDIAL, RetainTerm::kKL},
 };
 constexpr EnumName<LossVariant> kLossVariantNames[] = {
     {LossVariant::kPublished, "published"},
@@ -140,7 +143,7 @@ std::vector<std::string> loss_variant_names() {
 }
 
 bool forget_term_uses_ref(ForgetTerm f) {
-  return f == ForgetTerm::kNPO;
+  return f == ForgetTerm::kNPO || f == ForgetTerm::kUNDIAL;
 }
 
 bool objective_uses_ref(Objective o) {
@@ -173,6 +176,7 @@ void unlearn_loss_config_validate(const UnlearnLossConfig& cfg) {
   RELAPSE_CHECK_CONFIG(p.wga_beta >= 0 && p.satimp_beta1 >= 0 && p.satimp_beta2 >= 0,
                        "unlearn wga_beta, satimp_beta1 and satimp_beta2 must be >= 0, got ",
                        p.wga_beta, ", ", p.satimp_beta1, ", ", p.satimp_beta2);
+  RELAPSE_CHECK_CONFIG(p.undial_beta >= 0, "unlearn undial_beta must be >= 0, got ", p.undial_beta);
 }
 
 LossNormalizer loss_normalizer(const TokenBatch& forget, const TokenBatch& retain, int64_t vocab) {
@@ -315,6 +319,42 @@ torch::Tensor kl_raw_logits_loss(const LmLogits& logits, const LmLogits& ref_log
   return tp_entry_sum(t.exp() * (t - x), pad, logits.tp) / n;
 }
 
+torch::Tensor token_undial(const LmLogits& logits, const LmLogits& ref_logits, const TokenBatch& b,
+                           double beta) {
+  check_batch(logits.local, b);
+  check_batch(ref_logits.local, b);
+  check_same_split(logits, ref_logits);
+  const auto cd = compute_dtype(logits.local);
+  torch::Tensor x = shifted(logits.local).to(cd);
+  torch::Tensor labels = shifted_labels(b).to(x.device());
+  torch::Tensor valid = labels != kIgnore;
+  torch::Tensor target;  // p̃ [B,T-1,width]: the adjusted reference, a constant
+  {
+    torch::NoGradGuard ng;
+    torch::Tensor z = shifted(ref_logits.local).to(cd).clone();
+    const int64_t width = z.size(-1);
+    // The label's logit lowered by β on the rank whose slice holds it.
+    torch::Tensor col = labels - logits.vocab_start;
+    torch::Tensor here = valid & (col >= 0) & (col < width);
+    z.scatter_add_(-1, col.clamp(0, width - 1).unsqueeze(-1), (-beta * here.to(cd)).unsqueeze(-1));
+    target = torch::exp(z - model::tp_logsumexp(z, logits.tp).unsqueeze(-1));
+  }
+  // −Σ_v p̃_v (x_v − lse(x)) = lse(x) − Σ_v p̃_v x_v, as Σ_v p̃_v = 1; the
+  // padding columns (p̃ 0, x −inf) are left out of the sum.
+  torch::Tensor pad = padding_columns(logits);
+  torch::Tensor xs = pad.defined() ? x.masked_fill(pad, 0.0) : x;
+  torch::Tensor dot = model::tp_reduce_from_region((target * xs).sum(-1), logits.tp);
+  torch::Tensor ce = model::tp_logsumexp(x, logits.tp) - dot;
+  return ce.masked_fill(valid.logical_not(), 0.0);
+}
+
+torch::Tensor undial_loss(const LmLogits& logits, const LmLogits& ref_logits, const TokenBatch& b,
+                          double beta, double n_labels) {
+  double n = or_default(n_labels, static_cast<double>(label_count(b)));
+  RELAPSE_CHECK_INPUT(n > 0, "a forget batch has no token to predict (every label is a pad)");
+  return token_undial(logits, ref_logits, b, beta).sum() / n;
+}
+
 // The full-logits forms.
 torch::Tensor token_nll(const torch::Tensor& logits, const TokenBatch& b) {
   return token_nll(lm_logits_full(logits), b);
@@ -344,6 +384,10 @@ torch::Tensor kl_raw_logits_loss(const torch::Tensor& logits, const torch::Tenso
   RELAPSE_CHECK(logits.sizes() == ref_logits.sizes(), "logits ", logits.sizes(),
                 " and reference logits ", ref_logits.sizes(), " differ");
   return kl_raw_logits_loss(lm_logits_full(logits), lm_logits_full(ref_logits), n_rows);
+}
+torch::Tensor undial_loss(const torch::Tensor& logits, const torch::Tensor& ref_logits,
+                          const TokenBatch& b, double beta, double n_labels) {
+  return undial_loss(lm_logits_full(logits), lm_logits_full(ref_logits), b, beta, n_labels);
 }
 
 model::LlamaForCausalLM reference_model_copy(const model::LlamaForCausalLM& m) {
@@ -420,6 +464,8 @@ torch::Tensor forget_term(const LmLogits& lf, const TokenBatch& forget,
     case ForgetTerm::kSatImp:
       return satimp_loss(token_nll(lf, forget), label_mask(forget).to(lf.local.device()),
                          p.satimp_beta1, p.satimp_beta2, nz.forget_labels);
+    case ForgetTerm::kUNDIAL:
+      return undial_loss(lf, ref_forward(forget), forget, p.undial_beta, nz.forget_labels);
   }
   RELAPSE_THROW(ExitCode::kInternal, "unknown forget term");
 }

@@ -90,16 +90,19 @@ void config_fields(ConfigBinder& b, unlearn::ObjectiveParams& s) {
   b.field("wga_beta", s.wga_beta, "WGA: token weight p^beta");
   b.field("satimp_beta1", s.satimp_beta1, "SatImp: token weight p^beta1 (1-p)^beta2");
   b.field("satimp_beta2", s.satimp_beta2, "SatImp: token weight p^beta1 (1-p)^beta2");
+  b.field("undial_beta", s.undial_beta,
+          "UNDIAL: the label's logit is lowered by this in the reference's target distribution");
   b.check("forget_weight", s.forget_weight > 0, "must be > 0, got ", s.forget_weight);
   b.check("simnpo_beta", s.simnpo_beta > 0, "must be > 0, got ", s.simnpo_beta);
   b.check("wga_beta", s.wga_beta >= 0, "must be >= 0, got ", s.wga_beta);
   b.check("satimp_beta1", s.satimp_beta1 >= 0, "must be >= 0, got ", s.satimp_beta1);
   b.check("satimp_beta2", s.satimp_beta2 >= 0, "must be >= 0, got ", s.satimp_beta2);
+  b.check("undial_beta", s.undial_beta >= 0, "must be >= 0, got ", s.undial_beta);
 }
 
 void config_fields(ConfigBinder& b, UnlearnSection& s) {
   b.field("methods", s.methods,
-          "objectives: a forget term (ga, npo, simnpo, wga, satimp) alone or with a retain "
+          "objectives: a forget term (ga, npo, simnpo, wga, satimp, undial) alone or with a retain "
           "term (_gdr: NLL, _klr: KL), e.g. npo_gdr",
           unlearn::objective_names());
   b.field("lrs", s.lrs, "small learning rates: one run per method x lr");

@@ -203,6 +203,7 @@ TEST(Config, DumpIsCompleteAndOrdered) {
             "  wga_beta: 1.0\n"
             "  satimp_beta1: 5.0\n"
             "  satimp_beta2: 1.0\n"
+            "  undial_beta: 10.0\n"
             "  epochs: 5\n"
             "  batch_size: 8\n"
             "  micro_batches: 1\n"

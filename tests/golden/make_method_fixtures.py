@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 # tests/golden/make_method_fixtures.py — reference values of the forget terms
-# beyond the paper's (SimNPO, WGA, SatImp) for tests/unlearn, written as
+# beyond the paper's (SimNPO, WGA, SatImp, UNDIAL) for tests/unlearn, written as
 # OpenUnlearning computes them (github.com/locuslab/open-unlearning:
-# src/trainer/utils.py compute_batch_nll / compute_wga_loss / compute_satimp_loss,
-# src/trainer/unlearn/simnpo.py), on the fixed fp64 logits and batch of
+# src/trainer/utils.py compute_batch_nll / compute_wga_loss / compute_satimp_loss /
+# compute_undial_loss, src/trainer/unlearn/simnpo.py), on the fixed fp64 logits,
+# reference logits and batch of
 # fixtures/unlearn/losses.json (read, not regenerated, so both fixtures hold
 # the same inputs).
 #   .deps/venv/bin/python tests/golden/make_method_fixtures.py
@@ -52,6 +53,32 @@ def satimp(logits, labels, beta1, beta2):
     return -((p ** beta1) * ((1 - p) ** beta2) * lm)[valid].mean()
 
 
+def undial(logits, ref_logits, labels, beta):
+    # compute_undial_loss as OpenUnlearning writes it: the teacher's logit of
+    # each shifted label lowered by beta, soft-target cross-entropy, mean over
+    # every shifted position (no ignore mask).
+    shift_labels = labels[..., 1:].contiguous()
+    shift_logits = logits[..., :-1, :].contiguous()
+    shift_teacher = ref_logits[..., :-1, :].contiguous()
+    mask = torch.zeros_like(shift_teacher)
+    batch_idx = torch.arange(mask.shape[0]).view(-1, 1, 1)
+    seq_idx = torch.arange(mask.shape[1]).view(1, -1, 1)
+    mask[batch_idx, seq_idx, shift_labels.unsqueeze(-1)] = 1.0
+    soft_label = F.softmax(shift_teacher - mask * beta, dim=-1)
+    V = shift_logits.size(-1)
+    loss = nn.CrossEntropyLoss(reduction="none")(shift_logits.view(-1, V), soft_label.view(-1, V))
+    return loss
+
+
+def undial_valid(logits, ref_logits, labels, beta):
+    # relapse's stated departure: the same per-position loss, averaged over
+    # the valid labels only (OpenUnlearning's own function on the unpadded row
+    # is checked separately, where both agree).
+    loss = undial(logits, ref_logits, labels.clamp_min(0), beta)
+    valid = (labels[..., 1:] != -100).reshape(-1)
+    return loss[valid].mean()
+
+
 def main():
     with open(os.path.join(HERE, "losses.json")) as f:
         j = json.load(f)
@@ -69,6 +96,18 @@ def main():
     for b1, b2 in [(5.0, 1.0), (1.0, 0.0), (0.5, 2.0)]:
         cases.append({"method": "satimp", "beta1": b1, "beta2": b2,
                       "value": satimp(logits, labels, b1, b2).item()})
+    ref_logits = torch.tensor(j["ref_logits"], dtype=torch.float64).reshape(B, T, V)
+    full_rows = [b for b in range(B) if bool(mask[b].all())]
+    assert full_rows, "losses.json needs a row without pads"
+    r = full_rows[0]
+    for beta in [10.0, 1.0, 0.0]:
+        # OpenUnlearning's function itself on a row without pads ...
+        cases.append({"method": "undial", "beta": beta, "row": r,
+                      "value": undial(logits[r:r + 1], ref_logits[r:r + 1], labels[r:r + 1],
+                                      beta).mean().item()})
+        # ... and on the padded batch, averaged over the valid labels.
+        cases.append({"method": "undial", "beta": beta, "row": -1,
+                      "value": undial_valid(logits, ref_logits, labels, beta).item()})
     out = {"inputs": "losses.json", "cases": cases,
            "generated_by": "tests/golden/make_method_fixtures.py",
            "versions": {"torch": torch.__version__.split("+")[0]}}

@@ -110,6 +110,9 @@ inline std::vector<Case> all_cases() {
   out.push_back({"ga_klr", LossVariant::kPaperReleased});
   // The reference-free methods (per-row and per-token weighted NLL under TP).
   for (const char* o : {"simnpo_gdr", "wga_klr", "satimp"}) out.push_back({o});
+  // UNDIAL: the adjusted reference's softmax, vocab-parallel under TP (with the
+  // retain NLL: its own gradient at θ = ref is ~1/V per label, below the clip).
+  out.push_back({"undial_gdr"});
   return out;
 }
 

@@ -1,6 +1,6 @@
 // tests/unlearn/test_unlearn_gradients.cpp — every objective's gradient (the
 // paper's six in the published and the released definitions, SimNPO / WGA /
-// SatImp with each retain term) against central finite
+// SatImp / UNDIAL with each retain term) against central finite
 // differences on a tiny fp64 Llama, and gradient accumulation over two
 // micro-batches against the full batch.
 //
@@ -57,6 +57,7 @@ TEST_P(ObjectiveGrad, MatchesFiniteDifferences) {
   cfg.params.wga_beta = 0.5;
   cfg.params.satimp_beta1 = 0.5;
   cfg.params.satimp_beta2 = 2.0;
+  cfg.params.undial_beta = 2.0;
   if (variant == ul::LossVariant::kPublished) cfg.params.forget_weight = 0.6;
   auto F = ut::forget_batch(), R = ut::retain_batch();
   for (auto& p : model->parameters()) p.mutable_grad() = torch::Tensor();
@@ -161,6 +162,15 @@ INSTANTIATE_TEST_SUITE_P(
                                          ul::Objective::kSatImp_KLR),
                        ::testing::Values(ul::LossVariant::kPublished)),
     case_name);
+
+// UNDIAL (its target the perturbed reference with the label's logit lowered)
+// with every retain term.
+INSTANTIATE_TEST_SUITE_P(Undial, ObjectiveGrad,
+                         ::testing::Combine(::testing::Values(ul::Objective::kUNDIAL,
+                                                              ul::Objective::kUNDIAL_GDR,
+                                                              ul::Objective::kUNDIAL_KLR),
+                                            ::testing::Values(ul::LossVariant::kPublished)),
+                         case_name);
 
 INSTANTIATE_TEST_SUITE_P(ReferenceFreeReleased, ObjectiveGrad,
                          ::testing::Combine(::testing::Values(ul::Objective::kSimNPO_KLR,

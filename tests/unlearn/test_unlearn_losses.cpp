@@ -66,7 +66,7 @@ TEST(UnlearnLosses, PrimitivesMatchPyTorch) {
   EXPECT_EQ(ul::label_count(b), 5 + 3 + 4);
 }
 
-// SimNPO, WGA and SatImp against OpenUnlearning's expressions evaluated by
+// SimNPO, WGA, SatImp and UNDIAL against OpenUnlearning's expressions evaluated by
 // PyTorch on the same logits (fixtures/unlearn/methods.json): fp64 on both
 // sides, 1e-12 relative.
 TEST(UnlearnLosses, MethodsMatchOpenUnlearning) {
@@ -76,12 +76,25 @@ TEST(UnlearnLosses, MethodsMatchOpenUnlearning) {
   torch::Tensor logits = tensor_of(j["logits"], {B, T, V}, torch::kFloat64);
   ul::TokenBatch b{tensor_of(j["input_ids"], {B, T}, torch::kInt64),
                    tensor_of(j["attention_mask"], {B, T}, torch::kInt64)};
+  torch::Tensor ref = tensor_of(j["ref_logits"], {B, T, V}, torch::kFloat64);
   torch::Tensor nll = ul::token_nll(logits, b), valid = ul::label_mask(b);
-  ASSERT_EQ(m["cases"].size(), 9u);
+  ASSERT_EQ(m["cases"].size(), 15u);
   for (const auto& c : m["cases"]) {
     const std::string method = c["method"];
     double got = 0;
-    if (method == "simnpo")
+    if (method == "undial") {
+      // row >= 0: OpenUnlearning's function on that unpadded row; -1: the
+      // padded batch over its valid labels (relapse's stated departure).
+      const int64_t row = c["row"];
+      if (row >= 0) {
+        ul::TokenBatch one{b.input_ids.narrow(0, row, 1), b.attention_mask.narrow(0, row, 1)};
+        ASSERT_EQ(ul::label_count(one), T - 1);
+        got = ul::undial_loss(logits.narrow(0, row, 1), ref.narrow(0, row, 1), one, c["beta"])
+                  .item<double>();
+      } else {
+        got = ul::undial_loss(logits, ref, b, c["beta"]).item<double>();
+      }
+    } else if (method == "simnpo")
       got = ul::simnpo_loss(nll.sum(1), valid.sum(1), c["beta"], c["delta"]).item<double>();
     else if (method == "wga")
       got = ul::wga_loss(nll, valid, c["beta"]).item<double>();
@@ -102,7 +115,8 @@ TEST(UnlearnLosses, Names) {
     EXPECT_EQ(ul::objective_retain_term(f), ul::RetainTerm::kNone) << name;
     EXPECT_EQ(ul::objective_uses_retain(o), name.find('_') != std::string::npos) << name;
   }
-  EXPECT_EQ(ul::objective_names().size(), 15u);
+  EXPECT_EQ(ul::objective_names().size(), 18u);
+  EXPECT_TRUE(ul::objective_uses_ref(ul::Objective::kUNDIAL));  // the adjusted reference
   EXPECT_EQ(ul::objective_from_name("NPO_GDR"), ul::Objective::kNPO_GDR);
   EXPECT_EQ(ul::objective_from_name("SimNPO_GDR"), ul::Objective::kSimNPO_GDR);
   EXPECT_FALSE(ul::objective_uses_ref(ul::Objective::kSimNPO_GDR));  // reference-free

@@ -60,6 +60,18 @@
 //   SatImp   (Yang et al. 2025, "Exploring Criteria of Loss Reweighting to Enhance
 //            LLM Unlearning", ICML): as WGA with
 //            w_t = p_t^β1·(1 − p_t)^β2 (no gradient); β1 5, β2 1, γ 0.1.
+// A forget term with a reference (OpenUnlearning's src/trainer/utils.py
+// compute_undial_loss, configs/trainer/UNDIAL.yaml):
+//   UNDIAL   (Dong et al. 2025, "UNDIAL: Self-Distillation with Adjusted Logits for
+//            Robust Unlearning in Large Language Models", NAACL, arXiv 2402.10052):
+//            token-mean over the valid labels of the cross-entropy −Σ_v p̃_v log p_θ(v|x<t)
+//            against p̃ = softmax(z_ref − β_u·e_y), the frozen reference's (the target's)
+//            logits with the label's logit lowered by β_u (no gradient); β_u 10, and
+//            OpenUnlearning's α 0 is relapse's `undial` (no retain term). Departure:
+//            OpenUnlearning averages over every shifted position, pads included (a −100
+//            label lowers vocabulary entry V−100 by Python's negative indexing); relapse
+//            counts the valid labels only, as every other term does: equal on rows
+//            without pads. Under TP: lse(z_θ) − Σ_v p̃_v z_θ,v with vocab-parallel sums.
 // (The papers' equation numbers were not checked here: no copy of the papers
 // was reachable; the formulas are the ones OpenUnlearning computes and reports.)
 // Every objective's total is γ·forget + α·retain; γ (unlearn.forget_weight,
@@ -107,12 +119,15 @@ enum class Objective {
   kSatImp,
   kSatImp_GDR,
   kSatImp_KLR,
+  kUNDIAL,
+  kUNDIAL_GDR,
+  kUNDIAL_KLR,
 };
-enum class ForgetTerm { kGA, kNPO, kSimNPO, kWGA, kSatImp };
+enum class ForgetTerm { kGA, kNPO, kSimNPO, kWGA, kSatImp, kUNDIAL };
 enum class RetainTerm { kNone, kNLL, kKL };  // none, _gdr, _klr
 enum class LossVariant { kPublished, kMuseReleased, kPaperReleased };
 
-// "ga", "ga_gdr", ..., "simnpo_klr", "wga", ..., "satimp_klr" (case-insensitive);
+// "ga", "ga_gdr", ..., "simnpo_klr", "wga", ..., "undial_klr" (case-insensitive);
 // kConfig error naming the value otherwise.
 Objective objective_from_name(const std::string& name);
 std::string objective_name(Objective o);     // lower case, as above
@@ -125,7 +140,7 @@ Objective objective_forget_only(Objective o);
 LossVariant loss_variant_from_name(const std::string& name);
 std::string loss_variant_name(LossVariant v);
 std::vector<std::string> loss_variant_names();
-bool forget_term_uses_ref(ForgetTerm f);  // NPO
+bool forget_term_uses_ref(ForgetTerm f);  // NPO, UNDIAL
 bool objective_uses_ref(Objective o);     // NPO* and *_KLR
 bool objective_uses_retain(Objective o);  // *_GDR and *_KLR
 
@@ -201,6 +216,10 @@ torch::Tensor wga_loss(const torch::Tensor& nll, const torch::Tensor& valid, dou
                        double n_labels = 0);
 torch::Tensor satimp_loss(const torch::Tensor& nll, const torch::Tensor& valid, double beta1,
                           double beta2, double n_labels = 0);
+// UNDIAL: Σ over the valid labels of −Σ_v p̃_v log p_θ(v), p̃ = softmax(ref − β·e_label)
+// (held constant), / n_labels.
+torch::Tensor undial_loss(const torch::Tensor& logits, const torch::Tensor& ref_logits,
+                          const TokenBatch& b, double beta, double n_labels = 0);
 // Valid-label mask [B,T-1] (labels that are not pads).
 torch::Tensor label_mask(const TokenBatch& b);
 
@@ -217,6 +236,11 @@ torch::Tensor npo_raw_logits_loss(const LmLogits& logits, const LmLogits& ref_lo
                                   double n_entries = 0);
 torch::Tensor kl_raw_logits_loss(const LmLogits& logits, const LmLogits& ref_logits,
                                  double n_rows = 0);
+// Per-position UNDIAL cross-entropy [B,T-1] (0 where ignored).
+torch::Tensor token_undial(const LmLogits& logits, const LmLogits& ref_logits, const TokenBatch& b,
+                           double beta);
+torch::Tensor undial_loss(const LmLogits& logits, const LmLogits& ref_logits, const TokenBatch& b,
+                          double beta, double n_labels = 0);
 
 // ---- objectives on a model -------------------------------------------------
 // A frozen copy of `m` (same config and TP context, parameters copied, no grad):

@@ -57,6 +57,7 @@ struct ObjectiveParams {
   double wga_beta = 1.0;       // WGA weight exponent
   double satimp_beta1 = 5.0;   // SatImp saturation exponent
   double satimp_beta2 = 1.0;   // SatImp importance exponent
+  double undial_beta = 10.0;   // UNDIAL: the label's logit lowered by this in the target
 };
 }  // namespace unlearn
 
@@ -68,7 +69,7 @@ struct UnlearnSection {
   std::string variant = "published";
   double alpha = 1.0;
   double beta = 0.1;
-  unlearn::ObjectiveParams params;  // γ, SimNPO, WGA, SatImp (keys at unlearn's top level)
+  unlearn::ObjectiveParams params;  // γ, SimNPO, WGA, SatImp, UNDIAL (keys at unlearn's top level)
   int epochs = 5;
   int batch_size = 8;
   int micro_batches = 1;
