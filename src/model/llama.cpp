@@ -396,12 +396,29 @@ torch::Tensor LlamaForCausalLMImpl::forward_hidden(const torch::Tensor& input_id
                                                    KVCache* cache) {
   DecoderInputs in =
       decoder_inputs(input_ids, attention_mask, position_ids, cache ? cache->length() : 0);
+  torch::Tensor h = run_layers(in, static_cast<int64_t>(model->layers->size()), cache);
+  if (cache) cache->len += input_ids.size(1);
+  return model->norm->forward(h);
+}
+
+torch::Tensor LlamaForCausalLMImpl::forward_layers(const torch::Tensor& input_ids,
+                                                   const torch::Tensor& attention_mask,
+                                                   const torch::Tensor& position_ids,
+                                                   int64_t n_layers) {
+  const auto total = static_cast<int64_t>(model->layers->size());
+  RELAPSE_CHECK_CODE(ExitCode::kConfig, n_layers >= 1 && n_layers <= total, "the output of ",
+                     n_layers, " decoder layers was asked of a model with ", total);
+  return run_layers(decoder_inputs(input_ids, attention_mask, position_ids, 0), n_layers, nullptr);
+}
+
+torch::Tensor LlamaForCausalLMImpl::run_layers(const DecoderInputs& in, int64_t n_layers,
+                                               KVCache* cache) {
   torch::Tensor h = in.h;
   if (cache && cache->k.empty()) {
     cache->k.resize(model->layers->size());
     cache->v.resize(model->layers->size());
   }
-  for (size_t i = 0; i < model->layers->size(); ++i) {
+  for (size_t i = 0; i < static_cast<size_t>(n_layers); ++i) {
     auto layer = model->layers->ptr<LlamaDecoderLayerImpl>(i);
     KVSlot slot;
     if (cache) slot = {&cache->k[i], &cache->v[i], cache->len, cache->capacity};
@@ -417,8 +434,7 @@ torch::Tensor LlamaForCausalLMImpl::forward_hidden(const torch::Tensor& input_id
     else
       h = layer->forward(h, in.cos, in.sin, in.mask, cache ? &slot : nullptr);
   }
-  if (cache) cache->len += input_ids.size(1);
-  return model->norm->forward(h);
+  return h;
 }
 
 torch::Tensor LlamaForCausalLMImpl::logits_local(const torch::Tensor& h) {

@@ -11,6 +11,7 @@
 #include <cstdlib>
 
 #include "fake_device.h"
+#include "relapse/core/error.h"
 #include "relapse/model/hf_checkpoint.h"
 #include "relapse/model/inference.h"
 #include "relapse/model/safetensors.h"
@@ -213,6 +214,31 @@ TEST_P(LlamaGolden, KvCacheEqualsFullRecompute) {
   }
   double err = (torch::cat(parts, 1) - full).abs().max().item<double>();
   EXPECT_LE(err, tol_for(m, g.dir, g.get("input_ids")).logits) << GetParam();
+}
+
+// forward_layers (RMU's activations) against transformers' hidden_states
+// (tests/golden/make_hidden_states_fixture.py): the first layer's output, and
+// the last one after the final norm, equal to forward_hidden; fp32, 1e-4
+// absolute, the logits' bound and reason (transformers' eager attention and
+// another BLAS sum in other orders: 3e-5 measured on layer 0's output).
+TEST(LlamaLayers, ForwardLayersMatchTransformersHiddenStates) {
+  Golden g = golden_open("llama_mha_fp32");
+  SafetensorsFile hs(g.dir + "/hidden_states.safetensors");
+  auto m = load(g.dir);
+  torch::NoGradGuard ng;
+  torch::Tensor ids = dev(g.get("input_ids"));
+  const int64_t L = m->config().num_hidden_layers;
+  ASSERT_EQ(L, 2);
+  torch::Tensor first = m->forward_layers(ids, {}, {}, 1).cpu();
+  double err = (first - hs.read("hidden_states_1")).abs().max().item<double>();
+  EXPECT_LE(err, 1e-4) << "layer 0's output";
+  torch::Tensor all = m->forward_layers(ids, {}, {}, L);
+  torch::Tensor normed = m->model->norm->forward(all).cpu();
+  EXPECT_TRUE(torch::equal(normed, m->forward_hidden(ids).cpu()));
+  err = (normed - hs.read("hidden_states_2")).abs().max().item<double>();
+  EXPECT_LE(err, 1e-4) << "the last layer's output, normed";
+  // A layer count the model does not have is a config error.
+  EXPECT_THROW(m->forward_layers(ids, {}, {}, L + 1), relapse::Error);
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, LlamaGolden,

@@ -140,6 +140,12 @@ class LlamaForCausalLMImpl : public torch::nn::Module {
                                const torch::Tensor& attention_mask = {},
                                const torch::Tensor& position_ids = {}, KVCache* cache = nullptr);
   torch::Tensor logits_local(const torch::Tensor& hidden);
+  // The output of the first `n_layers` decoder layers [B,T,H] (before the
+  // final norm; HF's hidden_states[n_layers]), for losses on a layer's
+  // activations (RMU); replicated over TP like every layer's output.
+  // forward_hidden(ids, ...) == norm(forward_layers(ids, ..., L)).
+  torch::Tensor forward_layers(const torch::Tensor& input_ids, const torch::Tensor& attention_mask,
+                               const torch::Tensor& position_ids, int64_t n_layers);
 
   // Every layer's attention computed as `kind` (kFused by default).
   void set_attention(AttentionKind kind);
@@ -176,6 +182,9 @@ class LlamaForCausalLMImpl : public torch::nn::Module {
   ColumnParallelLinear lm_head{nullptr};  // null when tie_word_embeddings
 
  private:
+  // Decoder layers 0..n_layers-1 on `in` (with `cache`: appended to it).
+  torch::Tensor run_layers(const DecoderInputs& in, int64_t n_layers, KVCache* cache);
+
   LlamaConfig config_;
   TpContext tp_;
   RotaryEmbedding rope_;
