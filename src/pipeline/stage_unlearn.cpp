@@ -10,6 +10,7 @@
 #include "relapse/core/error.h"
 #include "relapse/core/log.h"
 #include "relapse/core/progress.h"
+#include "relapse/core/rng.h"
 #include "relapse/eval/muse_eval.h"
 #include "relapse/unlearn/loops.h"
 #include "relapse/unlearn/losses.h"
@@ -188,6 +189,9 @@ void unlearn_request(RunContext& ctx, CorpusData& d, const UnlearnSection& u,
   lc.alpha = u.alpha;
   lc.beta = u.beta;
   lc.params = u.params;
+  // RMU's control vector: one per run (its name carries method, LR and seed).
+  lc.rmu_control_seed =
+      RngStreams(static_cast<uint64_t>(ctx.run->seed)).seed_of("unlearn/" + spec.name + "/rmu");
   model::LlamaForCausalLM ref{nullptr};
   if (unlearn::objective_uses_ref(lc.objective)) ref = unlearn::reference_model_copy(m);
   auto o = unlearn_loop_options(ctx, u, spec, sal, dir, key, (int64_t)forget.size(), request);

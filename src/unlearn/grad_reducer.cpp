@@ -33,6 +33,7 @@ GradBucketReducer::GradBucketReducer(Communicator& dp, std::vector<torch::Tensor
     for (size_t i : buckets_[b]) bucket_of_[i] = b;
   waiting_.assign(buckets_.size(), 0);
   ready_.assign(params_.size(), 0);
+  zero_filled_.assign(params_.size(), 0);
   in_flight_.resize(buckets_.size());
   if (!overlap) return;
   for (size_t i = 0; i < params_.size(); ++i) {
@@ -96,7 +97,8 @@ void GradBucketReducer::start(size_t b) {
   std::vector<torch::Tensor> flat;
   for (size_t i : buckets_[b]) {
     // No gradient on this rank: a zero one, so every rank sends the same.
-    if (!params_[i].grad().defined()) params_[i].mutable_grad() = torch::zeros_like(params_[i]);
+    zero_filled_[i] = !params_[i].grad().defined();
+    if (zero_filled_[i]) params_[i].mutable_grad() = torch::zeros_like(params_[i]);
     flat.push_back(params_[i].grad().reshape({-1}));
   }
   torch::Tensor buf = flat.size() == 1 ? flat[0] : torch::cat(flat);
@@ -130,6 +132,10 @@ void GradBucketReducer::finish() {
       if (f.buf.data_ptr() != g.data_ptr() || buckets_[b].size() > 1)
         g.copy_(f.buf.narrow(0, off, g.numel()).view_as(g));
       off += g.numel();
+      // A parameter the loss does not reach on any rank (RMU's layers after
+      // the steered one) gets no gradient, as on one rank: AdamW skips it
+      // (no weight decay either), as torch's does a parameter whose grad is None.
+      if (zero_filled_[i] && !g.any().item<bool>()) params_[i].mutable_grad() = torch::Tensor();
     }
     f = InFlight{};
   }

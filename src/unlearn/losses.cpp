@@ -7,6 +7,7 @@
 
 #include "relapse/core/enum_names.h"
 #include "relapse/core/error.h"
+#include "relapse/core/rng.h"
 #include "relapse/model/tp_cross_entropy.h"
 
 namespace relapse::unlearn {
@@ -90,6 +91,7 @@ constexpr ObjectiveRow kObjectives[] = {
     {Objective::kUNDIAL, "undial", ForgetTerm::kUNDIAL, RetainTerm::kNone},
     {Objective::kUNDIAL_GDR, "undial_gdr", ForgetTerm::kUNDIAL, RetainTerm::kNLL},
     {Objective::kUNDIAL_KLR, "undial_klr", ForgetTerm::kUNDIAL, RetainTerm::kKL},
+    {Objective::kRMU, "rmu", ForgetTerm::kRMU, RetainTerm::kEmbedDiff},
 };
 constexpr EnumName<LossVariant> kLossVariantNames[] = {
     {LossVariant::kPublished, "published"},
@@ -125,6 +127,9 @@ RetainTerm objective_retain_term(Objective o) {
 
 Objective objective_forget_only(Objective o) {
   const ForgetTerm f = objective_forget_term(o);
+  RELAPSE_CHECK_CONFIG(f != ForgetTerm::kRMU, "unlearning method ", objective_name(o),
+                       " has no forget-only form: SURE's saliency (unlearn.sure.methods) cannot "
+                       "use it");
   for (const auto& r : kObjectives)
     if (r.forget == f && r.retain == RetainTerm::kNone) return r.value;
   RELAPSE_THROW(ExitCode::kInternal, "objective ", objective_name(o), " has no forget-only form");
@@ -147,8 +152,9 @@ bool forget_term_uses_ref(ForgetTerm f) {
 }
 
 bool objective_uses_ref(Objective o) {
-  return forget_term_uses_ref(objective_forget_term(o)) ||
-         objective_retain_term(o) == RetainTerm::kKL;
+  const RetainTerm r = objective_retain_term(o);
+  return forget_term_uses_ref(objective_forget_term(o)) || r == RetainTerm::kKL ||
+         r == RetainTerm::kEmbedDiff;
 }
 
 bool objective_uses_retain(Objective o) {
@@ -177,6 +183,9 @@ void unlearn_loss_config_validate(const UnlearnLossConfig& cfg) {
                        "unlearn wga_beta, satimp_beta1 and satimp_beta2 must be >= 0, got ",
                        p.wga_beta, ", ", p.satimp_beta1, ", ", p.satimp_beta2);
   RELAPSE_CHECK_CONFIG(p.undial_beta >= 0, "unlearn undial_beta must be >= 0, got ", p.undial_beta);
+  RELAPSE_CHECK_CONFIG(p.rmu_layer >= 0 && p.rmu_steering > 0,
+                       "unlearn rmu_layer must be >= 0 and rmu_steering > 0, got ", p.rmu_layer,
+                       ", ", p.rmu_steering);
 }
 
 LossNormalizer loss_normalizer(const TokenBatch& forget, const TokenBatch& retain, int64_t vocab) {
@@ -355,6 +364,24 @@ torch::Tensor undial_loss(const LmLogits& logits, const LmLogits& ref_logits, co
   return token_undial(logits, ref_logits, b, beta).sum() / n;
 }
 
+torch::Tensor activation_loss(const torch::Tensor& x, const torch::Tensor& y,
+                              const torch::Tensor& mask, double n_rows) {
+  RELAPSE_CHECK(
+      x.dim() == 3 && mask.dim() == 2 && mask.size(0) == x.size(0) && mask.size(1) == x.size(1),
+      "activations ", x.sizes(), " and mask ", mask.sizes(), " do not match");
+  const auto cd = compute_dtype(x);
+  torch::Tensor m = mask.to(x.device()).to(cd);
+  torch::Tensor sq = (x.to(cd) - y.to(x.device()).to(cd)).pow(2).mean(-1);  // [B,T]
+  torch::Tensor per_row = (sq * m).sum(1) / m.sum(1).clamp_min(1.0);
+  return per_row.sum() / or_default(n_rows, static_cast<double>(x.size(0)));
+}
+
+torch::Tensor rmu_control_vector(uint64_t seed, int64_t dim, double steering) {
+  at::Generator g = RngStreams(seed).torch_generator("rmu/control");
+  torch::Tensor u = torch::rand({dim}, g, torch::TensorOptions().dtype(torch::kFloat32));
+  return u / u.norm() * steering;
+}
+
 // The full-logits forms.
 torch::Tensor token_nll(const torch::Tensor& logits, const TokenBatch& b) {
   return token_nll(lm_logits_full(logits), b);
@@ -466,6 +493,8 @@ torch::Tensor forget_term(const LmLogits& lf, const TokenBatch& forget,
                          p.satimp_beta1, p.satimp_beta2, nz.forget_labels);
     case ForgetTerm::kUNDIAL:
       return undial_loss(lf, ref_forward(forget), forget, p.undial_beta, nz.forget_labels);
+    case ForgetTerm::kRMU:
+      break;  // on activations, not logits: rmu_loss
   }
   RELAPSE_THROW(ExitCode::kInternal, "unknown forget term");
 }
@@ -483,6 +512,39 @@ torch::Tensor retain_term(model::LlamaForCausalLM& model, const TokenBatch& reta
   return kl_loss(lr, ref_forward(retain), retain, nz.retain_labels);
 }
 
+// RMU (losses.h): the output of decoder layer `rmu_layer` steered toward the
+// control vector on the forget batch, and kept at the reference's on the
+// retain batch.
+LossParts rmu_loss(model::LlamaForCausalLM& model, model::LlamaForCausalLM& ref,
+                   const TokenBatch& forget, const TokenBatch& retain, const UnlearnLossConfig& cfg,
+                   const LossNormalizer& nz) {
+  const ObjectiveParams& p = cfg.params;
+  const int64_t layers = model->config().num_hidden_layers;
+  RELAPSE_CHECK_CONFIG(p.rmu_layer < layers, "unlearn rmu_layer ", p.rmu_layer,
+                       " is not a decoder layer of this model (", layers, " layers: 0 to ",
+                       layers - 1, ")");
+  auto activations = [&](model::LlamaForCausalLM& m, const TokenBatch& b) {
+    auto [ids, pos] = lm_inputs(m, b);
+    return m->forward_layers(ids, {}, pos, p.rmu_layer + 1);
+  };
+  LossParts out;
+  torch::Tensor hf = activations(model, forget);
+  torch::Tensor c = rmu_control_vector(cfg.rmu_control_seed, hf.size(-1), p.rmu_steering);
+  torch::Tensor f = activation_loss(hf, c, forget.attention_mask, nz.forget_rows);
+  out.forget_term = f.item<double>();
+  out.total = p.forget_weight == 1.0 ? f : p.forget_weight * f;
+  torch::Tensor target;
+  {
+    torch::NoGradGuard ng;
+    target = activations(ref, retain);
+  }
+  torch::Tensor r =
+      activation_loss(activations(model, retain), target, retain.attention_mask, nz.retain_rows);
+  out.retain_term = r.item<double>();
+  out.total = out.total + cfg.alpha * r;
+  return out;
+}
+
 }  // namespace
 
 LossParts unlearn_loss(model::LlamaForCausalLM& model, model::LlamaForCausalLM* ref_model,
@@ -495,6 +557,8 @@ LossParts unlearn_loss(model::LlamaForCausalLM& model, model::LlamaForCausalLM* 
   RELAPSE_CHECK(!objective_uses_retain(o) || retain.defined(), "method ", objective_name(o),
                 " needs a retain batch");
   LossNormalizer nz = norm ? *norm : LossNormalizer{};
+  if (objective_forget_term(o) == ForgetTerm::kRMU)
+    return rmu_loss(model, *ref_model, forget, retain, cfg, nz);
 
   auto ref_forward = [&](const TokenBatch& b) {
     torch::NoGradGuard ng;

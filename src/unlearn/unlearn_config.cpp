@@ -92,18 +92,24 @@ void config_fields(ConfigBinder& b, unlearn::ObjectiveParams& s) {
   b.field("satimp_beta2", s.satimp_beta2, "SatImp: token weight p^beta1 (1-p)^beta2");
   b.field("undial_beta", s.undial_beta,
           "UNDIAL: the label's logit is lowered by this in the reference's target distribution");
+  b.field("rmu_layer", s.rmu_layer,
+          "RMU: the decoder layer (0-based) whose output is steered toward the control vector");
+  b.field("rmu_steering", s.rmu_steering, "RMU: the norm of the control vector");
   b.check("forget_weight", s.forget_weight > 0, "must be > 0, got ", s.forget_weight);
   b.check("simnpo_beta", s.simnpo_beta > 0, "must be > 0, got ", s.simnpo_beta);
   b.check("wga_beta", s.wga_beta >= 0, "must be >= 0, got ", s.wga_beta);
   b.check("satimp_beta1", s.satimp_beta1 >= 0, "must be >= 0, got ", s.satimp_beta1);
   b.check("satimp_beta2", s.satimp_beta2 >= 0, "must be >= 0, got ", s.satimp_beta2);
   b.check("undial_beta", s.undial_beta >= 0, "must be >= 0, got ", s.undial_beta);
+  b.check("rmu_layer", s.rmu_layer >= 0, "must be >= 0, got ", s.rmu_layer);
+  b.check("rmu_steering", s.rmu_steering > 0, "must be > 0, got ", s.rmu_steering);
 }
 
 void config_fields(ConfigBinder& b, UnlearnSection& s) {
   b.field("methods", s.methods,
           "objectives: a forget term (ga, npo, simnpo, wga, satimp, undial) alone or with a retain "
-          "term (_gdr: NLL, _klr: KL), e.g. npo_gdr",
+          "term (_gdr: NLL, _klr: KL), e.g. npo_gdr; rmu (steering a layer's activations, with "
+          "its own retain term)",
           unlearn::objective_names());
   b.field("lrs", s.lrs, "small learning rates: one run per method x lr");
   b.field("large_lrs", s.large_lrs, "large learning rates: one run per large_lr_methods x lr");

@@ -204,6 +204,8 @@ TEST(Config, DumpIsCompleteAndOrdered) {
             "  satimp_beta1: 5.0\n"
             "  satimp_beta2: 1.0\n"
             "  undial_beta: 10.0\n"
+            "  rmu_layer: 7\n"
+            "  rmu_steering: 2.0\n"
             "  epochs: 5\n"
             "  batch_size: 8\n"
             "  micro_batches: 1\n"

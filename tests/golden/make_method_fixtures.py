@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 # tests/golden/make_method_fixtures.py — reference values of the forget terms
-# beyond the paper's (SimNPO, WGA, SatImp, UNDIAL) for tests/unlearn, written as
+# beyond the paper's (SimNPO, WGA, SatImp, UNDIAL; RMU's activation loss) for
+# tests/unlearn, written as
 # OpenUnlearning computes them (github.com/locuslab/open-unlearning:
 # src/trainer/utils.py compute_batch_nll / compute_wga_loss / compute_satimp_loss /
-# compute_undial_loss, src/trainer/unlearn/simnpo.py), on the fixed fp64 logits,
+# compute_undial_loss, src/trainer/unlearn/simnpo.py and rmu.py), on the fixed fp64 logits,
 # reference logits and batch of
 # fixtures/unlearn/losses.json (read, not regenerated, so both fixtures hold
 # the same inputs).
@@ -79,6 +80,50 @@ def undial_valid(logits, ref_logits, labels, beta):
     return loss[valid].mean()
 
 
+def activation_loss(act1, act2, mask):
+    # RMU.compute_activation_loss (OpenUnlearning src/trainer/unlearn/rmu.py).
+    squared_diff = F.mse_loss(act1, act2, reduction="none")
+    expanded_mask = mask.unsqueeze(-1).expand_as(squared_diff)
+    squared_diff_sum = (squared_diff * expanded_mask).mean(dim=2).sum(dim=(1))
+    num_tokens = mask.sum(dim=-1, keepdim=True)
+    return (squared_diff_sum / num_tokens).mean()
+
+
+def activation_loss_per_row(act1, act2, mask):
+    # What compute_activation_loss means: per row, the token mean over its real
+    # tokens of the feature-mean squared difference, then the mean over rows.
+    # OpenUnlearning's code divides a [B] tensor by a [B,1] one (num_tokens has
+    # keepdim=True), so it averages s_i / n_j over every pair (i, j): the same
+    # when every row has as many real tokens, not with pads.
+    sq = ((act1 - act2) ** 2).mean(dim=2)
+    return ((sq * mask).sum(dim=1) / mask.sum(dim=1)).mean()
+
+
+def activation_cases():
+    # Fixed activations [3,4,5], against another set and against a broadcast
+    # control vector (RMU's retain and forget terms): without pads through
+    # OpenUnlearning's function itself, with pads (a row with two) through the
+    # per-row mean it means.
+    g = torch.Generator().manual_seed(7)
+    x = torch.randn(3, 4, 5, generator=g, dtype=torch.float64)
+    y = torch.randn(3, 4, 5, generator=g, dtype=torch.float64)
+    c = torch.rand(1, 1, 5, generator=g, dtype=torch.float64)
+    c = c / torch.norm(c) * 2.0
+    full = torch.ones(3, 4, dtype=torch.int64)
+    padded = torch.tensor([[1, 1, 1, 1], [1, 1, 0, 0], [1, 1, 1, 0]])
+    out = []
+    for name, target in [("pairwise", y), ("control", c.expand_as(x))]:
+        for mask, fn in [(full, activation_loss), (padded, activation_loss_per_row)]:
+            out.append({"name": name, "x": x.flatten().tolist(), "y": target.flatten().tolist(),
+                        "mask": mask.flatten().tolist(), "shape": list(x.shape),
+                        "value": fn(x, target, mask.to(x.dtype)).item()})
+    # The pair-averaging of OpenUnlearning's code differs on the padded batch
+    # (kept as a record, not compared).
+    out_record = activation_loss(x, y, padded.to(x.dtype)).item()
+    assert abs(out_record - activation_loss_per_row(x, y, padded.to(x.dtype)).item()) > 1e-3
+    return out
+
+
 def main():
     with open(os.path.join(HERE, "losses.json")) as f:
         j = json.load(f)
@@ -108,7 +153,7 @@ def main():
         # ... and on the padded batch, averaged over the valid labels.
         cases.append({"method": "undial", "beta": beta, "row": -1,
                       "value": undial_valid(logits, ref_logits, labels, beta).item()})
-    out = {"inputs": "losses.json", "cases": cases,
+    out = {"inputs": "losses.json", "cases": cases, "activation_cases": activation_cases(),
            "generated_by": "tests/golden/make_method_fixtures.py",
            "versions": {"torch": torch.__version__.split("+")[0]}}
     with open(os.path.join(HERE, "methods.json"), "w") as f:

@@ -1,12 +1,12 @@
 // tests/pipeline/all_methods_grid.cpp — issue 23's reduced grid in CI: every
 // unlearning objective relapse has (the paper's six, SimNPO, WGA, SatImp and
-// UNDIAL, each with no / GDR / KLR retain term) for one update on a nano model
-// of the embedded default, then RTN int8 / int4 and GPTQ-4 and the MUSE
-// evaluation, end to end through the pipeline. Checked: one archive row per
-// method × precision, each method's run named after it, finite metrics, and
-// every unlearned model's int8 codes moved away from the target's (the update
-// did something). Run at np 2 only (tests/CMakeLists.txt): data-parallel
-// unlearning, evaluation and GPTQ calibration shared between the ranks.
+// UNDIAL, each with no / GDR / KLR retain term, and RMU on the second layer)
+// for one update on a nano model of the embedded default, then RTN int8 / int4 and GPTQ-4 and the
+// MUSE evaluation, end to end through the pipeline. Checked: one archive row per method ×
+// precision, each method's run named after it, finite metrics, and every unlearned model's int8
+// codes moved away from the target's (the update did something). Run at np 2 only
+// (tests/CMakeLists.txt): data-parallel unlearning, evaluation and GPTQ calibration shared between
+// the ranks.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -37,10 +37,10 @@ RelapseConfig all_methods_config(const std::string& out) {
       test::source_dir() + "/configs/tour.yaml",
       {"run.out_dir=" + out, "model.preset=nano", "pretrain.epochs=1", "train.epochs=1",
        "unlearn.epochs=1", "unlearn.max_steps=1", "unlearn.methods=" + all_methods_list(),
-       "unlearn.lrs=[1e-3]", "unlearn.large_lrs=[]", "unlearn.sure.lrs=[]", "quantize.awq.bits=[]",
-       "quantize.calibration.n_samples=8", "quantize.calibration.seq_len=32", "relearn.steps=0",
-       "eval.max_samples=4", "eval.verbmem_max_new_tokens=4", "eval.knowmem_max_new_tokens=4",
-       "data.max_len=64"});
+       "unlearn.rmu_layer=1", "unlearn.lrs=[1e-3]", "unlearn.large_lrs=[]", "unlearn.sure.lrs=[]",
+       "quantize.awq.bits=[]", "quantize.calibration.n_samples=8",
+       "quantize.calibration.seq_len=32", "relearn.steps=0", "eval.max_samples=4",
+       "eval.verbmem_max_new_tokens=4", "eval.knowmem_max_new_tokens=4", "data.max_len=64"});
 }
 
 }  // namespace

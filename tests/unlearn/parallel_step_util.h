@@ -113,6 +113,7 @@ inline std::vector<Case> all_cases() {
   // UNDIAL: the adjusted reference's softmax, vocab-parallel under TP (with the
   // retain NLL: its own gradient at θ = ref is ~1/V per label, below the clip).
   out.push_back({"undial_gdr"});
+  out.push_back({"rmu"});  // a layer's activations (replicated over TP), its own retain term
   return out;
 }
 
@@ -129,7 +130,18 @@ inline LoopResult run_case(const Case& c, LlamaForCausalLM& m, const Chunks& for
   // tests ask (OpenUnlearning's defaults give weights ~1e-6 here).
   lc.params.wga_beta = 0.1;
   lc.params.satimp_beta1 = 0.1;
+  // RMU on the first of the two layers, steered far enough that clipping acts.
+  lc.params.rmu_layer = 0;
+  lc.params.rmu_steering = 20.0;
+  lc.rmu_control_seed = 3;
   LlamaForCausalLM ref = reference_model_copy(m);
+  if (lc.objective == Objective::kRMU) {
+    // With weight decay: the layers RMU does not reach must stay untouched at
+    // any DP size (no gradient, so AdamW skips them, as on one rank).
+    LoopOptions wd = o;
+    wd.train.adamw.weight_decay = 0.1;
+    return unlearn_train(m, &ref, forget, retain, lc, wd, dp);
+  }
   return unlearn_train(m, &ref, forget, retain, lc, o, dp);
 }
 

@@ -105,17 +105,52 @@ TEST(UnlearnLosses, MethodsMatchOpenUnlearning) {
   }
 }
 
+// RMU's activation loss against OpenUnlearning's compute_activation_loss on
+// fixed fp64 activations (fixtures/unlearn/methods.json), pairwise (the retain
+// term) and against a broadcast vector (the forget term): without pads its
+// own function, with pads the per-row mean it means (its code averages over
+// row pairs there; losses.h): 1e-12 relative.
+TEST(UnlearnLosses, RmuActivationLossMatchesOpenUnlearning) {
+  auto m = load_fixture("methods.json");
+  ASSERT_EQ(m["activation_cases"].size(), 4u);
+  for (const auto& c : m["activation_cases"]) {
+    const std::vector<int64_t> shape = c["shape"];
+    torch::Tensor x = tensor_of(c["x"], shape, torch::kFloat64);
+    torch::Tensor y = tensor_of(c["y"], shape, torch::kFloat64);
+    torch::Tensor mask = tensor_of(c["mask"], {shape[0], shape[1]}, torch::kInt64);
+    // The control case passes the vector itself, broadcast as rmu_loss does.
+    if (c["name"] == "control") y = y[0][0];
+    const double got = ul::activation_loss(x, y, mask).item<double>(), want = c["value"];
+    EXPECT_NEAR(got, want, 1e-12 * std::max(1.0, std::abs(want))) << c["name"];
+  }
+}
+
+// The control vector: norm s, entries >= 0 (u ~ U[0,1)), the same for the
+// same seed and another for another seed.
+TEST(UnlearnLosses, RmuControlVector) {
+  torch::Tensor a = ul::rmu_control_vector(11, 64, 6.5), b = ul::rmu_control_vector(11, 64, 6.5);
+  EXPECT_NEAR(a.norm().item<double>(), 6.5, 1e-5);
+  EXPECT_GE(a.min().item<double>(), 0.0);
+  EXPECT_TRUE(torch::equal(a, b));
+  EXPECT_FALSE(torch::equal(a, ul::rmu_control_vector(12, 64, 6.5)));
+}
+
 TEST(UnlearnLosses, Names) {
   for (const auto& name : ul::objective_names()) {
     const ul::Objective o = ul::objective_from_name(name);
     EXPECT_EQ(ul::objective_name(o), name);
+    if (o == ul::Objective::kRMU) {  // its retain term is its own, and it has no forget-only form
+      EXPECT_TRUE(ul::objective_uses_retain(o) && ul::objective_uses_ref(o));
+      EXPECT_THROW(ul::objective_forget_only(o), relapse::Error);
+      continue;
+    }
     // The forget-only form keeps the forget term and drops the retain term.
     const ul::Objective f = ul::objective_forget_only(o);
     EXPECT_EQ(ul::objective_forget_term(f), ul::objective_forget_term(o)) << name;
     EXPECT_EQ(ul::objective_retain_term(f), ul::RetainTerm::kNone) << name;
     EXPECT_EQ(ul::objective_uses_retain(o), name.find('_') != std::string::npos) << name;
   }
-  EXPECT_EQ(ul::objective_names().size(), 18u);
+  EXPECT_EQ(ul::objective_names().size(), 19u);
   EXPECT_TRUE(ul::objective_uses_ref(ul::Objective::kUNDIAL));  // the adjusted reference
   EXPECT_EQ(ul::objective_from_name("NPO_GDR"), ul::Objective::kNPO_GDR);
   EXPECT_EQ(ul::objective_from_name("SimNPO_GDR"), ul::Objective::kSimNPO_GDR);

@@ -69,6 +69,7 @@ class GradBucketReducer {
   std::vector<size_t> bucket_of_;    // parameter -> bucket
   std::vector<int64_t> waiting_;     // per bucket: parameters not yet ready
   std::vector<char> ready_;          // per parameter
+  std::vector<char> zero_filled_;    // per parameter: no gradient here before the reduction
   std::vector<InFlight> in_flight_;  // per bucket (buf undefined = not started)
   size_t next_ = 0;                  // buckets started so far, in start order
   size_t progressed_ = 0;            // in start order: the oldest maybe unfinished

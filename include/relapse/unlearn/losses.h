@@ -72,6 +72,27 @@
 //            label lowers vocabulary entry V−100 by Python's negative indexing); relapse
 //            counts the valid labels only, as every other term does: equal on rows
 //            without pads. Under TP: lse(z_θ) − Σ_v p̃_v z_θ,v with vocab-parallel sums.
+// A forget term on a layer's activations, with its own retain term
+// (OpenUnlearning's src/trainer/unlearn/rmu.py, configs/trainer/RMU.yaml, from
+// the WMDP release's rmu/unlearn.py):
+//   RMU      (Li et al. 2024, "The WMDP Benchmark: Measuring and Reducing Malicious Use
+//            with Unlearning", ICML, arXiv 2403.03218: Representation Misdirection for
+//            Unlearning): h = the output of decoder layer `rmu_layer` (HF's
+//            hidden_states[l+1]), c = s·u/‖u‖ with u ~ U[0,1)^d drawn once per run
+//            (the named stream "unlearn/<run>/rmu", UnlearnLossConfig::rmu_control_seed;
+//            OpenUnlearning draws it from the global RNG) and s = `rmu_steering`;
+//            A(x, y) = mean over rows of Σ_t m_t·mean_k (x − y)²_tk / Σ_t m_t over the
+//            row's real tokens m (OpenUnlearning's compute_activation_loss; its mask is
+//            labels ≠ −100 before the shift, i.e. every real token). Departure: its code
+//            divides the [B] row sums by [B,1] token counts, so it averages s_i / n_j
+//            over every pair of rows — equal to the per-row mean when the rows have as
+//            many real tokens (fixed-length chunks), not with pads;
+//            RMU = γ·A(h_θ(forget), c) + α·A(h_θ(retain), h_ref(retain)) (its EMBED_DIFF
+//            retain term; the reference is the frozen target). Defaults: OpenUnlearning's
+//            RMU.yaml (layer 7, steering 2, α 1), every parameter trained (its
+//            trainable_params_regex ".*"; the WMDP release trains only layers 5–7's
+//            mlp.down_proj — not offered here). A row without real tokens adds 0
+//            (OpenUnlearning: NaN). No forget-only form (SURE's saliency refuses it).
 // (The papers' equation numbers were not checked here: no copy of the papers
 // was reachable; the formulas are the ones OpenUnlearning computes and reports.)
 // Every objective's total is γ·forget + α·retain; γ (unlearn.forget_weight,
@@ -122,26 +143,29 @@ enum class Objective {
   kUNDIAL,
   kUNDIAL_GDR,
   kUNDIAL_KLR,
+  kRMU,
 };
-enum class ForgetTerm { kGA, kNPO, kSimNPO, kWGA, kSatImp, kUNDIAL };
-enum class RetainTerm { kNone, kNLL, kKL };  // none, _gdr, _klr
+enum class ForgetTerm { kGA, kNPO, kSimNPO, kWGA, kSatImp, kUNDIAL, kRMU };
+// none, _gdr, _klr, and RMU's own (its layer's activations against the reference's)
+enum class RetainTerm { kNone, kNLL, kKL, kEmbedDiff };
 enum class LossVariant { kPublished, kMuseReleased, kPaperReleased };
 
-// "ga", "ga_gdr", ..., "simnpo_klr", "wga", ..., "undial_klr" (case-insensitive);
+// "ga", "ga_gdr", ..., "simnpo_klr", "wga", ..., "undial_klr", "rmu" (case-insensitive);
 // kConfig error naming the value otherwise.
 Objective objective_from_name(const std::string& name);
 std::string objective_name(Objective o);     // lower case, as above
 std::vector<std::string> objective_names();  // every objective, in enum order
 ForgetTerm objective_forget_term(Objective o);
 RetainTerm objective_retain_term(Objective o);
-// The objective with this forget term and no retain term (SURE's saliency).
+// The objective with this forget term and no retain term (SURE's saliency);
+// kConfig for RMU, which has none.
 Objective objective_forget_only(Objective o);
 // "published", "muse_released", "paper_released".
 LossVariant loss_variant_from_name(const std::string& name);
 std::string loss_variant_name(LossVariant v);
 std::vector<std::string> loss_variant_names();
 bool forget_term_uses_ref(ForgetTerm f);  // NPO, UNDIAL
-bool objective_uses_ref(Objective o);     // NPO* and *_KLR
+bool objective_uses_ref(Objective o);     // NPO*, UNDIAL*, *_KLR and RMU
 bool objective_uses_retain(Objective o);  // *_GDR and *_KLR
 
 struct UnlearnLossConfig {
@@ -150,6 +174,8 @@ struct UnlearnLossConfig {
   double alpha = 1.0;      // retain weight
   double beta = 0.1;       // NPO inverse temperature
   ObjectiveParams params;  // γ and the other methods' settings (unlearn_config.h)
+  // RMU: the seed of its control vector (rmu_control_vector), one per run.
+  uint64_t rmu_control_seed = 0;
 };
 // Checks α ≥ 0, β > 0, α = 1 for kMuseReleased with a retain term, the
 // methods' settings, and γ = 1 with a released variant (kConfig).
@@ -220,6 +246,12 @@ torch::Tensor satimp_loss(const torch::Tensor& nll, const torch::Tensor& valid, 
 // (held constant), / n_labels.
 torch::Tensor undial_loss(const torch::Tensor& logits, const torch::Tensor& ref_logits,
                           const TokenBatch& b, double beta, double n_labels = 0);
+// RMU's activation loss: Σ over rows of (Σ_t m_t·mean_k (x − y)²) / max(1, Σ_t m_t),
+// / n_rows (the rows of x when 0); x [B,T,H], y [B,T,H] or [H], mask [B,T] (1 = real token).
+torch::Tensor activation_loss(const torch::Tensor& x, const torch::Tensor& y,
+                              const torch::Tensor& mask, double n_rows = 0);
+// RMU's control vector: s·u/‖u‖, u ~ U[0,1)^dim from `seed`, fp32 on the CPU.
+torch::Tensor rmu_control_vector(uint64_t seed, int64_t dim, double steering);
 // Valid-label mask [B,T-1] (labels that are not pads).
 torch::Tensor label_mask(const TokenBatch& b);
 

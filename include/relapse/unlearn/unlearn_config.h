@@ -58,6 +58,8 @@ struct ObjectiveParams {
   double satimp_beta1 = 5.0;   // SatImp saturation exponent
   double satimp_beta2 = 1.0;   // SatImp importance exponent
   double undial_beta = 10.0;   // UNDIAL: the label's logit lowered by this in the target
+  int64_t rmu_layer = 7;       // RMU: the decoder layer whose output is steered
+  double rmu_steering = 2.0;   // RMU: the control vector's norm
 };
 }  // namespace unlearn
 
@@ -69,7 +71,7 @@ struct UnlearnSection {
   std::string variant = "published";
   double alpha = 1.0;
   double beta = 0.1;
-  unlearn::ObjectiveParams params;  // γ, SimNPO, WGA, SatImp, UNDIAL (keys at unlearn's top level)
+  unlearn::ObjectiveParams params;  // γ and the methods' settings (keys at unlearn's top level)
   int epochs = 5;
   int batch_size = 8;
   int micro_batches = 1;
