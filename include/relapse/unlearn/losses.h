@@ -122,7 +122,7 @@
 namespace relapse::unlearn {
 
 // Every objective is a forget term plus a retain term (kNone: forget only);
-// src/unlearn/losses.cpp holds the one table of objectives: name, forget term,
+// src/unlearn/objectives.cpp holds the one table of objectives: name, forget term,
 // retain term. A new method is a new forget term there (and its loss below).
 enum class Objective {
   kGA,
