@@ -201,8 +201,8 @@ StepPeak step_peak(const PassBytes& b, unlearn::Objective o, unlearn::LossVarian
   const int64_t cast = b.head_tmp;
   // What each head keeps for the backward (fp32 log-probs of the labels;
   // released NPO: log_sigmoid's input and buffer over every entry, UNDIAL: its
-  // target and our fp32 logits; KL: the
-  // log-probs and exp(ref log-probs); released KL: exp(ref logits)).
+  // target and our fp32 logits; KL: the log-probs and exp(ref log-probs);
+  // released KL: exp(ref logits)).
   const int64_t f_saved = full_vocab ? 2 * b.full : b.logp;
   const int64_t r_saved = !retain ? 0 : !klr ? b.logp : released ? b.full : 2 * b.logp;
   StepPeak best;
