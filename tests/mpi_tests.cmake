@@ -315,8 +315,11 @@ relapse_add_exit_check(NAME cli_bench_bad_device TARGET relapse ARGS bench train
 # The 7B MUSE-News config on 8 ranks (TP 8) without its data and checkpoints:
 # every stage's plan fits (GPTQ and AWQ at TP 8 included), so the run gets
 # past planning and stops at the first missing input, naming it (exit 4).
+# Here on the CPU (run.device auto; the config says cuda), planned with the
+# bf16 kernels a GPU has (model.cpu_bf16_gemm native).
 relapse_add_exit_check(NAME cli_run_muse_news_7b_past_plan TARGET relapse NP 8
                        ARGS run ${PROJECT_SOURCE_DIR}/configs/muse_news_7b.yaml
+                            --set run.device=auto --set model.cpu_bf16_gemm=native
                        EXPECT_CODE 4 EXPECT_STDERR "data/muse/news" FORBID_STDERR "memory plan")
 # The cross-section config rules refuse on every rank before anything trains.
 relapse_add_mpi_test(NAME test_config_check_np2 TARGET test_config_check NP 2 LABELS pipeline TIMEOUT 300)

@@ -6,7 +6,9 @@
 // train|score|generate` compares tokens/s with Hugging Face transformers
 // (src/unlearn/bench_model.cpp, launch/bench/hf_reference.py). `relapse bench
 // dp` times the data-parallel step with the gradient reduction after the
-// backward and overlapped with it (src/unlearn/bench_dp.cpp).
+// backward and overlapped with it (src/unlearn/bench_dp.cpp). `relapse bench
+// gemm` times bf16 linears, attention and a model step on the CPU with
+// libtorch's bf16 kernels and with the fp32 path (src/model/bench_gemm.cpp).
 #include <unistd.h>
 
 #include <cstdio>
@@ -19,6 +21,8 @@
 #include "relapse/dist/bench_comm.h"
 #include "relapse/dist/device.h"
 #include "relapse/dist/process_grid.h"
+#include "relapse/model/bench_gemm.h"
+#include "relapse/model/presets.h"
 #include "relapse/quant/bench_quant.h"
 #include "relapse/unlearn/bench_dp.h"
 #include "relapse/unlearn/bench_model.h"
@@ -125,6 +129,32 @@ void cmd_bench_quant_add(CLI::App& bench, CommandRun& run) {
       auto rows = quant::bench_quant_run(*a, comm.get());
       if (rt.rank() == 0) {
         std::fputs(quant::bench_quant_format(rows, *a, rt.world_size()).c_str(), stdout);
+        std::fflush(stdout);
+      }
+      return 0;
+    };
+  });
+}
+
+void cmd_bench_gemm_add(CLI::App& bench, CommandRun& run) {
+  auto a = std::make_shared<model::BenchGemmOptions>();
+  CLI::App* c = bench.add_subcommand(
+      "gemm",
+      "bf16 linears, attention and a model step (forward + backward) on the CPU: libtorch's "
+      "bf16 kernels against model.cpu_bf16_gemm's fp32 path, in the same process");
+  c->add_option("--preset", a->preset, "model shape")
+      ->check(CLI::IsMember(model::model_preset_names()))
+      ->capture_default_str();
+  c->add_option("--vocab", a->vocab, "vocabulary size")->capture_default_str();
+  c->add_option("--batch", a->batch, "rows per batch")->capture_default_str();
+  c->add_option("--seq-len", a->seq_len, "tokens per row")->capture_default_str();
+  c->add_option("--iters", a->iters, "timed calls per round (best of 3 rounds)")
+      ->capture_default_str();
+  c->callback([a, &run] {
+    run = [a](Runtime& rt) {
+      auto rows = model::bench_gemm_run(*a);
+      if (rt.rank() == 0) {
+        std::fputs(model::bench_gemm_format(rows, *a).c_str(), stdout);
         std::fflush(stdout);
       }
       return 0;
@@ -268,6 +298,7 @@ void cmd_bench_register(CLI::App& app, CommandRun& run) {
   cmd_bench_model_add(*bench, run, "generate",
                       "Tokens/s of batched greedy generation against HF transformers' generate");
   cmd_bench_dp_add(*bench, run);
+  cmd_bench_gemm_add(*bench, run);
 }
 
 RELAPSE_REGISTER_COMMAND(80, cmd_bench_register);

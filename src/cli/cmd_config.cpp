@@ -6,6 +6,7 @@
 #include "relapse/core/provenance.h"
 #include "relapse/dist/device.h"
 #include "relapse/dist/hostnames.h"
+#include "relapse/model/cpu_gemm.h"
 #include "relapse/pipeline/config.h"
 
 namespace relapse::cli {
@@ -44,6 +45,7 @@ std::string version_text() {
   }
   // What run.device=auto picks for this process (node-local rank 0's view).
   s += "  device: " + device_describe(device_resolve("auto", 0)) + "\n";
+  s += "  cpu bf16 gemm: " + model::cpu_bf16_gemm_describe("auto") + "\n";
   return s;
 }
 

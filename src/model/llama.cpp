@@ -12,6 +12,7 @@
 #include <tuple>
 
 #include "relapse/core/error.h"
+#include "relapse/model/cpu_gemm.h"
 
 namespace relapse::model {
 
@@ -258,11 +259,9 @@ torch::Tensor LlamaAttentionImpl::forward(const torch::Tensor& x, const torch::T
     // No mask: is_causal selects the flash kernels. A mask is additive with
     // the dtype's lowest finite value, as HF builds it: a fully masked row (a
     // left pad) gets a uniform softmax, never NaN.
-    std::optional<torch::Tensor> m;
-    if (mask.defined()) m = mask;
-    out = at::scaled_dot_product_attention(q, k, v, m, /*dropout_p=*/0.0,
-                                           /*is_causal=*/!mask.defined(), scaling,
-                                           /*enable_gqa=*/kv_heads_local != heads_local);
+    // On a CPU without bf16 instructions, in fp32 (cpu_gemm.h).
+    out = sdpa_forward(q, k, v, mask, /*is_causal=*/!mask.defined(), scaling,
+                       /*enable_gqa=*/kv_heads_local != heads_local);
   }
   return o_proj->forward(out.transpose(1, 2).contiguous().reshape({B, T, -1}));
 }
@@ -439,7 +438,7 @@ torch::Tensor LlamaForCausalLMImpl::run_layers(const DecoderInputs& in, int64_t 
 
 torch::Tensor LlamaForCausalLMImpl::logits_local(const torch::Tensor& h) {
   torch::Tensor w = lm_head_weight();
-  torch::Tensor logits = F::linear(tp_copy_to_region(h, tp_), w);
+  torch::Tensor logits = linear_forward(tp_copy_to_region(h, tp_), w);
   int64_t width = w.size(0), start = vocab_start();
   if (start + width > config_.vocab_size) {  // this rank holds padding columns
     torch::Tensor pad =

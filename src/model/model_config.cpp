@@ -3,6 +3,8 @@
 // this layer's name tables), derived defaults and range checks.
 #include "relapse/model/model_config.h"
 
+#include "relapse/model/cpu_gemm.h"
+
 namespace relapse {
 
 void config_fields(ConfigBinder& b, ModelSection& s) {
@@ -16,6 +18,13 @@ void config_fields(ConfigBinder& b, ModelSection& s) {
           "medium, 1b, 7b, 13b, 70b");
   b.field("init_std", s.init_std, "standard deviation of the N(0, std) init from scratch");
   b.check("init_std", s.init_std > 0, "must be > 0, got ", s.init_std);
+  b.field("cpu_bf16_gemm", s.cpu_bf16_gemm,
+          "how bf16 linears and attention run on a CPU: native = libtorch's bf16 kernels; fp32 = "
+          "on the exactly upcast bf16 operands in fp32, each result rounded to bf16 once (the "
+          "math of a bf16 GEMM with fp32 accumulation; weights, activations and gradients stay "
+          "bf16); auto = fp32 on a CPU without bf16 instructions (AVX512_BF16, AMX-BF16), where "
+          "libtorch emulates bf16 ~2-3x slower than fp32, else native. No effect on GPUs",
+          model::cpu_bf16_gemm_setting_names());
   if (b.loading() && s.tokenizer.empty()) s.tokenizer = s.path;
 }
 

@@ -3,6 +3,7 @@
 #include "relapse/model/tp_layers.h"
 
 #include "relapse/core/error.h"
+#include "relapse/model/cpu_gemm.h"
 #include "relapse/model/llama.h"
 
 namespace relapse::model {
@@ -137,7 +138,7 @@ torch::Tensor ColumnParallelLinearImpl::forward(const torch::Tensor& x) {
     y = matmul_override(tp_copy_to_region(x, tp));
     if (bias.defined()) y = y + bias;
   } else {
-    y = torch::nn::functional::linear(tp_copy_to_region(x, tp), weight, bias);
+    y = linear_forward(tp_copy_to_region(x, tp), weight, bias);
   }
   return gather_output ? tp_gather_last_dim(y, tp) : y;
 }
@@ -152,8 +153,7 @@ RowParallelLinearImpl::RowParallelLinearImpl(int64_t in, int64_t out, bool has_b
 
 torch::Tensor RowParallelLinearImpl::forward(const torch::Tensor& x) {
   if (input_hook) input_hook(x);
-  torch::Tensor local =
-      matmul_override ? matmul_override(x) : torch::nn::functional::linear(x, weight);
+  torch::Tensor local = matmul_override ? matmul_override(x) : linear_forward(x, weight);
   torch::Tensor y = tp_reduce_from_region(local, tp);
   return bias.defined() ? y + bias : y;
 }

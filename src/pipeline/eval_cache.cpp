@@ -69,7 +69,7 @@ std::string eval_model_key(const RunContext& ctx, const CorpusData& d,
   // memorization metrics; 4: its Min-K%++), so evaluations cached
   // before an addition are made again instead of read back without it.
   return model_key + "eval_sets: " + key_hash(eval_sets_text(d.corpus)) + "\n" + dump(*ctx.model) +
-         dump(*ctx.eval) + "eval_outputs: 4\n";
+         dump(*ctx.eval) + "eval_outputs: 4\n" + compute_key(ctx, ctx.model->dtype);
 }
 
 PrecisionEval eval_cached(RunContext& ctx, const ModelInfo& info, const std::string& precision,

@@ -45,6 +45,8 @@
 #include "memory_plan_internal.h"
 #include "relapse/core/error.h"
 #include "relapse/data/synth.h"
+#include "relapse/dist/device.h"
+#include "relapse/model/cpu_gemm.h"
 #include "relapse/model/presets.h"
 #include "relapse/model/tokenizer.h"
 #include "relapse/unlearn/losses.h"
@@ -130,24 +132,35 @@ struct PassBytes {
   std::string how;
 };
 
-PassBytes pass_bytes(const model::LlamaConfig& c, int64_t tp, int64_t rows, int64_t T, int64_t P,
-                     bool checkpointing) {
+PassBytes pass_bytes(const PlanCtx& x, int64_t rows, int64_t T, int64_t P) {
+  const model::LlamaConfig& c = x.shape;
+  const int64_t tp = x.tp;
+  const bool checkpointing = x.cfg->parallel.activation_checkpointing;
   const int64_t n = rows * T, H = c.hidden_size, D = c.head_dim_or_default();
   const int64_t heads_l = c.num_attention_heads / tp, f_l = c.intermediate_size / tp;
   const int64_t v_l = ceil_div(c.vocab_size, tp);
-  const int64_t norm = (4 + 2 * P) * n * H + 4 * n;
-  const int64_t attn = 4 * P * n * heads_l * D;
+  // model.cpu_bf16_gemm's fp32 path (bf16 on the CPU, model/cpu_gemm.h): every
+  // linear keeps an fp32 copy of its input (q/k/v and gate/up one each: the
+  // upcasts are not shared) and of its weight instead of the bf16 input; the
+  // fused attention keeps fp32 q, k, v and output; the MLP's product is no
+  // longer kept (down_proj keeps its fp32 copy). Measured within 10% (test).
+  const bool up = x.cpu_fp32_gemm && P == 2;
+  const LocalDims ld = local_dims(c, tp);
+  const int64_t norm = (4 + (up ? 1 : 2) * P) * n * H + 4 * n;
+  const int64_t attn = up ? 16 * n * heads_l * D : 4 * P * n * heads_l * D;
   const int64_t scores = 4 * rows * heads_l * T;  // the fused kernel's log-sum-exp
-  const int64_t mlp = 4 * P * n * f_l;
+  const int64_t mlp = (up ? 3 : 4) * P * n * f_l;
+  const int64_t up_inputs = up ? 4 * n * (5 * H + heads_l * D + f_l) : 0;
+  const int64_t up_weights = up ? 4 * (H * (ld.q + 2 * ld.kv) + ld.q * H + 3 * H * ld.f) : 0;
   PassBytes b;
-  const int64_t layer = 2 * norm + attn + scores + mlp;
+  const int64_t layer = 2 * norm + attn + scores + mlp + up_inputs + up_weights;
   // parallel.activation_checkpointing (issue 18, model/llama.cpp): the
   // forward keeps only each decoder layer's input hidden state [rows, T, H]
   // at P; the backward recomputes one layer at a time, so one layer's saved
   // tensors (`layer`) exist at once over both passes, in the backward only
   // (step_peak; measured within 10%: test_memory_plan).
   b.decoder = (checkpointing ? c.num_hidden_layers * P * n * H : c.num_hidden_layers * layer) +
-              norm + 2 * P * n * D;
+              norm + 2 * P * n * D + (up ? 4 * n * H + 4 * ld.v * H : 0);  // lm_head's fp32 copies
   b.recompute = checkpointing ? layer : 0;
   b.logits = P * n * v_l;
   b.logp = 4 * rows * (T - 1) * v_l;
@@ -164,8 +177,10 @@ PassBytes pass_bytes(const model::LlamaConfig& c, int64_t tp, int64_t rows, int6
   else
     s << c.num_hidden_layers << " layers x (";
   s << "norms " << gib(2 * norm) << " + attention " << gib(attn) << " + fused attention "
-    << gib(scores) << " + mlp " << gib(mlp) << ") + final norm, RoPE; " << rows << " rows x " << T
-    << " tokens";
+    << gib(scores) << " + mlp " << gib(mlp);
+  if (up) s << " + fp32 linear inputs " << gib(up_inputs) << " + fp32 weights " << gib(up_weights);
+  s << ") + final norm, RoPE; " << rows << " rows x " << T << " tokens";
+  if (up) s << "; bf16 GEMMs in fp32 (model.cpu_bf16_gemm)";
   b.how = s.str();
   return b;
 }
@@ -330,8 +345,7 @@ StagePlan plan_unlearn_stage(const PlanCtx& x) {
   const int64_t P = dtype_bytes(u.precision), N = x.pc.per_rank;
   const int64_t Pt = dtype_bytes(cfg.train.stage.precision);
   const int64_t rows = micro_rows(u.batch_size, x.dp, u.micro_batches);
-  const PassBytes pb =
-      pass_bytes(x.shape, x.tp, rows, cfg.data.max_len, P, cfg.parallel.activation_checkpointing);
+  const PassBytes pb = pass_bytes(x, rows, cfg.data.max_len, P);
   // The method with the largest step (a reference model and a retain pass cost most).
   std::vector<std::string> methods = u.methods;
   methods.insert(methods.end(), u.sure.methods.begin(), u.sure.methods.end());
@@ -382,8 +396,7 @@ StagePlan plan_train_stage(const PlanCtx& x, std::string& why_not) {
                       const std::string& resident_how) {
     const int64_t P = dtype_bytes(t.precision);
     const int64_t rows = micro_rows(t.batch_size, x.dp, t.micro_batches);
-    const PassBytes pb =
-        pass_bytes(x.shape, x.tp, rows, cfg.data.max_len, P, cfg.parallel.activation_checkpointing);
+    const PassBytes pb = pass_bytes(x, rows, cfg.data.max_len, P);
     StepPeak peak = step_peak(pb, unlearn::Objective::kGA, unlearn::LossVariant::kPublished);
     if (peak.where == std::string("forget loss (forward)")) peak.where = "LM loss (forward)";
     StagePlan s;
@@ -416,6 +429,10 @@ PlanCtx plan_ctx(const RelapseConfig& cfg, MemoryPlan& p, Stage last) {
   x.pc = param_count(p.shape, p.tp);
   x.trains = last >= Stage::kTrain;
   x.unlearns = last >= Stage::kUnlearn && !unlearn_grid(cfg.unlearn).empty();
+  const bool cuda =
+      cfg.run.device == "cuda" || (cfg.run.device == "auto" && device_cuda_count() > 0);
+  x.cpu_fp32_gemm =
+      !cuda && model::cpu_bf16_gemm_resolve(cfg.model.cpu_bf16_gemm) == model::CpuBf16Gemm::kFp32;
   return x;
 }
 

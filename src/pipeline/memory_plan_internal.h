@@ -40,6 +40,8 @@ struct PlanCtx {
   int64_t tp = 1, dp = 1;
   ParamCount pc;
   bool trains = false, unlearns = false;  // which earlier stages leave models behind
+  // bf16 steps on the CPU take model.cpu_bf16_gemm's fp32 path (model/cpu_gemm.h)
+  bool cpu_fp32_gemm = false;
 };
 
 // One item added to a stage (bytes, arithmetic).

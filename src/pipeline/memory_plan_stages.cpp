@@ -123,10 +123,13 @@ void add_diagnostics(const PlanCtx& x, StagePlan& s, bool quantizing) {
 // input, the attention residual h, the post-attention norm's output and
 // down_proj's output (5 n H), while gate, up, silu(gate) and their product
 // (4 n F_local) live in one expression; RoPE's cos/sin (2 n D).
+// With model.cpu_bf16_gemm's fp32 path (bf16 on the CPU) a linear's fp32
+// input, weight and output exist while it runs (4 n H + 4 H F + 4 n F).
 int64_t layer_moment(const PlanCtx& x, int64_t n) {
   const int64_t Pd = dtype_bytes(x.cfg->model.dtype), H = x.shape.hidden_size;
-  return Pd * n * (5 * H + 4 * local_dims(x.shape, x.tp).f) +
-         2 * Pd * n * x.shape.head_dim_or_default();
+  const int64_t F = local_dims(x.shape, x.tp).f;
+  const int64_t up = x.cpu_fp32_gemm && Pd == 2 ? 4 * (n * H + H * F + n * F) : 0;
+  return Pd * n * (5 * H + 4 * F) + 2 * Pd * n * x.shape.head_dim_or_default() + up;
 }
 
 // AWQ's items beyond the calibration inputs (derived in the file-top comment).
@@ -299,9 +302,13 @@ StagePlan plan_eval_stage(const PlanCtx& x) {
   // same room: at TP 1 the logits are freed before p · log p is formed next
   // to the log-softmax; at TP > 1 x − max becomes the log-probs in place and
   // p · log p takes its exp's place.
-  const int64_t head = x.tp == 1 ? std::max(Pd * n * ld.v + cast * n1 * ld.v,
-                                            (cast ? 4 * n1 : 4 * n) * ld.v + 4 * n1 * ld.v)
-                                 : Pd * n * x.shape.hidden_size + (Pd + cast + 8) * n1 * ld.v;
+  int64_t head = x.tp == 1 ? std::max(Pd * n * ld.v + cast * n1 * ld.v,
+                                      (cast ? 4 * n1 : 4 * n) * ld.v + 4 * n1 * ld.v)
+                           : Pd * n * x.shape.hidden_size + (Pd + cast + 8) * n1 * ld.v;
+  // The fp32 path (bf16 on the CPU): lm_head's fp32 logits beside their bf16
+  // rounding, with its fp32 input and weight.
+  if (x.cpu_fp32_gemm && Pd == 2)
+    head = std::max(head, (4 + Pd) * n * ld.v + 4 * (n + ld.v) * x.shape.hidden_size);
   const int64_t score = std::max(head, layer_moment(x, n));
   // Generation: the KV cache of every layer, the prefill's mask and one layer.
   const int64_t gen_new =

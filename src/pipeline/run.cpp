@@ -13,6 +13,7 @@
 #include "relapse/dist/device.h"
 #include "relapse/dist/hostnames.h"
 #include "relapse/eval/muse_metrics.h"
+#include "relapse/model/cpu_gemm.h"
 #include "relapse/model/llama_config.h"
 #include "relapse/pipeline/memory_plan.h"
 #include "relapse/report/report.h"
@@ -105,6 +106,13 @@ void run_context_init(RunContext& ctx, const RelapseConfig& cfg, Stage last,
   result.provenance = provenance_collect(ctx.world, runtime_gather_hostnames(comm), command_line);
   // Rank 0's device; every rank of a run has the same kind (run.device).
   result.provenance.fields["device"] = device_describe(ctx.device);
+  // How bf16 GEMMs run on the CPU (cpu_gemm.h): process-wide, as this run set it.
+  model::cpu_bf16_gemm_set(model::cpu_bf16_gemm_resolve(cfg.model.cpu_bf16_gemm));
+  if (!ctx.device.is_cuda()) {
+    const std::string gemm = model::cpu_bf16_gemm_describe(cfg.model.cpu_bf16_gemm);
+    result.provenance.fields["cpu_bf16_gemm"] = gemm;
+    log_info("run: bf16 GEMMs on the CPU: ", gemm);
+  }
 }
 
 // PrivLeak: (AUC − AUC_retrain) / AUC_retrain × 100 with the retrain model's

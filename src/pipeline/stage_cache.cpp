@@ -10,6 +10,7 @@
 
 #include "relapse/core/fs.h"
 #include "relapse/core/rng.h"
+#include "relapse/model/cpu_gemm.h"
 #include "relapse/model/hf_checkpoint.h"
 #include "stages.h"
 
@@ -52,6 +53,21 @@ std::string key_hash(const std::string& text) {
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016llx", (unsigned long long)rng_fnv1a64(text));
   return buf;
+}
+
+std::string dump(const ModelSection& s) {
+  const std::string text = config_dump_as(s);
+  const std::string tag = "cpu_bf16_gemm: ";
+  const size_t at = text.find(tag);
+  if (at == std::string::npos || (at > 0 && text[at - 1] != '\n')) return text;
+  const size_t end = text.find('\n', at);
+  return text.substr(0, at) + (end == std::string::npos ? "" : text.substr(end + 1));
+}
+
+std::string compute_key(const RunContext& ctx, const std::string& precision) {
+  const bool fp32_path = !ctx.device.is_cuda() && precision == "bfloat16" &&
+                         model::cpu_bf16_gemm_get() == model::CpuBf16Gemm::kFp32;
+  return fp32_path ? "cpu_bf16_gemm: fp32\n" : "";
 }
 
 // What stage_save recorded beside a cached model (steps, epochs, curve).

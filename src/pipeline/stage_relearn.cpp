@@ -108,7 +108,8 @@ PrecisionEval stage_relearn(RunContext& ctx, CorpusData& d, const RelearnSection
   for (int64_t r : rows) slice.push_back(source[r]);
   ctx.result->relearn = {rl.steps, rl.lr, rl.source, take, rl.from};
   // A quantized start depends on the quantize: section as well.
-  const std::string key = eval_key + dump(rl) + dump(u) + (rl.from == "full" ? "" : plan.key);
+  const std::string key = eval_key + dump(rl) + dump(u) + (rl.from == "full" ? "" : plan.key) +
+                          compute_key(ctx, u.precision);
   return eval_cached(ctx, info, "relearn", key, [&] {
     return relearn_attack(ctx, d, rl, u, relearn_start(ctx, rl, m, info, plan), info, slice);
   });

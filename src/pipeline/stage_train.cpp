@@ -166,7 +166,8 @@ model::LlamaForCausalLM train_finetune(RunContext& ctx, CorpusData& d, const Fin
     model::tokenizer_check_fits(*d.tok, m->config().vocab_size, given);
     return m;
   }
-  const std::string key = base_key + "finetune: " + name + "\n" + dump(train);
+  const std::string key =
+      base_key + "finetune: " + name + "\n" + dump(train) + compute_key(ctx, ft.precision);
   const std::string dir = stage_model_dir(ctx, name, key);
   info.checkpoint = dir;
   if (stage_cached(dir, key)) {
@@ -201,7 +202,8 @@ TrainedModels stage_train(RunContext& ctx, CorpusData& d, const DataSection& dat
   DataSection data = data_section;
   data.forget_requests.clear();
   const std::string base_key = "seed: " + std::to_string(seed) + "\ncorpus: " + d.fingerprint +
-                               "\n" + dump(data) + dump(*ctx.model) + dump(pretrain);
+                               "\n" + dump(data) + dump(*ctx.model) + dump(pretrain) +
+                               compute_key(ctx, pretrain.precision);
   const std::string base_dir =
       ctx.model->path.empty() ? stage_model_dir(ctx, "base", base_key) : ctx.model->path;
   const bool need_base = train.target.empty() || train.retrain.empty();

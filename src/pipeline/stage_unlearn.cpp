@@ -104,7 +104,7 @@ std::string unlearn_key(const RunContext& ctx, const UnlearnSection& u, const Tr
   } else {
     one.sure = SureSection{};  // adding SURE runs does not redo the others
   }
-  std::string key = tm.key + dump(one) + "run: " + spec.name + "\n";
+  std::string key = tm.key + dump(one) + "run: " + spec.name + "\n" + compute_key(ctx, u.precision);
   if (spec.seed >= 0) key += "seed: " + std::to_string(spec.seed) + "\n";
   if (u.stop_rule) key += dump(*ctx.eval);  // the rule's evaluation decides where it stops
   return key;

@@ -113,6 +113,13 @@ template <typename S>
 std::string dump(const S& s) {
   return config_dump_as(s);
 }
+// The model: section without model.cpu_bf16_gemm, which enters a key resolved
+// and only where it changes a result (compute_key).
+std::string dump(const ModelSection& s);
+// "cpu_bf16_gemm: fp32\n" when a stage computing in `precision` on this run's
+// device takes relapse/model/cpu_gemm.h's fp32 path (a CPU, bfloat16, the
+// choice fp32), else "": keys of native runs are the keys they always had.
+std::string compute_key(const RunContext& ctx, const std::string& precision);
 
 // A stage's library options from its config section (stage_options.cpp): the
 // training loops' (shuffled by `stream` of `seed`), their resume checkpoints

@@ -143,6 +143,7 @@ TEST(Config, DumpIsCompleteAndOrdered) {
             "  tokenizer: \"\"\n"
             "  preset: \"tiny\"\n"
             "  init_std: 0.02\n"
+            "  cpu_bf16_gemm: \"auto\"\n"
             "parallel:\n"
             "  tp: 1\n"
             "  ranks: 0\n"

@@ -14,11 +14,12 @@
 namespace relapse {
 
 struct ModelSection {
-  std::string path;               // Hugging Face model directory
-  std::string dtype = "float32";  // float32|bfloat16
-  std::string tokenizer;          // tokenizer directory; "" = the model path
-  std::string preset = "tiny";    // shape when training from scratch (model.path empty)
-  double init_std = 0.02;         // N(0, std) initialisation from scratch
+  std::string path;                    // Hugging Face model directory
+  std::string dtype = "float32";       // float32|bfloat16
+  std::string tokenizer;               // tokenizer directory; "" = the model path
+  std::string preset = "tiny";         // shape when training from scratch (model.path empty)
+  double init_std = 0.02;              // N(0, std) initialisation from scratch
+  std::string cpu_bf16_gemm = "auto";  // auto|native|fp32 (relapse/model/cpu_gemm.h)
 };
 
 struct GenerateSection {
