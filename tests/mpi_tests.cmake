@@ -96,6 +96,18 @@ relapse_add_exit_check(NAME cli_generate TARGET relapse
 relapse_add_exit_check(NAME cli_missing_model_np2 TARGET relapse NP 2
                        ARGS score --model ${_out}/no-such-model --text-file ${_fx}/texts.json --out ${_out}/x.json
                        EXPECT_CODE 4 EXPECT_STDERR "no-such-model")
+# Issue 23: TOFU's forget quality and model utility from TOFU's own logs, as the
+# CSV row of its aggregate_eval_stat.py (the values: test_tofu); a missing log
+# fails on every rank with the file named.
+add_test(NAME cli_tofu_stats
+         COMMAND ${CMAKE_COMMAND}
+                 "-DCMD=sh|-c|$<TARGET_FILE:relapse> tofu-stats ${_fx}/eval/tofu/llama2-7b_full_wd0.01.json ${_fx}/eval/tofu/llama2-7b_retain90_wd0.01.json --method full 1>&2"
+                 -DMAX_SECONDS=30 -DEXPECT_CODE=0
+                 "-DEXPECT_STDERR=ROUGE Real Authors,Prob. Real Authors|Model Utility,Forget Quality,KS Test Forget,Method|,0.6226773637|,1.834066|e-21,0.396666|,full"
+                 -P ${CMAKE_CURRENT_SOURCE_DIR}/dist/check_exit.cmake)
+relapse_add_exit_check(NAME cli_tofu_stats_missing_np2 TARGET relapse NP 2
+                       ARGS tofu-stats ${_out}/no-such-log.json ${_fx}/eval/tofu/llama2-7b_retain90_wd0.01.json
+                       EXPECT_CODE 4 EXPECT_STDERR "no-such-log.json")
 # Issue 22: a binary file given as text is bad input (4) naming the file, not a
 # crash when the texts are written out; a generation past the model's context
 # is refused before it runs (3), saying how much fits.
