@@ -322,6 +322,15 @@ add_test(NAME cli_bench_score_vs_hf
          WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
 set_tests_properties(cli_bench_score_vs_hf PROPERTIES TIMEOUT 180 LABELS "unlearn"
                      ENVIRONMENT "OMP_NUM_THREADS=1;RELAPSE_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+# `relapse bench gemm` runs both CPU bf16 paths and prints a row per op with the speedup.
+add_test(NAME cli_bench_gemm
+         COMMAND ${CMAKE_COMMAND}
+                 "-DCMD=sh|-c|$<TARGET_FILE:relapse> bench gemm --preset nano --batch 2 --seq-len 16 --iters 1 1>&2"
+                 -DMAX_SECONDS=60 -DEXPECT_CODE=0
+                 "-DEXPECT_STDERR=# relapse bench gemm: preset nano|speedup|linear 64x176|attention (causal)|model step (fwd+bwd)"
+                 "-DFORBID_STDERR=relapse: error" -P ${CMAKE_CURRENT_SOURCE_DIR}/dist/check_exit.cmake
+         WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+set_tests_properties(cli_bench_gemm PROPERTIES TIMEOUT 120 LABELS "model")
 relapse_add_exit_check(NAME cli_bench_bad_device TARGET relapse ARGS bench train --device tpu
                        EXPECT_CODE 2 EXPECT_STDERR "--device")
 # The 7B MUSE-News config on 8 ranks (TP 8) without its data and checkpoints:
