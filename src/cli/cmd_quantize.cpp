@@ -22,6 +22,7 @@
 #include "relapse/dist/communicator.h"
 #include "relapse/dist/device.h"
 #include "relapse/dist/hostnames.h"
+#include "relapse/model/cpu_gemm.h"
 #include "relapse/model/hf_checkpoint.h"
 #include "relapse/model/tokenizer.h"
 #include "relapse/quant/calibration.h"
@@ -148,6 +149,8 @@ int quantize_run(const QuantizeArgs& a, Runtime& rt) {
   }
   if (!a.no_codes) {
     Provenance prov = provenance_collect(rt.world_size(), hosts, cli_command_line());
+    if (!lo.device.is_cuda())  // how its bf16 GEMMs ran (model/cpu_gemm.h)
+      prov.fields["cpu_bf16_gemm"] = model::cpu_bf16_gemm_describe("auto");
     auto f = archive::H5File::create(a.out + "/quant_codes.h5");
     archive::h5_write_provenance(f.root(), prov);
     auto g = f.root().group(a.method);

@@ -14,6 +14,7 @@
 #include "relapse/core/provenance.h"
 #include "relapse/dist/device.h"
 #include "relapse/dist/hostnames.h"
+#include "relapse/model/cpu_gemm.h"
 #include "relapse/model/hf_checkpoint.h"
 #include "relapse/model/inference.h"
 #include "relapse/model/tokenizer.h"
@@ -109,6 +110,8 @@ int score_run(const ScoreArgs& a, Runtime& rt) {
   if (rt.rank() != 0)
     return 0;  // every rank computes; rank 0 writes (data parallelism comes later)
   Provenance prov = provenance_collect(rt.world_size(), hosts, cli_command_line());
+  if (!lo.device.is_cuda())  // how its bf16 GEMMs ran (model/cpu_gemm.h)
+    prov.fields["cpu_bf16_gemm"] = model::cpu_bf16_gemm_describe("auto");
   if (ends_with(a.out, ".h5") || ends_with(a.out, ".hdf5")) {
     score_write_h5(a, r, prov);
   } else {

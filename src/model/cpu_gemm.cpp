@@ -2,6 +2,7 @@
 #include "relapse/model/cpu_gemm.h"
 
 #include <atomic>
+#include <optional>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
