@@ -19,8 +19,7 @@ namespace {
 // Microseconds per call of `f` under `g`: best of 3 rounds of o.iters calls,
 // after two warm-up calls. The process-wide choice is restored afterwards.
 double time_us(const BenchGemmOptions& o, CpuBf16Gemm g, const std::function<void()>& f) {
-  const CpuBf16Gemm before = cpu_bf16_gemm_get();
-  cpu_bf16_gemm_set(g);
+  const CpuBf16GemmScope scope(g);
   f();
   f();
   double best = 1e300;
@@ -30,7 +29,6 @@ double time_us(const BenchGemmOptions& o, CpuBf16Gemm g, const std::function<voi
     std::chrono::duration<double, std::micro> dt = std::chrono::steady_clock::now() - t0;
     best = std::min(best, dt.count() / o.iters);
   }
-  cpu_bf16_gemm_set(before);
   return best;
 }
 

@@ -24,13 +24,6 @@
 namespace relapse::model {
 namespace {
 
-// Sets the process-wide choice for one test and restores it.
-struct GemmChoice {
-  CpuBf16Gemm before = cpu_bf16_gemm_get();
-  explicit GemmChoice(CpuBf16Gemm g) { cpu_bf16_gemm_set(g); }
-  ~GemmChoice() { cpu_bf16_gemm_set(before); }
-};
-
 torch::Tensor bf16_randn(std::vector<int64_t> shape, double scale, const std::string& stream) {
   auto gen = RngStreams(3).torch_generator(stream);
   return (torch::randn(shape, gen) * scale).to(torch::kBFloat16);
@@ -69,7 +62,7 @@ TEST(CpuGemm, LinearFp32PathIsTheRoundedExactProduct) {
   torch::Tensor gw = torch::matmul(f64(g).reshape({-1, 80}).t(), f64(x).reshape({-1, 96}));
   torch::Tensor gb = f64(g).reshape({-1, 80}).sum(0);
   for (CpuBf16Gemm mode : {CpuBf16Gemm::kFp32, CpuBf16Gemm::kNative}) {
-    GemmChoice c(mode);
+    CpuBf16GemmScope c(mode);
     const bool fp32 = mode == CpuBf16Gemm::kFp32;
     const double max_ulps = fp32 ? 1 : 2;
     LinearRun r = run_linear(x, w, b, g);
@@ -94,7 +87,7 @@ TEST(CpuGemm, AttentionFp32PathIsTheRoundedExactAttention) {
   torch::Tensor causal = torch::ones({T, T}, torch::kBool).triu(1);
   torch::Tensor p = torch::softmax((s * scale).masked_fill(causal, -INFINITY), -1);
   torch::Tensor exact = torch::matmul(p, v.to(torch::kFloat64));
-  GemmChoice c(CpuBf16Gemm::kFp32);
+  CpuBf16GemmScope c(CpuBf16Gemm::kFp32);
   torch::Tensor got = sdpa_forward(q, k, v, {}, true, scale, false);
   ASSERT_EQ(got.scalar_type(), torch::kBFloat16);
   UlpStats st = ulps(got, exact);
@@ -104,7 +97,7 @@ TEST(CpuGemm, AttentionFp32PathIsTheRoundedExactAttention) {
 
 TEST(CpuGemm, OtherDtypesTakeLibtorchsPath) {
   torch::Tensor x = torch::randn({5, 12}), w = torch::randn({6, 12});
-  GemmChoice c(CpuBf16Gemm::kFp32);
+  CpuBf16GemmScope c(CpuBf16Gemm::kFp32);
   EXPECT_TRUE(torch::equal(linear_forward(x, w), torch::nn::functional::linear(x, w)));
   EXPECT_FALSE(cpu_bf16_gemm_applies(x));
   EXPECT_TRUE(cpu_bf16_gemm_applies(x.to(torch::kBFloat16)));

@@ -41,13 +41,6 @@ using namespace relapse::pipeline::plan_test;
 
 namespace {
 
-// Sets the process-wide bf16 GEMM path (model/cpu_gemm.h) for one case.
-struct GemmChoice {
-  model::CpuBf16Gemm before = model::cpu_bf16_gemm_get();
-  explicit GemmChoice(model::CpuBf16Gemm g) { model::cpu_bf16_gemm_set(g); }
-  ~GemmChoice() { model::cpu_bf16_gemm_set(before); }
-};
-
 int64_t plan_trainer_bytes(const MemoryPlan& p) {
   return plan_stage_bytes(p, "unlearning");
 }
@@ -87,7 +80,7 @@ void expect_plan_near_measured(RelapseConfig cfg, const std::string& label) {
   for (const char* gemm : {"native", "fp32"}) {
     if (cfg.unlearn.precision == "float32" && std::string(gemm) == "fp32") continue;
     cfg.model.cpu_bf16_gemm = gemm;
-    const GemmChoice choice(model::cpu_bf16_gemm_resolve(gemm));
+    const model::CpuBf16GemmScope choice(model::cpu_bf16_gemm_resolve(gemm));
     const MemoryPlan p = memory_plan(cfg, 1);
     const int64_t planned = plan_trainer_bytes(p), measured = measured_peak(cfg);
     const double ratio = static_cast<double>(planned) / static_cast<double>(measured);

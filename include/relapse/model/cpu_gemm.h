@@ -50,6 +50,19 @@ std::string cpu_bf16_gemm_describe(const std::string& setting);
 void cpu_bf16_gemm_set(CpuBf16Gemm g);
 CpuBf16Gemm cpu_bf16_gemm_get();
 
+// Sets the process-wide choice for its lifetime and restores the one before
+// (benchmarks and tests that compare both paths in one process).
+class CpuBf16GemmScope {
+ public:
+  explicit CpuBf16GemmScope(CpuBf16Gemm g) : before_(cpu_bf16_gemm_get()) { cpu_bf16_gemm_set(g); }
+  ~CpuBf16GemmScope() { cpu_bf16_gemm_set(before_); }
+  CpuBf16GemmScope(const CpuBf16GemmScope&) = delete;
+  CpuBf16GemmScope& operator=(const CpuBf16GemmScope&) = delete;
+
+ private:
+  CpuBf16Gemm before_;
+};
+
 // True when `x` is a CPU bf16 tensor and the process-wide choice is kFp32.
 bool cpu_bf16_gemm_applies(const torch::Tensor& x);
 
